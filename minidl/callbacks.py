@@ -1,0 +1,175 @@
+"""Callbacks with Keras's hook names: `fit` calls them at the start and end of training, of each
+epoch and of each batch. `self.model` is the model being trained; set `model.stop_training = True`
+to end training after the current epoch."""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+
+class Callback:
+    def __init__(self):
+        self.model = None
+        self.params: dict = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList(Callback):
+    """Calls every hook on each callback in turn."""
+
+    def __init__(self, callbacks: Iterable[Callback], model, params: dict):
+        super().__init__()
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            callback.set_model(model)
+            callback.set_params(params)
+
+    def _call(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
+    def on_train_batch_begin(self, batch, logs=None): self._call("on_train_batch_begin", batch, logs)
+    def on_train_batch_end(self, batch, logs=None): self._call("on_train_batch_end", batch, logs)
+
+
+class History(Callback):
+    """`history.history["loss"][e]` is epoch e's value, with keys loss, accuracy, val_loss, val_accuracy."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []  # Keras keeps the history dict across calls but restarts the epoch list
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+class ProgressBar(Callback):
+    """verbose=1: a tqdm bar per epoch with live loss/metrics; verbose=2: one line per epoch."""
+
+    def __init__(self, verbose: int = 1, file=None):
+        super().__init__()
+        self.verbose = verbose
+        self.file = file or sys.stdout
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
+        self.title = f"Epoch {epoch + 1}/{self.params.get('epochs')}"
+        if self.verbose == 1:
+            self.bar = tqdm(total=self.params.get("steps"), desc=self.title, unit="batch",
+                            file=self.file, leave=True, dynamic_ncols=True, mininterval=0.2)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.bar.n == self.bar.total or time.perf_counter() - self.bar.last_print_t > 0.2:
+                self.bar.set_postfix_str(_format_logs(logs), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            self.bar.set_postfix_str(_format_logs(logs))
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 2:
+            seconds = time.perf_counter() - self.epoch_start
+            print(f"{self.title} - {seconds:.1f}s - {_format_logs(logs)}", file=self.file, flush=True)
+
+
+def _format_logs(logs) -> str:
+    return " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
+
+    Keras's semantics exactly: mode "auto" maximises metrics named like accuracy and minimises the
+    rest; no check before `start_from_epoch`; with `restore_best_weights` the weights of the best
+    epoch are restored when training ends (also when it ran to the last epoch without stopping).
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
+        self.monitor, self.patience, self.verbose = monitor, patience, verbose
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        maximize = mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
+        self.maximize = maximize
+        self.min_delta = abs(min_delta)
+
+    def _is_improvement(self, value: float, reference: float | None) -> bool:
+        if reference is None:
+            return True
+        return value - self.min_delta > reference if self.maximize else value + self.min_delta < reference
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best, self.best_weights = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite (as Keras's TerminateOnNaN)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True

@@ -1,0 +1,144 @@
+"""Weight initializers, with Keras's names and formulas.
+
+Each is a callable `init(shape, dtype) -> ndarray`. Fans follow Keras: a Dense kernel (in, out) has
+fan_in = in, fan_out = out; a Conv2D kernel (kh, kw, in, out) has fan_in = kh*kw*in, fan_out = kh*kw*out.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .backend import floatx, make_rng
+
+Shape = tuple[int, ...]
+
+
+def compute_fans(shape: Shape) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight of this shape, as Keras computes them."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive_field = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+class Initializer:
+    """Base class. Subclasses implement `sample(shape, rng)` returning float64 values."""
+
+    def __init__(self, seed: int | np.random.Generator | None = None):
+        self.seed = seed
+        self.rng = make_rng(seed)
+
+    def __call__(self, shape: Shape, dtype: str | None = None) -> np.ndarray:
+        return self.sample(tuple(shape), self.rng).astype(dtype or floatx(), copy=False)
+
+    def sample(self, shape: Shape, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Zeros(Initializer):
+    def sample(self, shape, rng):
+        return np.zeros(shape)
+
+
+class Ones(Initializer):
+    def sample(self, shape, rng):
+        return np.ones(shape)
+
+
+class RandomNormal(Initializer):
+    """Normal(mean, stddev), untruncated (Keras's `random_normal`, stddev 0.05 by default)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def sample(self, shape, rng):
+        return rng.normal(self.mean, self.stddev, shape)
+
+
+def truncated_normal(rng: np.random.Generator, shape: Shape, stddev: float) -> np.ndarray:
+    """Normal(0, stddev) with values beyond 2 stddev redrawn (as tf.random.truncated_normal)."""
+    values = rng.normal(0.0, stddev, shape)
+    outside = np.abs(values) > 2 * stddev
+    while outside.any():  # redraws only the few rejected values; ~5% on the first pass
+        values[outside] = rng.normal(0.0, stddev, int(outside.sum()))
+        outside = np.abs(values) > 2 * stddev
+    return values
+
+
+class VarianceScaling(Initializer):
+    """Keras's VarianceScaling: variance = scale / fan, fan from `mode` ("fan_in", "fan_out", "fan_avg").
+
+    truncated_normal: stddev = sqrt(variance) / 0.87962566 (the std of a unit normal truncated at +-2),
+    so that the truncated samples have exactly the intended variance;
+    untruncated_normal: stddev = sqrt(variance);  uniform: U(-sqrt(3 variance), +sqrt(3 variance)).
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed=None):
+        super().__init__(seed)
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"VarianceScaling: mode must be fan_in, fan_out or fan_avg, got {mode!r}")
+        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+            raise ValueError(f"VarianceScaling: unknown distribution {distribution!r}")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def sample(self, shape, rng):
+        fan_in, fan_out = compute_fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        if self.distribution == "truncated_normal":
+            return truncated_normal(rng, shape, np.sqrt(variance) / 0.87962566103423978)
+        if self.distribution == "untruncated_normal":
+            return rng.normal(0.0, np.sqrt(variance), shape)
+        limit = np.sqrt(3.0 * variance)
+        return rng.uniform(-limit, limit, shape)
+
+
+class GlorotNormal(VarianceScaling):
+    """Keras's glorot_normal: truncated normal, stddev sqrt(2 / (fan_in + fan_out)) after truncation."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+
+
+class GlorotUniform(VarianceScaling):
+    """Keras's default: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed)
+
+
+class HeNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(2 / fan_in) (for ReLU layers)."""
+
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+
+
+class XavierNormal(VarianceScaling):
+    """The seed report's "Xavier" init, exactly: Normal(0, sqrt(2 / (fan_in + fan_out))), untruncated."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_avg", "untruncated_normal", seed)
+
+
+_BY_NAME: dict[str, type[Initializer]] = {
+    "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal, "glorot_normal": GlorotNormal,
+    "glorot_uniform": GlorotUniform, "he_normal": HeNormal, "xavier_normal": XavierNormal,
+}
+
+
+def get(identifier: str | Initializer | Callable | None) -> Callable:
+    """An initializer from a name ("glorot_normal", ...), an instance, or any callable(shape, dtype)."""
+    if isinstance(identifier, str):
+        try:
+            return _BY_NAME[identifier.lower()]()
+        except KeyError:
+            raise ValueError(f"Unknown initializer {identifier!r}; known: {sorted(_BY_NAME)}") from None
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret initializer {identifier!r}")

@@ -1,0 +1,70 @@
+"""Activation layers. Each can stand alone (`layers.ReLU()`) or inside a layer (`Dense(10, activation="relu")`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+
+
+class ReLU(Layer):
+    """y = max(x, 0).   Backward: dL/dx = dL/dy * [y > 0].   Shapes: any, unchanged."""
+
+    def forward(self, x, training=False):
+        self.output = np.maximum(x, 0)
+        return self.output
+
+    def backward(self, grad_output):
+        return grad_output * (self.output > 0)
+
+
+class Softmax(Layer):
+    """p = exp(x - max x) / sum exp(x - max x) over the last axis.   Shapes: (N, ..., K) -> same.
+
+    Backward (Jacobian-vector product): dL/dx = p * (g - sum_k g_k p_k), with g = dL/dp.
+
+    When a model ends in Softmax and its loss is cross-entropy, the loss returns dL/dx = (p - y) / N
+    directly (numerically stable, and no K x K Jacobian); the model then sets `fused_with_loss`
+    and this backward passes that gradient through unchanged.
+    """
+
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.fused_with_loss = False
+
+    def forward(self, x, training=False):
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=self.axis, keepdims=True)
+        self.output = shifted
+        return shifted
+
+    def backward(self, grad_output):
+        if self.fused_with_loss:
+            return grad_output
+        p = self.output
+        return p * (grad_output - (grad_output * p).sum(axis=self.axis, keepdims=True))
+
+
+class Linear(Layer):
+    """y = x (Keras's activation=None / "linear")."""
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+_BY_NAME = {"relu": ReLU, "softmax": Softmax, "linear": Linear}
+
+
+def get(identifier: str | Layer | None) -> Layer | None:
+    """An activation layer from a name ("relu", "softmax", "linear"/None) or a Layer instance."""
+    if identifier is None or identifier == "linear":
+        return None
+    if isinstance(identifier, Layer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_BY_NAME)} or a Layer instance")

@@ -1,0 +1,174 @@
+"""The Layer: a piece of a network that owns its parameters, its forward pass and its backward pass.
+
+Subclass it and fill in four methods (see `minidl.layers.Dense` for a complete example):
+
+* `build(input_shape)`      create parameters with `self.add_weight(...)` once the input shape is known;
+* `compute_output_shape(s)` the output shape for an input shape (shapes include the batch axis as None);
+* `forward(x, training)`    the output; keep on `self` whatever backward needs;
+* `backward(grad_output)`   given dL/d(output), store dL/d(param) in `self.grads[name]` and return dL/d(input).
+
+Optimisers read `params` and `grads` and update the parameters; `backward` never changes a parameter.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import initializers, regularizers
+from ..backend import floatx
+
+Shape = tuple  # (None, d1, d2, ...): the batch axis is None, as in Keras
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """Keras-style layer names: dense, dense_1, dense_2, ..."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def format_shape(shape: Sequence) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer:
+    """Base class of every layer.
+
+    Attributes:
+        params:  trainable parameters by name, e.g. params["kernel"] of shape (in, out).
+        grads:   dL/d(param) by the same names, filled by `backward`.
+        state:   non-trainable weights (e.g. BatchNormalization's moving statistics).
+        need_input_grad: False for layers whose input gradient nobody needs (the model's first
+            trainable layer), so backward can skip that matrix product.
+    """
+
+    def __init__(self, name: str | None = None, dtype: str | None = None,
+                 input_shape: Sequence[int] | None = None, trainable: bool = True):
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.dtype = np.dtype(dtype).name if dtype is not None else None
+        self.trainable = trainable
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.regularizers: dict[str, regularizers.Regularizer] = {}
+        self._weight_names: list[str] = []  # creation order = Keras's get_weights order
+        self.built = False
+        self.need_input_grad = True
+        # `input_shape=(28, 28, 1)` on a first layer, as Keras allows (without the batch axis)
+        self.declared_input_shape = (None, *input_shape) if input_shape is not None else None
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+
+    # ----------------------------------------------------------------- to override
+    def build(self, input_shape: Shape) -> None:
+        """Create the parameters. `input_shape` includes the batch axis (None)."""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    # ----------------------------------------------------------------- machinery
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x)
+        if not self.built:
+            self.build_for((None, *x.shape[1:]))
+        self.check_input_shape(x.shape)
+        return self.forward(x.astype(self.dtype, copy=False), training)
+
+    def build_for(self, input_shape: Shape) -> Shape:
+        """Build for this input shape (once) and return the output shape."""
+        input_shape = (None, *tuple(input_shape)[1:])
+        if self.built:
+            self.check_input_shape(input_shape)
+            return self.output_shape
+        if self.dtype is None:
+            self.dtype = floatx()
+        self.build(input_shape)
+        self.input_shape = input_shape
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.built = True
+        return self.output_shape
+
+    def check_input_shape(self, shape: Sequence) -> None:
+        expected = self.input_shape
+        if expected is None:
+            return
+        if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected shape "
+                f"{format_shape(expected)}, found {format_shape((None, *shape[1:]))}")
+
+    def add_weight(self, name: str, shape: Sequence[int], initializer="zeros",
+                   regularizer: regularizers.Regularizer | None = None, trainable: bool = True) -> np.ndarray:
+        """Create a weight, register it under `name` and return it."""
+        value = initializers.get(initializer)(tuple(shape), self.dtype)
+        value = np.ascontiguousarray(value, dtype=self.dtype)
+        if trainable:
+            self.params[name] = value
+        else:
+            self.state[name] = value
+        if regularizer is not None:
+            self.regularizers[name] = regularizer
+        self._weight_names.append(name)
+        return value
+
+    def regularization_loss(self) -> float:
+        """Sum of the weight penalties (e.g. l2 * sum(kernel**2)), added to the training loss."""
+        return sum(reg.penalty(self.params[name]) for name, reg in self.regularizers.items())
+
+    def add_regularization_gradients(self) -> None:
+        """grads[name] += d penalty / d param, after backward (kept out of backward so that a
+        layer's backward is only the chain rule of its forward)."""
+        for name, reg in self.regularizers.items():
+            self.grads[name] += reg.gradient(self.params[name])
+
+    @property
+    def weight_names(self) -> list[str]:
+        return list(self._weight_names)
+
+    def _weight(self, name: str) -> np.ndarray:
+        return self.params[name] if name in self.params else self.state[name]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights in Keras's order (Dense: kernel (in, out), bias (out,))."""
+        return [self._weight(n).copy() for n in self._weight_names]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Set all weights from a list in `get_weights` order (e.g. from a Keras layer)."""
+        weights = list(weights)
+        if len(weights) != len(self._weight_names):
+            raise ValueError(f"Layer '{self.name}' expects {len(self._weight_names)} weights "
+                             f"{self._weight_names}, but received {len(weights)}")
+        for name, value in zip(self._weight_names, weights):
+            target, value = self._weight(name), np.asarray(value)
+            if value.shape != target.shape:
+                raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {target.shape}, "
+                                 f"but the received value has shape {value.shape}")
+        for name, value in zip(self._weight_names, weights):
+            np.copyto(self._weight(name), value, casting="unsafe")  # in place: references stay valid
+
+    def count_params(self) -> int:
+        return int(sum(self._weight(n).size for n in self._weight_names))
+
+    @property
+    def output_activation(self) -> "Layer":
+        """The layer that produces this layer's output (Dense with an activation returns the
+        activation): lets a model fuse a final Softmax with the cross-entropy loss."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name='{self.name}'>"

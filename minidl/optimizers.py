@@ -1,0 +1,122 @@
+"""Optimisers: they read each parameter's gradient and update the parameter in place.
+
+Layers compute gradients (`backward`); optimisers alone change parameters. Per-parameter state
+(velocities, moments) lives in `self.slots[slot_name][param_key]`, so it can be saved and restored
+(`get_state` / `set_state`) to resume training exactly.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+
+def _check_positive(owner: str, name: str, value: float, allow_zero: bool = False) -> float:
+    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        raise ValueError(f"{owner}: {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: subclasses implement `update(key, param, grad)` (in place) using `self.slot(...)`."""
+
+    def __init__(self, learning_rate: float):
+        self.learning_rate = _check_positive(type(self).__name__, "learning_rate", learning_rate)
+        self.iterations = 0  # number of steps taken, as Keras's optimizer.iterations
+        self.slots: dict[str, dict[str, np.ndarray]] = {}
+
+    def apply_gradients(self, params_and_grads: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """One step: `update` every (key, param, grad), then count the step."""
+        for key, param, grad in params_and_grads:
+            self.update(key, param, grad)
+        self.iterations += 1
+
+    def update(self, key: str, param: np.ndarray, grad: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def slot(self, slot_name: str, key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """The state array `slot_name` of parameter `key`, created full of `fill` on first use."""
+        per_param = self.slots.setdefault(slot_name, {})
+        if key not in per_param:
+            per_param[key] = np.full_like(like, fill)
+        return per_param[key]
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        state = {"iterations": np.array(self.iterations)}
+        for slot_name, per_param in self.slots.items():
+            for key, value in per_param.items():
+                state[f"{slot_name}:{key}"] = value.copy()
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.iterations = int(state["iterations"])
+        self.slots = {}
+        for name, value in state.items():
+            if name != "iterations":
+                slot_name, key = name.split(":", 1)
+                self.slots.setdefault(slot_name, {})[key] = np.array(value)
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional momentum, in the seed report's form:
+
+        v <- momentum * v + learning_rate * grad;    param <- param - v
+
+    With initial_velocity = 0 this is exactly Keras's SGD (its m = -v). The seed report starts
+    v at 1e-5 (`initial_velocity=1e-5`).
+    """
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, initial_velocity: float = 0.0):
+        super().__init__(learning_rate)
+        if not (np.isfinite(momentum) and 0 <= momentum < 1):
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self.initial_velocity = float(initial_velocity)
+
+    def update(self, key, param, grad):
+        if self.momentum == 0 and self.initial_velocity == 0:
+            param -= self.learning_rate * grad
+            return
+        velocity = self.slot("velocity", key, param, fill=self.initial_velocity)
+        velocity *= self.momentum
+        velocity += self.learning_rate * grad
+        param -= velocity
+
+
+class Adam(Optimizer):
+    """Adam with Keras's exact update (epsilon on the uncorrected sqrt(v)):
+
+        m <- m + (1 - beta_1) (grad - m);      v <- v + (1 - beta_2) (grad^2 - v)
+        alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        param <- param - alpha * m / (sqrt(v) + epsilon)
+    """
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not (np.isfinite(beta) and 0 <= beta < 1):
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = _check_positive("Adam", "epsilon", epsilon)
+
+    def update(self, key, param, grad):
+        m = self.slot("m", key, param)
+        v = self.slot("v", key, param)
+        t = self.iterations + 1
+        alpha = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        m += (1 - self.beta_1) * (grad - m)
+        v += (1 - self.beta_2) * (np.square(grad) - v)
+        param -= (alpha * m) / (np.sqrt(v) + self.epsilon)
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam}
+
+
+def get(identifier: str | Optimizer) -> Optimizer:
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer {identifier!r}; known: {sorted(_BY_NAME)} or an Optimizer instance")

@@ -1,0 +1,61 @@
+"""Weight penalties added to the training loss (Keras's `kernel_regularizer`)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Regularizer:
+    """`penalty(w)` is added to the loss; `gradient(w)` = d penalty / d w is added to the weight's gradient."""
+
+    def penalty(self, w: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def gradient(self, w: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class L2(Regularizer):
+    """penalty = l2 * sum(w**2);  gradient = 2 * l2 * w  (Keras's formula: no 1/2, no 1/N)."""
+
+    def __init__(self, l2: float = 0.01):
+        if not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"L2: l2 must be a finite number >= 0, got {l2!r}")
+        self.l2 = float(l2)
+
+    def penalty(self, w):
+        return self.l2 * float(np.vdot(w, w))
+
+    def gradient(self, w):
+        return (2 * self.l2) * w
+
+    def __repr__(self):
+        return f"L2(l2={self.l2})"
+
+
+class L1(Regularizer):
+    """penalty = l1 * sum(|w|);  gradient = l1 * sign(w)."""
+
+    def __init__(self, l1: float = 0.01):
+        if not np.isfinite(l1) or l1 < 0:
+            raise ValueError(f"L1: l1 must be a finite number >= 0, got {l1!r}")
+        self.l1 = float(l1)
+
+    def penalty(self, w):
+        return self.l1 * float(np.abs(w).sum())
+
+    def gradient(self, w):
+        return self.l1 * np.sign(w)
+
+
+l2 = L2  # Keras spells both `regularizers.l2(0.01)` and `regularizers.L2(0.01)`
+l1 = L1
+
+
+def get(identifier: str | Regularizer | None) -> Regularizer | None:
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if identifier in ("l2", "L2"):
+        return L2()
+    if identifier in ("l1", "L1"):
+        return L1()
+    raise ValueError(f"Unknown regularizer {identifier!r}")

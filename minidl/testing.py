@@ -1,0 +1,98 @@
+"""Numerical gradient checking for any Layer, including your own subclasses.
+
+    from minidl.testing import check_layer_gradients
+    worst = check_layer_gradients(MyLayer(), x)      # x: a small float array, e.g. shape (4, 5)
+    assert worst < 1e-6
+
+The check runs in float64 with central differences, (f(w + eps) - f(w - eps)) / (2 eps), on the scalar
+loss L = sum(layer(x) * R) (+ the layer's weight penalties), where R is a fixed random projection:
+a plain sum(output) would hide errors whose contributions cancel (for softmax, d sum(p)/dx = 0).
+Every parameter gradient and the input gradient are compared with what `backward(R)` gives.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .layers.base import Layer
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """max |analytic - numeric| / max(max |analytic|, max |numeric|): 0 when equal, ~1 when unrelated."""
+    scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0), 1e-12)
+    return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
+
+
+def _generators(obj, seen=None) -> dict[tuple, np.random.Generator]:
+    """Every numpy Generator reachable through the layer's attributes (and sub-layers), by path."""
+    found = {}
+    for name, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            found[(name,)] = value
+        elif isinstance(value, Layer):
+            found.update({(name, *path): g for path, g in _generators(value).items()})
+    return found
+
+
+def _set_path(obj, path: tuple, value) -> None:
+    for name in path[:-1]:
+        obj = getattr(obj, name)
+    setattr(obj, path[-1], value)
+
+
+def check_layer_gradients(layer: Layer, x: np.ndarray, *, training: bool = True, eps: float = 1e-6,
+                          seed: int = 0, return_details: bool = False) -> float | dict[str, float]:
+    """Worst relative error between `backward` and central differences, over the input gradient and
+    every parameter gradient (a dict of errors by name with return_details=True).
+
+    The layer is built (or converted) to float64. Random layers (Dropout) draw the same numbers on
+    every forward pass: their Generators are reset to one saved state before each pass.
+    """
+    x = np.array(x, dtype=np.float64)
+    if not layer.built:
+        layer.dtype = "float64"
+        layer.build_for((None, *x.shape[1:]))
+    else:
+        layer.dtype = "float64"
+        for store in (layer.params, layer.state):
+            for name in store:
+                store[name] = store[name].astype(np.float64)
+    layer.need_input_grad = True
+    generators = {path: copy.deepcopy(g) for path, g in _generators(layer).items()}
+    saved_state = {name: value.copy() for name, value in layer.state.items()}
+
+    def forward(inputs: np.ndarray) -> np.ndarray:
+        for path, generator in generators.items():
+            _set_path(layer, path, copy.deepcopy(generator))
+        return layer.forward(inputs, training=training)
+
+    projection = np.random.default_rng(seed).standard_normal(forward(x).shape)
+
+    def loss(inputs: np.ndarray) -> float:
+        return float(np.sum(forward(inputs) * projection)) + layer.regularization_loss()
+
+    forward(x)
+    analytic = {"input": layer.backward(projection.copy())}
+    layer.add_regularization_gradients()
+    analytic.update({name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()})
+
+    def numeric_gradient(array: np.ndarray, evaluate) -> np.ndarray:
+        grad = np.zeros_like(array)
+        flat, grad_flat = array.reshape(-1), grad.reshape(-1)  # views: perturb in place
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = evaluate()
+            flat[i] = original - eps
+            minus = evaluate()
+            flat[i] = original
+            grad_flat[i] = (plus - minus) / (2 * eps)
+        return grad
+
+    errors = {"input": relative_error(analytic["input"], numeric_gradient(x, lambda: loss(x)))}
+    for name, param in layer.params.items():
+        errors[name] = relative_error(analytic[name], numeric_gradient(param, lambda: loss(x)))
+    for name, value in saved_state.items():
+        layer.state[name][...] = value  # forward passes in training mode may move running statistics
+    return errors if return_details else max(errors.values())

@@ -1,0 +1,51 @@
+"""Small helpers shared by examples and experiments."""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .backend import floatx
+
+
+def to_categorical(y, num_classes: int | None = None, dtype=None) -> np.ndarray:
+    """One-hot encode integer class labels, as `keras.utils.to_categorical`.
+
+    y: labels of any shape S (a trailing axis of size 1, e.g. a column (N, 1), is dropped);
+    num_classes: number of classes C (default: max(y) + 1); dtype: default `floatx()`.
+    Returns an array of shape S + (C,) with a 1 at each label's index and 0 elsewhere.
+    Raises ValueError unless every label is a whole number in 0..C-1.
+    """
+    y = np.asarray(y)
+    if not (y.dtype == bool or np.issubdtype(y.dtype, np.number)) or np.issubdtype(y.dtype, np.complexfloating):
+        raise ValueError(f"to_categorical: labels must be integers, got an array of dtype {y.dtype}")
+    if np.issubdtype(y.dtype, np.floating):
+        # Whole-valued floats (e.g. labels read from a CSV) are accepted, as in Keras; 0.5 or nan is not a class.
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(f"to_categorical: labels must be whole numbers, got {y[bad].flat[0]!r}")
+    shape = y.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]  # a column of labels (N, 1) gives (N, C), not (N, 1, C)
+    y = y.astype(np.int64).reshape(-1)
+
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical: labels must be non-negative, got {y.min()}")
+    if num_classes is None:
+        if y.size == 0:
+            raise ValueError("to_categorical: cannot infer num_classes from empty labels; pass num_classes")
+        num_classes = int(y.max()) + 1
+    else:
+        try:
+            num_classes = operator.index(num_classes)  # accepts int and np.int64, rejects 10.0
+        except TypeError:
+            raise ValueError(f"to_categorical: num_classes must be an integer, got {num_classes!r}") from None
+        if num_classes < 1:
+            raise ValueError(f"to_categorical: num_classes must be positive, got {num_classes}")
+        if y.size and y.max() >= num_classes:
+            raise ValueError(f"to_categorical: label {y.max()} is out of range for num_classes={num_classes} "
+                             f"(labels must be < num_classes)")
+
+    out = np.zeros((y.size, num_classes), dtype=dtype or floatx())
+    out[np.arange(y.size), y] = 1
+    return out.reshape(shape + (num_classes,))
