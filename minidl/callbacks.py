@@ -173,3 +173,39 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class ModelCheckpoint(Callback):
+    """Save the model's weights (and optimiser state) after every epoch, or only when `monitor` improves.
+
+    `filepath` may hold the epoch and log values, as in Keras: "ckpt/epoch{epoch:03d}-{val_loss:.3f}.npz".
+    Files are written atomically (temporary file, fsync, rename): a crash while saving leaves the
+    previous checkpoint intact. Resume with `model.load_weights(path)` and `fit(..., initial_epoch=k)`.
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 mode: str = "auto"):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only = save_best_only
+        self.maximize = mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
+        self.best: float | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}")
+            improved = self.best is None or (current > self.best if self.maximize else current < self.best)
+            if not improved:
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to {current}, saving to {path}")
+            self.best = current
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        self.model.save_weights(path)

@@ -4,25 +4,35 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 
 
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
+    """Call `write(f)` on a temporary file in `path`'s folder, fsync it, then rename it over `path`
+    (atomic on POSIX and Windows within one file system): `path` is either the old file or the new
+    one, never half-written, even after Ctrl-C or a crash."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600); a saved file should be readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def atomic_savez(path: str | os.PathLike, compressed: bool = False, **arrays: np.ndarray) -> Path:
-    """Write `arrays` to `path` (.npz) atomically: write a temporary file in the same folder, flush
-    and fsync it, then rename it over `path` (a rename within one file system is atomic)."""
+    """`np.savez(path, **arrays)` (or savez_compressed), written atomically."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")  # np.savez would append it anyway
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compressed else np.savez)(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    save = np.savez_compressed if compressed else np.savez
+    return atomic_write(path, lambda f: save(f, **arrays))

@@ -20,6 +20,10 @@ from .layers.base import Layer, format_shape, unique_name
 from .layers.core import Input
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite (fit stops and keeps the last good weights)."""
+
+
 class Sequential:
     """A linear stack of layers.
 
@@ -122,9 +126,18 @@ class Sequential:
         return {"loss": loss, **{m.name: m(y, y_pred) for m in self.metrics}}
 
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """One gradient step on (x, y); returns the batch's loss and metrics (before the update)."""
+        """One gradient step on (x, y); returns the batch's loss and metrics (before the update).
+        Checks and casts (x, y) and fuses a final softmax with the loss, as `fit` does."""
+        x, y = self._prepare(x, y, "train_on_batch")
+        self._link_loss_to_output()
+        return self._train_step(x, y)
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """One step on prepared (x, y), the loss already linked to the output (fit's inner loop)."""
         y_pred = self._forward(x, training=True)
         loss = self.loss.forward(y, y_pred) + self._regularization_loss()
+        if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
+            raise NonFiniteLossError(f"the loss is {loss} (weights left as they were before this batch)")
         grad = self.loss.backward()
         for layer in reversed(self.layers[self._first_trainable:]):
             grad = layer.backward(grad)
@@ -220,6 +233,7 @@ class Sequential:
         self.stop_training = False
         callback_list.on_train_begin()
         epoch_logs: dict[str, float] = {}
+        stopped_on_nan = False
         for epoch in range(initial_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             order = self._epoch_order(n, epoch, shuffle and steps > 1)
@@ -229,7 +243,13 @@ class Sequential:
                 start, stop = step * batch_size, min((step + 1) * batch_size, n)
                 batch = slice(start, stop) if order is None else order[start:stop]
                 callback_list.on_train_batch_begin(step)
-                batch_logs = self.train_on_batch(x[batch], y[batch])
+                try:
+                    batch_logs = self._train_step(x[batch], y[batch])
+                except NonFiniteLossError as error:
+                    print(f"Epoch {epoch + 1}, batch {step + 1}: {error}; training stopped. Try a smaller "
+                          f"learning rate.", flush=True)
+                    self.stop_training, stopped_on_nan = True, True
+                    break
                 size = stop - start
                 seen += size
                 for key, value in batch_logs.items():
@@ -238,6 +258,8 @@ class Sequential:
                 callback_list.on_train_batch_end(step, epoch_logs)
                 if self.stop_training:
                     break
+            if stopped_on_nan:  # a partial epoch with a diverged loss is not recorded
+                break
             if validation_data is not None:
                 val_logs = self._evaluate_arrays(x_val, y_val, batch_size)
                 epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
@@ -311,6 +333,10 @@ class Sequential:
                   for i, layer in enumerate(self.layers) for name in layer.weight_names}
         arrays["architecture"] = np.array(json.dumps(self._architecture()))
         arrays["shuffle_seed"] = np.array(self.shuffle_seed)
+        # Random layers (Dropout) continue their streams after a resume exactly as without the break
+        arrays["rng_states"] = np.array(json.dumps(
+            {str(i): layer.rng.bit_generator.state for i, layer in enumerate(self.layers)
+             if isinstance(getattr(layer, "rng", None), np.random.Generator)}))
         if self.optimizer is not None:
             arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.get_state().items()})
         return atomic_savez(filepath, **arrays)
@@ -337,6 +363,8 @@ class Sequential:
         self.set_weights([arrays[f"layer{i}/{name}"]
                           for i, layer in enumerate(self.layers) for name in layer.weight_names])
         self.shuffle_seed = int(arrays.get("shuffle_seed", self.shuffle_seed))
+        for index, state in json.loads(str(arrays.get("rng_states", "{}"))).items():
+            self.layers[int(index)].rng.bit_generator.state = state
         optimizer_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
         if self.optimizer is not None and optimizer_state:
             self.optimizer.set_state(optimizer_state)

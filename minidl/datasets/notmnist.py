@@ -13,17 +13,17 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 from tqdm import tqdm
 
 from ..backend import floatx
+from ..io import atomic_write
 
 ARCHIVE_URL = "http://yaroslavvb.com/upload/notMNIST/notMNIST_small.tar.gz"
 ARCHIVE_NAME = "notMNIST_small.tar.gz"
@@ -226,7 +226,7 @@ def build_npz(archive_path: str | os.PathLike, npz_path: str | os.PathLike) -> t
 
     images_arr = np.stack(images).astype(np.uint8)
     labels_arr = np.array(labels, dtype=np.uint8)
-    _atomic_write(npz_path, lambda f: np.savez_compressed(f, images=images_arr, labels=labels_arr))
+    atomic_write(npz_path, lambda f: np.savez_compressed(f, images=images_arr, labels=labels_arr))
     return len(images_arr), skipped
 
 
@@ -244,23 +244,6 @@ def _decode(data: bytes) -> np.ndarray | None:
     return image if image.shape == IMAGE_SHAPE else None
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file so that `path` is either absent/old or complete, never half-written (e.g. after Ctrl-C):
-    write to a temporary file in the same directory, fsync it, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private (0600); a data file should be readable by all
-        os.replace(tmp, path)  # atomic on POSIX and Windows when both are on the same file system
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def download_archive(url: str, dest: str | os.PathLike) -> None:
     """Download `url` to `dest` (atomically) with a progress bar."""
     with urllib.request.urlopen(url, timeout=60) as response:
@@ -272,4 +255,4 @@ def download_archive(url: str, dest: str | os.PathLike) -> None:
                     f.write(chunk)
                     bar.update(len(chunk))
 
-        _atomic_write(Path(dest), write)
+        atomic_write(Path(dest), write)

@@ -1,0 +1,57 @@
+"""Report section 1.4.2 (Early stopping): where does validation stop improving? The MLP of 1.3
+(H = 1000) trained for 200 epochs; read the curves for the best validation epoch and the states after
+80 and 160 epochs (full-batch training is deterministic, so epoch 80 of this run is an 80-epoch run),
+then let minidl's EarlyStopping callback (monitor val_loss, restore_best_weights) pick the stop."""
+import harness
+import numpy as np
+
+import minidl
+
+REPORT = {"stop at 80": {"train_accuracy": 0.9342, "test_accuracy": 0.9075, "valid_accuracy": 0.9050},
+          "stop at 160": {"train_accuracy": 0.9671, "test_accuracy": 0.9108, "valid_accuracy": 0.9132},
+          "200 epochs": {"train_accuracy": 0.9778, "test_accuracy": 0.9097, "valid_accuracy": 0.9125}}
+FIXED_STOPS = (80, 160)
+PATIENCE = 10
+
+
+def at_epoch(run: harness.Run, epoch: int, setting: str) -> harness.Run:
+    """The run as it stood after `epoch` epochs (1-based), read from its curves."""
+    final = {f"{split}_{key}": values[epoch - 1] for split, curve in run.curves.items()
+             for key, values in curve.items() if len(values) >= epoch}
+    return harness.Run(run.framework, setting, run.curves, harness.add_report_scale(final),
+                       run.seconds * epoch / run.epochs_run, epoch)
+
+
+def main(argv=None):
+    args = harness.parse_args(__doc__, epochs=200, argv=argv)
+    data = harness.load_notmnist(args)
+    full = harness.train_seed_mlp(args, data, hidden_units=1000, validation=True)
+    valid_loss, valid_acc = (np.array(full.curves["valid"][k]) for k in ("loss", "accuracy"))
+    best_loss_epoch, best_acc_epoch = int(valid_loss.argmin()) + 1, int(valid_acc.argmax()) + 1
+    rows = [at_epoch(full, e, f"stop at {e}") for e in FIXED_STOPS if e <= args.epochs]
+    rows += [at_epoch(full, best_loss_epoch, f"min valid loss (epoch {best_loss_epoch})"),
+             at_epoch(full, best_acc_epoch, f"max valid acc (epoch {best_acc_epoch})"),
+             at_epoch(full, args.epochs, f"{args.epochs} epochs")]
+
+    stopper = minidl.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
+    stopped = harness.train_seed_mlp(args, data, hidden_units=1000, validation=True, callbacks=(stopper,),
+                                     setting=f"EarlyStopping(val_loss, patience={PATIENCE})")
+    restored = stopped.model.evaluate(data.x["valid"], data.y["valid"], batch_size=2048, verbose=0, return_dict=True)
+    stopped.final.update(valid_loss=restored["loss"], valid_accuracy=restored["accuracy"])
+    for split in ("train", "test"):  # the restored (best) weights, not the last epoch's
+        values = stopped.model.evaluate(data.x[split], data.y[split], batch_size=2048, verbose=0, return_dict=True)
+        stopped.final.update({f"{split}_loss": values["loss"], f"{split}_accuracy": values["accuracy"]})
+    harness.add_report_scale(stopped.final)
+    stopped.epochs_run = stopper.best_epoch + 1
+    rows.append(stopped)
+
+    table = harness.results_table(rows, REPORT, harness.PART1_COLUMNS)
+    notes = (f"{harness.PART1_NOTES} Validation loss is lowest after epoch {best_loss_epoch}, validation accuracy "
+             f"highest after epoch {best_acc_epoch}. EarlyStopping ran {len(stopped.curves['train']['loss'])} "
+             f"epochs and restored the weights of epoch {stopper.best_epoch + 1} (the 'epochs' column).")
+    harness.write_results(args, "1.4.2 Early stopping", table, rows, REPORT, notes)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

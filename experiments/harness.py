@@ -1,0 +1,302 @@
+"""What every experiment script shares: flags, data, per-epoch recording, plots and results tables.
+
+A script reads like the report section it reproduces:
+
+    args = harness.parse_args(__doc__, epochs=200)
+    data = harness.load_notmnist(args, flatten=True)
+    run = harness.train(model, data, args, fit_kwargs=dict(batch_size=10000), record=("train", "valid", "test"))
+    harness.write_results(args, rows, REPORT, curves)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import minidl  # noqa: E402
+from minidl.datasets import notmnist  # noqa: E402
+from minidl.utils import to_categorical  # noqa: E402
+
+SPLITS = ("train", "valid", "test")
+QUICK_SIZES = {"train": 1000, "valid": 500, "test": 500}
+QUICK_EPOCHS = 2
+
+
+# ------------------------------------------------------------------------------------------ flags
+def parse_args(description: str, epochs: int, frameworks: bool = False, argv=None) -> argparse.Namespace:
+    """The flags every script takes (and --framework for the part-2 scripts that run both)."""
+    script = Path(sys.argv[0]).stem
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=None, help=f"epochs to train (default {epochs}; "
+                                                                 f"{QUICK_EPOCHS} with --quick)")
+    parser.add_argument("--data", default=None, help="path of notMNIST.npz (default: $MINIDL_NOTMNIST, "
+                                                     "then the cache, then download)")
+    parser.add_argument("--out", default=None, help="folder for tables and plots (default "
+                                                    f"experiments/results/{script}; out/quick/{script} with --quick)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of initialisation and shuffling")
+    parser.add_argument("--quick", action="store_true", help="smoke run: a few epochs on a small subset")
+    parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's verbose")
+    if frameworks:
+        parser.add_argument("--framework", choices=("keras", "minidl", "both"), default="both",
+                            help="which framework(s) to train (default both)")
+    args = parser.parse_args(argv)
+    args.script = script
+    args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else epochs)
+    args.out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / script))
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    args.frameworks = (("keras", "minidl") if args.framework == "both" else (args.framework,)) if frameworks else ("minidl",)
+    return args
+
+
+# ------------------------------------------------------------------------------------------ data
+@dataclass
+class Data:
+    """x[split]: inputs; y[split]: one-hot targets (N, 10) float32; labels[split]: integers."""
+    x: dict = field(default_factory=dict)
+    y: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+
+def load_notmnist(args, image_shape: tuple = (784,)) -> Data:
+    """The seed's split; images reshaped to `image_shape` ((784,) for the MLP, (28, 28, 1) for the CNN)."""
+    data = Data()
+    for split, (x, labels) in zip(SPLITS, notmnist.load_data(args.data, dtype="float32")):
+        if args.quick:
+            x, labels = x[:QUICK_SIZES[split]], labels[:QUICK_SIZES[split]]
+        data.x[split] = x.reshape(len(x), *image_shape)
+        data.labels[split] = labels
+        data.y[split] = to_categorical(labels, 10, dtype="float32")
+    return data
+
+
+# ------------------------------------------------------------------------------------------ recording
+class _EpochRecorderLogic:
+    """Records, at the end of every epoch, the loss and accuracy of `model.evaluate` on the given
+    splits, and the values of fit's own logs (train: running mean over the epoch's batches; valid:
+    val_*) for splits it does not evaluate. The same code serves minidl and Keras models."""
+
+    def __init__(self, data: Data, evaluate: tuple = SPLITS, batch_size: int = 2048):
+        super().__init__()
+        self.data, self.evaluated, self.batch_size = data, tuple(evaluate), batch_size
+        self.curves = {split: {"loss": [], "accuracy": []} for split in SPLITS}
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for split in SPLITS:
+            if split in self.evaluated:
+                values = self.model.evaluate(self.data.x[split], self.data.y[split], batch_size=self.batch_size,
+                                             verbose=0, return_dict=True)
+            else:
+                prefix = "val_" if split == "valid" else ""
+                values = {key: logs.get(prefix + key) for key in ("loss", "accuracy")}
+            for key in ("loss", "accuracy"):
+                if values.get(key) is not None:
+                    self.curves[split][key].append(float(values[key]))
+
+    def final(self) -> dict:
+        return {f"{split}_{key}": values[-1] for split, curve in self.curves.items()
+                for key, values in curve.items() if values}
+
+
+def epoch_recorder(framework: str, data: Data, evaluate: tuple = SPLITS):
+    """An _EpochRecorderLogic that is a Callback of the given framework."""
+    if framework == "keras":
+        import keras
+        base = keras.callbacks.Callback
+    else:
+        base = minidl.callbacks.Callback
+    recorder_class = type("EpochRecorder", (_EpochRecorderLogic, base), {})
+    return recorder_class(data, evaluate)
+
+
+@dataclass
+class Run:
+    framework: str
+    setting: str
+    curves: dict
+    final: dict
+    seconds: float
+    epochs_run: int
+
+
+def train(framework: str, setting: str, model, data: Data, args, fit_kwargs: dict, evaluate: tuple = SPLITS,
+          callbacks: tuple = ()) -> Run:
+    """model.fit on the training split with `fit_kwargs` and a recorder; the identical call for both frameworks."""
+    recorder = epoch_recorder(framework, data, evaluate)
+    print(f"\n[{args.script}] {framework}: {setting}, {args.epochs} epochs", flush=True)
+    start = time.perf_counter()
+    history = model.fit(data.x["train"], data.y["train"], epochs=args.epochs, verbose=args.verbose,
+                        callbacks=[recorder, *callbacks], **fit_kwargs)
+    seconds = time.perf_counter() - start
+    final = recorder.final()
+    final["test_loss"], final["test_accuracy"] = (float(v) for v in model.evaluate(
+        data.x["test"], data.y["test"], batch_size=2048, verbose=0))
+    run = Run(framework, setting, recorder.curves, final, seconds, len(history.epoch))
+    print(f"[{args.script}] {framework}: {setting}: " + ", ".join(f"{k} {v:.4f}" for k, v in final.items())
+          + f" ({seconds:.1f} s)", flush=True)
+    return run
+
+
+def seed_everything(framework: str, seed: int) -> None:
+    if framework == "keras":
+        import keras
+        keras.utils.set_random_seed(seed)
+    minidl.set_seed(seed)
+
+
+def import_keras():
+    """Keras 3 on the TensorFlow backend (Keras's NumPy backend cannot fit)."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"the experiments need Keras's TensorFlow backend, got {keras.backend.backend()!r}")
+    return keras
+
+
+# ------------------------------------------------------------------------------------------ plots
+def plot_curves(run: Run, title: str, out: Path) -> list[Path]:
+    """Accuracy and loss curves of a run (train/valid/test lines), saved as PNG."""
+    import matplotlib
+    matplotlib.use("Agg")  # files only: never plt.show()
+    import matplotlib.pyplot as plt
+
+    paths = []
+    colors = {"train": "tab:red", "valid": "tab:blue", "test": "tab:green"}
+    for key, label in (("accuracy", "Accuracy"), ("loss", "Loss")):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for split in SPLITS:
+            values = run.curves[split][key]
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, color=colors[split], label=split)
+        ax.set_title(f"{label} ({run.framework})\n{title}", fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label.lower())
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right" if key == "accuracy" else "upper right")
+        fig.tight_layout()
+        path = out / f"{_slug(run.framework + '_' + run.setting)}_{key}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in text).strip("_")
+
+
+# ------------------------------------------------------------------------------------------ tables
+def results_table(runs: list[Run], report: dict[str, dict], columns: list[tuple[str, str]],
+                  extra: dict[str, dict] | None = None) -> str:
+    """A Markdown table, one row per run: each cell "ours (report, ours - report)" where the
+    report has the number. `report[setting][column_key]` holds the report's values."""
+    header = ["setting", "framework", *[title for _, title in columns], "epochs", "time (s)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for run in runs:
+        reference = report.get(run.setting, {})
+        values = {**run.final, **((extra or {}).get(run.framework + run.setting, {}))}
+        cells = []
+        for key, _ in columns:
+            ours, theirs = values.get(key), reference.get(key)
+            if ours is None:
+                cells.append("" if theirs is None else f"— ({theirs:.4f})")
+            elif theirs is None:
+                cells.append(f"{ours:.4f}")
+            else:
+                cells.append(f"{ours:.4f} ({theirs:.4f}, {ours - theirs:+.4f})")
+        lines.append("| " + " | ".join([run.setting, run.framework, *cells, str(run.epochs_run),
+                                         f"{run.seconds:.0f}"]) + " |")
+    return "\n".join(lines)
+
+
+def write_results(args, title: str, table: str, runs: list[Run], report: dict, notes: str = "") -> None:
+    """Print the table and write it as Markdown and JSON (with the curves) to args.out."""
+    text = (f"# {title}\n\nCommand: `{args.command}`\n\nEach cell: ours (report, difference). "
+            f"{notes}\n\n{table}\n\nMachine: {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, NumPy {np.__version__}.\n")
+    print("\n" + table + "\n", flush=True)
+    (args.out / "results.md").write_text(text)
+    payload = {"title": title, "command": args.command, "epochs": args.epochs, "seed": args.seed,
+               "quick": args.quick, "report": report,
+               "runs": [{"framework": r.framework, "setting": r.setting, "final": r.final, "seconds": r.seconds,
+                         "epochs_run": r.epochs_run, "curves": r.curves} for r in runs]}
+    (args.out / "results.json").write_text(json.dumps(payload, indent=1))
+    print(f"[{args.script}] wrote {args.out / 'results.md'} and results.json", flush=True)
+
+
+# ------------------------------------------------------------------------------------------ part 1
+# The report's part-1 loss is -mean(y * log p) over N*10 entries: one tenth of the usual cross-entropy.
+PART1_COLUMNS = [("train_accuracy", "train acc"), ("test_accuracy", "test acc"), ("valid_accuracy", "valid acc"),
+                 ("train_loss10", "train loss/10"), ("test_loss10", "test loss/10"),
+                 ("valid_loss10", "valid loss/10"), ("train_loss", "train CE"), ("test_loss", "test CE"),
+                 ("valid_loss", "valid CE")]
+PART1_NOTES = ("Losses: 'loss/10' is the report's scale (-mean(y log p) over N*10 entries), 'CE' the usual "
+               "categorical cross-entropy (Keras's).")
+
+
+def add_report_scale(values: dict) -> dict:
+    """Add the report's one-tenth-scale losses (`train_loss10`, ...) beside the usual ones."""
+    values.update({f"{split}_loss10": values[f"{split}_loss"] / 10 for split in SPLITS if f"{split}_loss" in values})
+    return values
+
+
+def train_seed_mlp(args, data: Data, hidden_units: int, setting: str | None = None, callbacks: tuple = (),
+                   validation: bool = False) -> Run:
+    """Part 1's training: the seed MLP, full-batch gradient descent, train/valid/test recorded each epoch."""
+    import seed_models
+    seed_everything("minidl", args.seed)
+    model = seed_models.mlp(hidden_units)
+    fit_kwargs = dict(batch_size=len(data.x["train"]))
+    if validation:
+        fit_kwargs["validation_data"] = (data.x["valid"], data.y["valid"])
+    run = train("minidl", setting or f"H={hidden_units}", model, data, args, fit_kwargs,
+                evaluate=("train", "test") if validation else SPLITS, callbacks=callbacks)
+    add_report_scale(run.final)
+    plot_curves(run, f"{args.epochs} epochs, {hidden_units} hidden units, alpha {seed_models.MLP_LEARNING_RATE} "
+                     f"(batch mean), gamma {seed_models.MLP_MOMENTUM}", args.out)
+    run.model = model
+    return run
+
+
+# ------------------------------------------------------------------------------------------ part 2
+PART2_COLUMNS = [("train_accuracy", "train acc"), ("train_loss", "train loss"), ("valid_accuracy", "valid acc"),
+                 ("valid_loss", "valid loss"), ("test_accuracy", "test acc"), ("test_loss", "test loss")]
+PART2_NOTES = ("As in the report (Keras's History): train values are the means over each epoch's batches, "
+               "valid values are fit's val_* after the epoch, test values come from evaluate at the end.")
+
+
+def train_seed_cnn(args, data: Data, framework: str, setting: str, l2: float | None = None,
+                   dropout: float | None = None) -> Run:
+    """Part 2's training, with the identical fit call in Keras and in minidl."""
+    import seed_models
+    seed_everything(framework, args.seed)
+    model = seed_models.cnn(framework, l2=l2, dropout=dropout)
+    run = train(framework, setting, model, data, args, evaluate=("test",),
+                fit_kwargs=dict(batch_size=32, shuffle=True, validation_data=(data.x["valid"], data.y["valid"])))
+    plot_curves(run, f"{setting}: Adam(1e-4), batch 32, {args.epochs} epochs", args.out)
+    return run
+
+
+def part2_main(doc: str, title: str, settings: dict[str, dict], report: dict, argv=None) -> list[Run]:
+    """Every setting in every chosen framework, then one table: a part-2 script is its settings."""
+    args = parse_args(doc, epochs=50, frameworks=True, argv=argv)
+    data = load_notmnist(args, image_shape=(28, 28, 1))
+    runs = [train_seed_cnn(args, data, framework, setting, **options)
+            for setting, options in settings.items() for framework in args.frameworks]
+    per_epoch = {f"{r.framework}": r.seconds / r.epochs_run for r in runs}
+    notes = PART2_NOTES + " Mean wall time per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in per_epoch.items()) + "."
+    write_results(args, title, results_table(runs, report, PART2_COLUMNS), runs, report, notes)
+    return runs

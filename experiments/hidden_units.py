@@ -1,0 +1,28 @@
+"""Report section 1.4.1 (Number of hidden units): the MLP of 1.3 with H = 100, 500, 1000 and 2000
+hidden units, 200 epochs each. Expected trend: more units, higher training accuracy."""
+import harness
+
+REPORT = {
+    "H=100": {"train_accuracy": 0.9536, "test_accuracy": 0.9020, "valid_accuracy": 0.8997,
+              "train_loss10": 0.0178, "test_loss10": 0.0373, "valid_loss10": 0.0355},
+    "H=500": {"train_accuracy": 0.9705, "test_accuracy": 0.9086, "valid_accuracy": 0.9067,
+              "train_loss10": 0.0128, "test_loss10": 0.0351, "valid_loss10": 0.0323},
+    "H=1000": {"train_accuracy": 0.9778, "test_accuracy": 0.9097, "valid_accuracy": 0.9125,
+               "train_loss10": 0.0110, "test_loss10": 0.0340, "valid_loss10": 0.0308},
+    "H=2000": {"train_accuracy": 0.9818, "test_accuracy": 0.9115, "valid_accuracy": 0.9105,
+               "train_loss10": 0.0103, "test_loss10": 0.0336, "valid_loss10": 0.0312},
+}
+HIDDEN_UNITS = (100, 500, 1000, 2000)
+
+
+def main(argv=None):
+    args = harness.parse_args(__doc__, epochs=200, argv=argv)
+    data = harness.load_notmnist(args)
+    runs = [harness.train_seed_mlp(args, data, hidden_units=h) for h in HIDDEN_UNITS]
+    table = harness.results_table(runs, REPORT, harness.PART1_COLUMNS)
+    harness.write_results(args, "1.4.1 Number of hidden units", table, runs, REPORT, harness.PART1_NOTES)
+    return runs
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Smoke runs (--quick: two epochs on a subset) of every experiment script, on the real data."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MINIDL_NOTMNIST") or ROOT.parent / "shared/data/notMNIST.npz")
+sys.path.insert(0, str(ROOT / "experiments"))
+
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"notMNIST.npz not found at {DATA}")
+
+
+def run_script(name: str, tmp_path: Path, *extra: str) -> dict:
+    module = __import__(name)
+    module.main(["--quick", "--data", str(DATA), "--out", str(tmp_path), "--verbose", "0", *extra])
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert (tmp_path / "results.md").read_text().count("|") > 10
+    return results
+
+
+@pytest.mark.parametrize("name, settings", [
+    ("train_mlp", ["H=1000"]),
+    ("hidden_units", ["H=100", "H=500", "H=1000", "H=2000"]),
+])
+def test_part1_scripts(name, settings, tmp_path):
+    results = run_script(name, tmp_path)
+    assert [run["setting"] for run in results["runs"]] == settings
+    for run in results["runs"]:
+        for split in ("train", "valid", "test"):
+            assert len(run["curves"][split]["accuracy"]) == 2  # --quick trains two epochs
+        assert 0.0 <= run["final"]["test_accuracy"] <= 1.0
+        assert run["final"]["train_loss10"] == pytest.approx(run["final"]["train_loss"] / 10)
+    assert len(list(tmp_path.glob("*_accuracy.png"))) == len(settings)
+    assert len(list(tmp_path.glob("*_loss.png"))) == len(settings)
+
+
+def test_early_stopping_script(tmp_path):
+    results = run_script("early_stopping", tmp_path, "--epochs", "4")
+    settings = [run["setting"] for run in results["runs"]]
+    assert settings[-1].startswith("EarlyStopping")
+    assert any(s.startswith("min valid loss") for s in settings)
