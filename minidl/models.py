@@ -125,12 +125,13 @@ class Sequential:
     def _batch_logs(self, y: np.ndarray, y_pred: np.ndarray, loss: float) -> dict[str, float]:
         return {"loss": loss, **{m.name: m(y, y_pred) for m in self.metrics}}
 
-    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """One gradient step on (x, y); returns the batch's loss and metrics (before the update).
-        Checks and casts (x, y) and fuses a final softmax with the loss, as `fit` does."""
+    def train_on_batch(self, x: np.ndarray, y: np.ndarray, return_dict: bool = False) -> float | list | dict:
+        """One gradient step on (x, y). Returns, as Keras, the batch's loss (computed before the update),
+        or [loss, *metrics] if the model has metrics, or a dict with return_dict=True."""
         x, y = self._prepare(x, y, "train_on_batch")
         self._link_loss_to_output()
-        return self._train_step(x, y)
+        logs = self._train_step(x, y)
+        return _keras_return(logs, return_dict)
 
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """One step on prepared (x, y), the loss already linked to the output (fit's inner loop)."""
@@ -295,7 +296,7 @@ class Sequential:
         logs = self._evaluate_arrays(x, y, self._check_batch_size(batch_size))
         if verbose not in (0, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
-        return logs if return_dict else list(logs.values())
+        return _keras_return(logs, return_dict)
 
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs for x, computed batch by batch in inference mode."""
@@ -347,6 +348,9 @@ class Sequential:
 
     def load_weights(self, filepath: str | os.PathLike) -> None:
         """Load weights saved by `save_weights` (and the optimiser state, if the model is compiled)."""
+        filepath = Path(filepath)
+        if filepath.suffix != ".npz" and not filepath.exists():
+            filepath = filepath.with_name(filepath.name + ".npz")  # as save_weights names it
         try:
             with np.load(filepath, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
@@ -391,6 +395,13 @@ class Sequential:
             print_fn(rule if i < len(rows) - 1 else "=" * sum(widths))
         for label, count in (("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)):
             print_fn(f"{label} params: {count:,} ({_human_bytes(count * itemsize)})")
+
+
+def _keras_return(logs: dict[str, float], return_dict: bool) -> float | list | dict:
+    """Keras's convention: a dict on request, else the loss alone, or [loss, *metrics] with metrics."""
+    if return_dict:
+        return logs
+    return list(logs.values()) if len(logs) > 1 else logs["loss"]
 
 
 def _human_bytes(n: int) -> str:

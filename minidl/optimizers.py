@@ -6,6 +6,7 @@ Layers compute gradients (`backward`); optimisers alone change parameters. Per-p
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
@@ -105,7 +106,8 @@ class Adam(Optimizer):
         m = self.slot("m", key, param)
         v = self.slot("v", key, param)
         t = self.iterations + 1
-        alpha = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        # a Python float (math.sqrt), so float32 arrays stay float32 (a NumPy float64 scalar would upcast)
+        alpha = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m += (1 - self.beta_1) * (grad - m)
         v += (1 - self.beta_2) * (np.square(grad) - v)
         param -= (alpha * m) / (np.sqrt(v) + self.epsilon)

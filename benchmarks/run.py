@@ -1,0 +1,212 @@
+"""Benchmarks: minidl against Keras (TensorFlow backend) and against the matrix-product floor.
+
+    python benchmarks/run.py            # full run (about 15 minutes on 2 cores)
+    python benchmarks/run.py --quick    # smoke run on small data (CI)
+
+In one process, contenders are interleaved and each is timed `--repeats` times after a warm-up;
+the table shows the best (and the median) time. Written to benchmarks/results/ as Markdown and JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "experiments"))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import minidl  # noqa: E402
+import seed_models  # noqa: E402
+
+
+def timings(contenders: dict, repeats: int) -> dict[str, dict]:
+    """Warm each contender up once, then time them `repeats` times, interleaved."""
+    for run in contenders.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: {"best": min(t), "median": statistics.median(t), "all": t} for name, t in times.items()}
+
+
+def data(n: int, shape: tuple, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *shape), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+    return x, y
+
+
+def keras_mlp(hidden: int):
+    import keras
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hidden, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.99),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def minidl_mlp(hidden: int):
+    model = minidl.Sequential([minidl.layers.Input((784,)), minidl.layers.Dense(hidden, activation="relu"),
+                               minidl.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=minidl.optimizers.SGD(learning_rate=0.05, momentum=0.99),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def mlp_floor(x: np.ndarray, y: np.ndarray, hidden: int):
+    """The matrix products a full-batch MLP step cannot avoid: two forward, three backward (no dX)."""
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((784, hidden), dtype=np.float32) * 0.05
+    w2 = rng.standard_normal((hidden, 10), dtype=np.float32) * 0.05
+
+    def step():
+        h = x @ w1
+        g = h @ w2  # stands in for dL/dlogits, same shape (N, 10)
+        _ = h.T @ g  # dW2
+        dh = g @ w2.T
+        _ = x.T @ dh  # dW1
+    return step
+
+
+def bench_mlp(args, results: dict) -> None:
+    n, hidden = args.mlp_samples, args.hidden
+    x, y = data(n, (784,))
+    keras_model, minidl_model = keras_mlp(hidden), minidl_mlp(hidden)
+    fit = dict(batch_size=n, epochs=1, verbose=0)
+    results["mlp_epoch"] = timings({
+        "minidl": lambda: minidl_model.fit(x, y, **fit),
+        "keras": lambda: keras_model.fit(x, y, **fit),
+        "floor": mlp_floor(x, y, hidden),
+    }, args.repeats)
+    results["mlp_predict"] = timings({
+        "minidl": lambda: minidl_model.predict(x, batch_size=1024),
+        "keras": lambda: keras_model.predict(x, batch_size=1024, verbose=0),
+    }, args.repeats)
+    results["mlp_predict"]["samples"] = n
+
+
+def bench_cnn(args, results: dict) -> None:
+    n = args.cnn_samples
+    x, y = data(n, (28, 28, 1))
+    models = {"minidl": seed_models.cnn("minidl"), "keras": seed_models.cnn("keras")}
+    results["cnn_epoch"] = timings({name: (lambda m=m: m.fit(x, y, batch_size=32, epochs=1, verbose=0))
+                                    for name, m in models.items()}, max(1, args.repeats // 2))
+    results["cnn_predict"] = timings({
+        "minidl": lambda: models["minidl"].predict(x, batch_size=256),
+        "keras": lambda: models["keras"].predict(x, batch_size=256, verbose=0),
+    }, args.repeats)
+    results["cnn_predict"]["samples"] = n
+
+
+PEAK_RSS_SCRIPT = textwrap.dedent("""
+    import resource, sys, numpy as np
+    sys.path[:0] = [{root!r}, {root!r} + "/experiments"]
+    import seed_models
+    kind, n, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rng = np.random.default_rng(0)
+    shape = (784,) if kind == "mlp" else (28, 28, 1)
+    x = rng.random((n, *shape), dtype=np.float32); y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+    model = seed_models.mlp(2000) if kind == "mlp" else seed_models.cnn("minidl")
+    model.fit(x, y, batch_size=n if kind == "mlp" else 32, epochs=epochs, verbose=0)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+""")
+
+
+def bench_memory(args, results: dict) -> None:
+    """Peak RSS (MiB) of a fresh process training the largest hidden_units.py MLP (H=2000, full batch)
+    and the CNN (batch 32), each for 2 epochs."""
+    script = PEAK_RSS_SCRIPT.format(root=str(ROOT))
+    results["peak_rss_mib"] = {}
+    for kind, n in (("mlp", args.mlp_samples), ("cnn", args.cnn_samples)):
+        out = subprocess.run([sys.executable, "-c", script, kind, str(n), "2"], capture_output=True, text=True,
+                             check=True)
+        results["peak_rss_mib"][kind] = float(out.stdout.strip().splitlines()[-1])
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        return ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer', '')}, "
+                         f"{i['num_threads']} threads, {i.get('architecture')})" for i in threadpool_info()
+                         if i["user_api"] == "blas") or "unknown"
+    except ImportError:
+        return "threadpoolctl not installed"
+
+
+def report(args, results: dict) -> str:
+    def ratio(row, a, b):
+        return results[row][a]["best"] / results[row][b]["best"]
+
+    def cell(row, name):
+        t = results[row][name]
+        return f"{t['best'] * 1e3:.0f} ms (median {t['median'] * 1e3:.0f})"
+
+    def throughput(row, name):
+        return f"{results[row]['samples'] / results[row][name]['best']:,.0f} samples/s"
+
+    lines = [
+        "| benchmark | minidl | Keras | floor | minidl / Keras | minidl / floor | target |",
+        "|---|---|---|---|---|---|---|",
+        f"| MLP epoch ({args.mlp_samples} x 784, H={args.hidden}, full batch, SGD momentum) | "
+        f"{cell('mlp_epoch', 'minidl')} | {cell('mlp_epoch', 'keras')} | {cell('mlp_epoch', 'floor')} | "
+        f"{ratio('mlp_epoch', 'minidl', 'keras'):.2f} | {ratio('mlp_epoch', 'minidl', 'floor'):.2f} | <= 1.0, <= 1.2 |",
+        f"| CNN epoch ({args.cnn_samples} samples, batch 32, Adam) | {cell('cnn_epoch', 'minidl')} | "
+        f"{cell('cnn_epoch', 'keras')} | | {ratio('cnn_epoch', 'minidl', 'keras'):.2f} | | <= 0.8 |",
+        f"| MLP predict (batch 1024) | {throughput('mlp_predict', 'minidl')} | {throughput('mlp_predict', 'keras')} | | "
+        f"{ratio('mlp_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
+        f"| CNN predict (batch 256) | {throughput('cnn_predict', 'minidl')} | {throughput('cnn_predict', 'keras')} | | "
+        f"{ratio('cnn_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
+    ]
+    if "peak_rss_mib" in results:
+        rss = results["peak_rss_mib"]
+        lines.append(f"\nPeak RSS of a fresh process, 2 epochs: MLP H=2000 full batch {rss['mlp']:.0f} MiB, "
+                     f"CNN batch 32 {rss['cnn']:.0f} MiB.")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small data, one repeat: proves the benchmark runs")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per contender (default 5)")
+    parser.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 5)
+    args.mlp_samples, args.cnn_samples = (1000, 256) if args.quick else (10000, 10000)
+    args.hidden = 1000
+    out = Path(args.out or ROOT / ("out/quick/benchmarks" if args.quick else "benchmarks/results"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    results: dict = {}
+    bench_mlp(args, results)
+    bench_cnn(args, results)
+    bench_memory(args, results)
+    import keras
+    import tensorflow as tf
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__} "
+               f"({blas_info()}); TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
+    table = report(args, results)
+    text = f"# minidl benchmarks\n\nCommand: `{command}`\n\nMachine: {machine}\n\n{table}\n"
+    print(text)
+    (out / "results.md").write_text(text)
+    (out / "results.json").write_text(json.dumps({"command": command, "machine": machine, "results": results}, indent=1))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Shared test setup: Keras on TensorFlow (when installed), float32 restored after every test."""
+from __future__ import annotations
+
+import os
+
+# Before anything imports keras (the equivalence tests import it lazily, via pytest.importorskip).
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the logs
+
+import pytest
+
+import minidl
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: longer tests (still run in CI)")
+
+
+@pytest.fixture(autouse=True)
+def restore_floatx():
+    """Every test starts and ends in float32, even one that calls set_floatx("float64") and then fails.
+    (Cheap: autouse fixtures here must stay that way.)"""
+    minidl.set_floatx("float32")
+    yield
+    minidl.set_floatx("float32")
+
+
+@pytest.fixture
+def float64():
+    """Run a test in float64 (restored to float32 afterwards by `restore_floatx`)."""
+    minidl.set_floatx("float64")
+    yield "float64"
