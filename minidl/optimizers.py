@@ -6,7 +6,6 @@ Layers compute gradients (`backward`); optimisers alone change parameters. Per-p
 """
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import numpy as np
@@ -105,9 +104,14 @@ class Adam(Optimizer):
     def update(self, key, param, grad):
         m = self.slot("m", key, param)
         v = self.slot("v", key, param)
-        t = self.iterations + 1
-        # a Python float (math.sqrt), so float32 arrays stay float32 (a NumPy float64 scalar would upcast)
-        alpha = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        # As Keras: beta^t in the parameter's dtype, from the betas rounded to float32 (Keras turns the
+        # Python floats into float32 tensors first). Scalars of the parameter's dtype also keep float32
+        # arrays float32 (a float64 scalar would upcast them).
+        dtype = param.dtype.type
+        t = dtype(self.iterations + 1)
+        beta_1_power = dtype(np.float32(self.beta_1)) ** t
+        beta_2_power = dtype(np.float32(self.beta_2)) ** t
+        alpha = dtype(self.learning_rate) * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m += (1 - self.beta_1) * (grad - m)
         v += (1 - self.beta_2) * (np.square(grad) - v)
         param -= (alpha * m) / (np.sqrt(v) + self.epsilon)

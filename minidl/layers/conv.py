@@ -1,0 +1,174 @@
+"""Conv2D: the 2-D convolution (Keras's cross-correlation), channels-last, via im2col + one matmul."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .. import regularizers
+from . import activations
+from .base import Layer, format_shape
+
+
+def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
+    """An int or a length-n sequence of positive ints -> a tuple of n ints (Keras accepts both)."""
+    values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value) if \
+        isinstance(value, (tuple, list)) else None
+    if values is None or len(values) != n or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values):
+        raise ValueError(f"{owner}: {name} must be a positive integer or a tuple of {n} positive "
+                         f"integers, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def normalize_padding(padding, owner: str) -> str:
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{owner}: padding must be 'valid' or 'same', got {padding!r}")
+    return padding.lower()
+
+
+def conv_output_length(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Keras/TF: "valid" -> floor((size - kernel) / stride) + 1;  "same" -> ceil(size / stride)."""
+    if padding == "same":
+        return math.ceil(size / stride)
+    return (size - kernel) // stride + 1
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TF's "same" padding (before, after): pad_total = max((ceil(size/s) - 1) s + k - size, 0),
+    with the odd extra row/column AFTER (bottom/right), as TF does."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def check_rank4(layer: Layer, input_shape: Sequence) -> None:
+    """The channels-last image layers need (N, H, W, C) inputs: fail at build time, naming the layer."""
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected ndim=4 "
+            f"(batch, height, width, channels), found ndim={len(input_shape)}. Full shape received: "
+            f"{format_shape(input_shape)}")
+
+
+class Conv2D(Layer):
+    """y = activation(conv(x, kernel) + bias), channels-last, Keras's Conv2D.
+
+    Shapes: x (N, H, W, C) -> y (N, Ho, Wo, F); kernel (kh, kw, C, F); bias (F,).
+        "valid": Ho = floor((H - kh) / sh) + 1;   "same": Ho = ceil(H / sh), x zero-padded by
+        pad_total = max((Ho - 1) sh + kh - H, 0): pad_total // 2 rows on top, the rest below (TF).
+        (Same for W with kw, sw.)
+
+    Forward (cross-correlation, as every DL framework):
+        z[n, i, j, f] = bias[f] + sum_{a, b, c} xp[n, i sh + a, j sw + b, c] kernel[a, b, c, f]
+    computed as im2col: cols (N Ho Wo, kh kw C), one row per output pixel, then z = cols @ K,
+    with K = kernel reshaped to (kh kw C, F).
+
+    Backward, with g = dL/dz (N, Ho, Wo, F) (dL/dy passed back through the activation), G = g as (N Ho Wo, F):
+        dL/dkernel = cols^T G                     (kh kw C, F) -> (kh, kw, C, F)  (computed per sample, summed)
+        dL/dbias   = sum_{n, i, j} g[n, i, j]     (F,)
+        dL/dxp     = col2im(G K^T): each row of G K^T (kh, kw, C) is added back onto the input
+                     window it came from; dL/dx = dL/dxp with the padding cropped.   (N, H, W, C)
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
+                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = f"Conv2D '{self.name}'"
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = normalize_tuple(kernel_size, owner, "kernel_size")
+        self.strides = normalize_tuple(strides, owner, "strides")
+        self.padding = normalize_padding(padding, owner)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+
+    def _output_hw(self, h: int, w: int) -> tuple[int, int]:
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        return (conv_output_length(h, kh, sh, self.padding), conv_output_length(w, kw, sw, self.padding))
+
+    def build(self, input_shape):
+        check_rank4(self, input_shape)
+        _, h, w, channels = input_shape
+        if channels is None:
+            raise ValueError(f"Layer '{self.name}': the channel axis of the input must be known, "
+                             f"got shape {format_shape(input_shape)}")
+        if h is not None and w is not None and min(self._output_hw(h, w)) < 1:
+            raise ValueError(f"Layer '{self.name}': kernel {self.kernel_size} is larger than the "
+                             f"input {h}x{w} with padding 'valid'")
+        self.add_weight("kernel", (*self.kernel_size, channels, self.filters), self.kernel_initializer,
+                        regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+        if self.activation is not None:
+            self.activation.build_for(self.compute_output_shape(input_shape))
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = input_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        ho = None if h is None else conv_output_length(h, kh, sh, self.padding)
+        wo = None if w is None else conv_output_length(w, kw, sw, self.padding)
+        return (n, ho, wo, self.filters)
+
+    def _pad(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """x padded for "same" (a zero border; no copy for "valid") and the (top, bottom, left, right) pads."""
+        if self.padding == "valid":
+            return x, (0, 0, 0, 0)
+        top, bottom = same_padding(x.shape[1], self.kernel_size[0], self.strides[0])
+        left, right = same_padding(x.shape[2], self.kernel_size[1], self.strides[1])
+        if top == bottom == left == right == 0:
+            return x, (0, 0, 0, 0)
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
+
+    def forward(self, x, training=False):
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        n, h, w, c = x.shape
+        ho, wo = self._output_hw(h, w)
+        xp, self.pads = self._pad(x)
+        self.padded_shape = xp.shape
+        # (N, Hp-kh+1, Wp-kw+1, C, kh, kw) view, strided -> (N, Ho, Wo, C, kh, kw), then laid out as
+        # (N, Ho, Wo, kh, kw, C) to match the kernel's (kh, kw, C) order; the reshape makes the one copy.
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
+        self.cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c)
+        z = self.cols @ self.params["kernel"].reshape(kh * kw * c, self.filters)
+        if self.use_bias:
+            z += self.params["bias"]
+        z = z.reshape(n, ho, wo, self.filters)
+        return z if self.activation is None else self.activation.forward(z, training)
+
+    def backward(self, grad_output):
+        g = grad_output if self.activation is None else self.activation.backward(grad_output)
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        n, ho, wo, f = g.shape
+        c = self.cols.shape[1] // (kh * kw)
+        g2d = g.reshape(n * ho * wo, f)
+        # cols^T G as one batched product, a (kh kw C, F) block per sample, summed in float64 (tiny):
+        # OpenBLAS is 5-20x slower on a single product whose inner dimension is N Ho Wo (25088 for the
+        # seed CNN) than on N products of Ho Wo, and the short float32 sums are more accurate too.
+        cols3, g3 = self.cols.reshape(n, ho * wo, -1), g.reshape(n, ho * wo, f)
+        per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
+        self.grads["kernel"] = per_sample.sum(axis=0, dtype=np.float64).astype(g.dtype).reshape(kh, kw, c, f)
+        if self.use_bias:  # the same per-sample trick: (1, Ho Wo) ones @ g, then a float64 sum
+            ones = np.ones((1, ho * wo), dtype=g.dtype)
+            self.grads["bias"] = np.matmul(ones, g3).sum(axis=0, dtype=np.float64).astype(g.dtype).reshape(f)
+        if not self.need_input_grad:
+            return None  # first layer: nobody needs dL/dx, skip the second matmul and col2im
+        dcols = (g2d @ self.params["kernel"].reshape(kh * kw * c, f).T).reshape(n, ho, wo, kh, kw, c)
+        # col2im: kernel offset (a, b) of output pixel (i, j) read xp[:, i sh + a, j sw + b]; add the
+        # gradients back there. One strided add per offset (kh kw iterations, none over pixels).
+        dxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        for a in range(kh):
+            for b in range(kw):
+                dxp[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :] += dcols[:, :, :, a, b, :]
+        top, bottom, left, right = self.pads
+        return dxp[:, top:dxp.shape[1] - bottom, left:dxp.shape[2] - right, :]
+
+    @property
+    def output_activation(self):
+        return self.activation if self.activation is not None else self
