@@ -52,6 +52,7 @@ def parse_args(description: str, epochs: int, frameworks: bool = False, argv=Non
         parser.add_argument("--framework", choices=("keras", "minidl", "both"), default="both",
                             help="which framework(s) to train (default both)")
     args = parser.parse_args(argv)
+    args.started = time.perf_counter()
     args.script = script
     args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else epochs)
     args.out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / script))
@@ -225,12 +226,13 @@ def results_table(runs: list[Run], report: dict[str, dict], columns: list[tuple[
 
 def write_results(args, title: str, table: str, runs: list[Run], report: dict, notes: str = "") -> None:
     """Print the table and write it as Markdown and JSON (with the curves) to args.out."""
+    wall_time = time.perf_counter() - args.started
     text = (f"# {title}\n\nCommand: `{args.command}`\n\nEach cell: ours (report, difference). "
-            f"{notes}\n\n{table}\n\nMachine: {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, NumPy {np.__version__}.\n")
+            f"{notes}\n\n{table}\n\nWall time of the script: {wall_time:.0f} s. Machine: {platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}.\n")
     print("\n" + table + "\n", flush=True)
     (args.out / "results.md").write_text(text)
-    payload = {"title": title, "command": args.command, "epochs": args.epochs, "seed": args.seed,
+    payload = {"title": title, "command": args.command, "wall_time_s": wall_time, "epochs": args.epochs, "seed": args.seed,
                "quick": args.quick, "report": report,
                "runs": [{"framework": r.framework, "setting": r.setting, "final": r.final, "seconds": r.seconds,
                          "epochs_run": r.epochs_run, "curves": r.curves} for r in runs]}

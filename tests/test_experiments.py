@@ -42,3 +42,21 @@ def test_early_stopping_script(tmp_path):
     settings = [run["setting"] for run in results["runs"]]
     assert settings[-1].startswith("EarlyStopping")
     assert any(s.startswith("min valid loss") for s in settings)
+
+
+@pytest.mark.parametrize("name, settings", [
+    ("train_cnn", ["base CNN"]),
+    ("l2_regularization", ["L2 0.01", "L2 0.1", "L2 0.5"]),
+    ("dropout", ["dropout 0.9", "dropout 0.75", "dropout 0.5"]),
+])
+def test_part2_scripts_both_frameworks(name, settings, tmp_path):
+    pytest.importorskip("tensorflow")
+    results = run_script(name, tmp_path)
+    runs = results["runs"]
+    assert [(r["setting"], r["framework"]) for r in runs] == [(s, f) for s in settings for f in ("keras", "minidl")]
+    for run in runs:
+        final = run["final"]
+        assert set(final) >= {"train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "test_loss",
+                              "test_accuracy"}
+        assert len(run["curves"]["test"]["accuracy"]) == 2
+    assert len(list(tmp_path.glob("*.png"))) == 2 * len(runs)
