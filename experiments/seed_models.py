@@ -1,4 +1,5 @@
-"""The seed report's two networks, written in minidl and in Keras side by side.
+"""The seed report's two networks: the MLP in minidl, the CNN in the report's Keras code, which builds the
+same model in Keras or in minidl.
 
 Part 1, the MLP:  784 -> Dense(H) -> ReLU -> Dense(10) -> Softmax, the report's "Xavier" init
 (Normal(0, sqrt(2 / (fan_in + fan_out))), zero biases), full-batch gradient descent with momentum
@@ -10,7 +11,7 @@ Part 2, the CNN:  28x28x1 -> Conv2D(32, 3x3, same, ReLU, glorot_normal(seed=14))
 from __future__ import annotations
 
 import minidl
-from minidl import initializers, layers, optimizers, regularizers
+from minidl import layers, optimizers
 
 # Part 1 hyperparameters. The report sums gradients over the batch (gradCE = p - y, no 1/N) and does
 # not state alpha; with minidl's batch-mean gradients the same step is alpha_mean = alpha_sum * N.
@@ -35,34 +36,20 @@ def mlp(hidden_units: int = 1000) -> minidl.Sequential:
     return model
 
 
-def cnn_minidl(l2: float | None = None, dropout: float | None = None) -> minidl.Sequential:
-    """The part-2 CNN in minidl."""
-    reg = regularizers.L2(l2) if l2 else None
-    model = minidl.Sequential()
-    model.add(layers.Conv2D(32, (3, 3), padding="same", strides=1, activation="relu", use_bias=True,
-                            bias_initializer="zeros", kernel_initializer=initializers.GlorotNormal(seed=14),
-                            input_shape=(28, 28, 1)))
-    model.add(layers.BatchNormalization())
-    model.add(layers.MaxPooling2D((2, 2)))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(784, activation="relu", kernel_regularizer=reg))
-    if dropout:
-        model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(10, activation="softmax", kernel_regularizer=reg))
-    model.compile(optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
-
-
-def cnn_keras(l2: float | None = None, dropout: float | None = None):
-    """The part-2 CNN in Keras, as in the report (Keras 3, TensorFlow backend)."""
-    from harness import import_keras
-    keras = import_keras()
-    from keras import initializers, layers, models, optimizers, regularizers
+def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
+    """The part-2 CNN, in the report's own Keras code; minidl mirrors Keras's API, so the very same
+    lines build the minidl model when `framework` is "minidl"."""
+    if framework == "keras":
+        from harness import import_keras
+        api = import_keras()
+    else:
+        api = minidl
+    layers, initializers, models, optimizers, regularizers = (
+        api.layers, api.initializers, api.models, api.optimizers, api.regularizers)
 
     reg = regularizers.l2(l2) if l2 else None
     model = models.Sequential()
-    model.add(keras.Input((28, 28, 1)))
+    model.add(layers.Input((28, 28, 1)))
     model.add(layers.Conv2D(32, (3, 3), padding="same", strides=1, activation="relu", use_bias=True,
                             bias_initializer="zeros", kernel_initializer=initializers.glorot_normal(seed=14)))
     model.add(layers.BatchNormalization())
@@ -75,7 +62,3 @@ def cnn_keras(l2: float | None = None, dropout: float | None = None):
     model.compile(optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy",
                   metrics=["accuracy"])
     return model
-
-
-def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
-    return cnn_keras(l2, dropout) if framework == "keras" else cnn_minidl(l2, dropout)

@@ -132,6 +132,11 @@ _BY_NAME: dict[str, type[Initializer]] = {
 }
 
 
+# Keras's lower-case aliases, so `initializers.glorot_normal(seed=14)` reads as in Keras
+zeros, ones, random_normal = Zeros, Ones, RandomNormal
+glorot_normal, glorot_uniform, he_normal, xavier_normal = GlorotNormal, GlorotUniform, HeNormal, XavierNormal
+
+
 def get(identifier: str | Initializer | Callable | None) -> Callable:
     """An initializer from a name ("glorot_normal", ...), an instance, or any callable(shape, dtype)."""
     if isinstance(identifier, str):

@@ -24,7 +24,23 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
 
 
-def _generators(obj, seen=None) -> dict[tuple, np.random.Generator]:
+def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences (f(a + eps) - f(a - eps)) / (2 eps) of the scalar `f()` with respect to each
+    element of `array`, which is perturbed in place (and restored)."""
+    grad = np.zeros_like(array)
+    flat, grad_flat = array.reshape(-1), grad.reshape(-1)  # views: perturb in place
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = f()
+        flat[i] = original - eps
+        minus = f()
+        flat[i] = original
+        grad_flat[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _generators(obj) -> dict[tuple, np.random.Generator]:
     """Every numpy Generator reachable through the layer's attributes (and sub-layers), by path."""
     found = {}
     for name, value in vars(obj).items():
@@ -77,22 +93,9 @@ def check_layer_gradients(layer: Layer, x: np.ndarray, *, training: bool = True,
     layer.add_regularization_gradients()
     analytic.update({name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()})
 
-    def numeric_gradient(array: np.ndarray, evaluate) -> np.ndarray:
-        grad = np.zeros_like(array)
-        flat, grad_flat = array.reshape(-1), grad.reshape(-1)  # views: perturb in place
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = evaluate()
-            flat[i] = original - eps
-            minus = evaluate()
-            flat[i] = original
-            grad_flat[i] = (plus - minus) / (2 * eps)
-        return grad
-
-    errors = {"input": relative_error(analytic["input"], numeric_gradient(x, lambda: loss(x)))}
+    errors = {"input": relative_error(analytic["input"], numeric_gradient(lambda: loss(x), x, eps))}
     for name, param in layer.params.items():
-        errors[name] = relative_error(analytic[name], numeric_gradient(param, lambda: loss(x)))
+        errors[name] = relative_error(analytic[name], numeric_gradient(lambda: loss(x), param, eps))
     for name, value in saved_state.items():
         layer.state[name][...] = value  # forward passes in training mode may move running statistics
     return errors if return_details else max(errors.values())

@@ -7,7 +7,7 @@ import pytest
 
 import minidl
 from minidl import layers, losses, regularizers
-from minidl.testing import check_layer_gradients, relative_error
+from minidl.testing import check_layer_gradients, numeric_gradient, relative_error
 
 TOL = 1e-6
 
@@ -22,21 +22,6 @@ def assert_gradients_ok(layer, x, tol=TOL):
     assert set(errors) == {"input", *layer.params}, errors  # nothing left unchecked
     assert max(errors.values()) < tol, errors
     return errors
-
-
-def numeric_gradient(f, array, eps=1e-6):
-    """Central differences of the scalar f() with respect to `array`, perturbed in place."""
-    grad = np.zeros_like(array)
-    flat, gflat = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        orig = flat[i]
-        flat[i] = orig + eps
-        plus = f()
-        flat[i] = orig - eps
-        minus = f()
-        flat[i] = orig
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def softmax(z):
