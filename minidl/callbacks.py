@@ -4,6 +4,8 @@ to end training after the current epoch."""
 from __future__ import annotations
 
 import math
+import os
+import string
 import sys
 import time
 from typing import Iterable
@@ -166,7 +168,10 @@ class EarlyStopping(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite (as Keras's TerminateOnNaN)."""
+    """Stop training as soon as a batch's loss is NaN or infinite (as Keras's TerminateOnNaN).
+
+    (`fit` itself already stops before applying an update whose loss is not finite, keeping the
+    last good weights; this callback also sees losses that other code puts in the logs.)"""
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -180,28 +185,76 @@ class ModelCheckpoint(Callback):
 
     `filepath` may hold the epoch and log values, as in Keras: "ckpt/epoch{epoch:03d}-{val_loss:.3f}.npz".
     Files are written atomically (temporary file, fsync, rename): a crash while saving leaves the
-    previous checkpoint intact. Resume with `model.load_weights(path)` and `fit(..., initial_epoch=k)`.
+    previous checkpoint intact. Resume with `model.load_weights(path)` and `fit(..., initial_epoch=k)`
+    (k = the epoch number in the file name: checkpoint {epoch} = k holds the state after k epochs).
+
+    save_best_only: save only when `monitor` is strictly better than the best value so far (mode
+    "min", "max", or "auto": max for names containing "acc", else min); a NaN value never is.
+    initial_value_threshold: the best value to beat at the start, e.g. the best of the run being
+    resumed (as Keras's argument of that name).
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
-                 mode: str = "auto"):
+                 mode: str = "auto", initial_value_threshold: float | None = None):
         super().__init__()
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
+            raise TypeError(f"ModelCheckpoint: filepath must be a non-empty path, got {filepath!r}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"ModelCheckpoint: monitor must be a log name such as 'val_loss', got {monitor!r}")
+        try:  # a malformed template fails now, not after the first epoch of training
+            list(string.Formatter().parse(os.fspath(filepath)))
+        except ValueError as error:
+            raise ValueError(f"ModelCheckpoint: filepath {str(filepath)!r} is not a valid format string: {error}") \
+                from None
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only = save_best_only
         self.maximize = mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
-        self.best: float | None = None
+        if initial_value_threshold is not None and not math.isfinite(initial_value_threshold):
+            raise ValueError(f"ModelCheckpoint: initial_value_threshold must be finite, got {initial_value_threshold!r}")
+        self.best: float | None = initial_value_threshold
+
+    def on_train_begin(self, logs=None):
+        """Check the filepath template and the monitor against the logs fit will produce, so that a
+        typo fails now rather than after the first epoch."""
+        metrics = getattr(self.model, "metrics", None)
+        if metrics is None or "do_validation" not in self.params:
+            return  # not run by Sequential.fit: the logs' keys are unknown
+        keys = ["loss", *(m.name for m in metrics)]
+        expected = {**{k: 0.0 for k in keys},
+                    **({f"val_{k}": 0.0 for k in keys} if self.params["do_validation"] else {})}
+        self._path(0, expected)
+        if self.save_best_only and self.monitor not in expected:
+            raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' will not be in the logs, which hold "
+                           f"{sorted(expected)}" + (" (val_* values need validation_data)"
+                                                    if self.monitor.startswith("val_") else ""))
+
+    def _path(self, epoch: int, logs: dict) -> str:
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError) as error:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {{{error.args[0]}}}, which is not in "
+                           f"this epoch's logs; available: epoch, {', '.join(sorted(logs))}"
+                           + (" (val_* values need validation_data)" if str(error.args[0]).startswith("val_")
+                              else "")) from None
+        except ValueError as error:  # e.g. {loss:02d}: a float with an integer format
+            raise ValueError(f"ModelCheckpoint: cannot format filepath {self.filepath!r} with epoch={epoch + 1} "
+                             f"and the logs {logs}: {error}") from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = self._path(epoch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}")
-            improved = self.best is None or (current > self.best if self.maximize else current < self.best)
+                raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}"
+                               + (" (val_* values need validation_data)" if self.monitor.startswith("val_") else ""))
+            improved = math.isfinite(current) and (
+                self.best is None or (current > self.best if self.maximize else current < self.best))
             if not improved:
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
                 return
             if self.verbose:
                 print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to {current}, saving to {path}")

@@ -1,9 +1,12 @@
 """Sequential: a stack of layers with Keras's training API (compile, fit, evaluate, predict, summary)."""
 from __future__ import annotations
 
+import copy
 import json
 import math
+import numbers
 import os
+import warnings
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -49,6 +52,9 @@ class Sequential:
         self.metrics: list[metrics_module.Metric] = []
         self.stop_training = False
         self.history: History | None = None
+        # Optimiser state read by load_weights before compile(): compile() restores it (resume works
+        # in either order: load_weights then compile, or compile then load_weights).
+        self._pending_optimizer_state: tuple[str | None, dict] | None = None
         # Seeds the per-epoch shuffling; drawn from the global generator so that set_seed fixes it.
         self.shuffle_seed = int(make_rng(None).integers(2**31))
         for layer in layers or []:
@@ -56,6 +62,9 @@ class Sequential:
 
     # ------------------------------------------------------------------ building
     def add(self, layer: Layer) -> None:
+        if isinstance(layer, type) and issubclass(layer, Layer):
+            raise TypeError(f"Sequential.add expects a Layer instance, got the class {layer.__name__}: "
+                            f"call it, e.g. {layer.__name__}(...)")
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
         if isinstance(layer, Input):
@@ -64,26 +73,49 @@ class Sequential:
             self.input_shape = layer.declared_input_shape
             self.dtype = self.dtype or layer.dtype
             return
-        if not self.layers and self.input_shape is None:
+        if any(layer is other for other in self.layers):
+            raise ValueError(f"Sequential.add: layer '{layer.name}' is already in model '{self.name}'; "
+                             f"a layer can appear only once (create a new one)")
+        if any(layer.name == other.name for other in self.layers):
+            raise ValueError(f"All layers added to a Sequential model should have unique names. Name "
+                             f"'{layer.name}' is already the name of a layer in this model. Update the "
+                             f"`name` argument to pass a unique name.")
+        declared_first = not self.layers and self.input_shape is None
+        if declared_first:
             self.input_shape = layer.declared_input_shape
         self.layers.append(layer)
         self.built = False
         if self.input_shape is not None:
-            self.build()  # as Keras: shape errors show up at `add`, naming the layer
+            try:
+                self.build()  # as Keras: shape errors show up at `add`, naming the layer
+            except Exception:
+                # Leave the model as it was, so that the corrected layer can be added next.
+                self.layers.pop()
+                if declared_first:
+                    self.input_shape = None
+                if self.layers:
+                    self.build()
+                raise
 
     def build(self, input_shape: Sequence | None = None) -> None:
         """Build every layer for `input_shape` (batch axis included or None)."""
         if input_shape is not None:
-            self.input_shape = (None, *tuple(input_shape)[1:])
-        if self.input_shape is None:
+            input_shape = self._check_input_shape_argument(input_shape)
+        elif self.input_shape is None:
             raise ValueError(f"Model '{self.name}' has no input shape yet: start it with "
                              f"layers.Input(shape), or call fit/predict/build(input_shape)")
-        shape = self.input_shape
+        else:
+            input_shape = self.input_shape
+        shape = input_shape
         for layer in self.layers:
             if layer.dtype is None:
                 layer.dtype = self.dtype or floatx()
             shape = layer.build_for(shape)
+        self.input_shape = input_shape  # only once every layer accepted it
         self.output_shape = shape
+        # Non-trainable state (BatchNormalization's moving statistics) changes in the forward pass:
+        # a step whose loss is not finite puts it back, so the model keeps its last good weights.
+        self._state_arrays = [array for layer in self.layers for array in layer.state.values()]
         # Backward stops at the first layer with parameters: no one needs the gradient of its input.
         trainable = [i for i, layer in enumerate(self.layers) if layer.params]
         self._first_trainable = trainable[0] if trainable else len(self.layers)
@@ -91,14 +123,52 @@ class Sequential:
             layer.need_input_grad = i > self._first_trainable
         self.built = True
 
+    def _check_input_shape_argument(self, input_shape) -> tuple:
+        """`build(input_shape)`: a shape with the batch axis first, e.g. (None, 784) or (32, 28, 28, 1)."""
+        try:
+            shape = tuple(input_shape)
+        except TypeError:
+            raise TypeError(f"Model '{self.name}': build expects an input shape such as (None, 784), "
+                            f"got {input_shape!r}") from None
+        dims = shape[1:]
+        if len(shape) < 2 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+                                 for d in dims) or not (shape[0] is None or isinstance(shape[0], numbers.Integral)):
+            hint = (f"; with the batch axis first, it is probably {format_shape((None, *shape))}"
+                    if len(shape) >= 1 and all(isinstance(d, numbers.Integral) and d >= 1 for d in shape) else "")
+            raise ValueError(f"Model '{self.name}': build expects the input shape with the batch axis first "
+                             f"and positive sizes after it, e.g. (None, 784); got {input_shape!r}{hint}")
+        return (None, *(int(d) for d in dims))
+
     @property
     def compute_dtype(self) -> str:
         return self.layers[0].dtype if self.built and self.layers else (self.dtype or floatx())
 
     def compile(self, optimizer="sgd", loss="categorical_crossentropy", metrics: Sequence | None = None) -> None:
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
-        self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
+        for argument, value, base in (("optimizer", optimizer, optimizers_module.Optimizer),
+                                      ("loss", loss, losses_module.Loss), ("metrics", metrics, metrics_module.Metric)):
+            if isinstance(value, type) and issubclass(value, base):
+                raise TypeError(f"compile: {argument} must be a name or an instance, got the class "
+                                f"{value.__name__}: call it, e.g. {argument}={value.__name__}()")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "
+                            f"of type {type(metrics).__name__}")
+        # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
+        optimizer = optimizers_module.get(optimizer)
+        loss = losses_module.get(loss)
+        metrics = [metrics_module.get(m, loss) for m in (metrics or [])]
+        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
+        if self._pending_optimizer_state is not None:
+            self._restore_optimizer_state(*self._pending_optimizer_state, source="the weights loaded before compile()")
+            self._pending_optimizer_state = None
+
+    def _restore_optimizer_state(self, saved_class: str | None, state: dict, source: str) -> None:
+        """Give the optimiser the state saved by save_weights, if it is of the same kind."""
+        if saved_class is not None and saved_class != type(self.optimizer).__name__:
+            warnings.warn(f"{source}: the saved optimizer state is {saved_class}'s, but the model is compiled "
+                          f"with {type(self.optimizer).__name__}: it was not restored (training continues from "
+                          f"a fresh optimizer)", stacklevel=3)
+            return
+        self.optimizer.set_state(state)
 
     def _link_loss_to_output(self) -> None:
         """Fuse a final Softmax with a cross-entropy loss: the loss then returns dL/dlogits = (p - y)/N."""
@@ -135,9 +205,12 @@ class Sequential:
 
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """One step on prepared (x, y), the loss already linked to the output (fit's inner loop)."""
+        state_before = [array.copy() for array in self._state_arrays]  # tiny: (C,) arrays, often none
         y_pred = self._forward(x, training=True)
         loss = self.loss.forward(y, y_pred) + self._regularization_loss()
         if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
+            for array, before in zip(self._state_arrays, state_before):
+                array[...] = before  # and the moving statistics this forward pass changed
             raise NonFiniteLossError(f"the loss is {loss} (weights left as they were before this batch)")
         grad = self.loss.backward()
         for layer in reversed(self.layers[self._first_trainable:]):
@@ -155,46 +228,86 @@ class Sequential:
         if not self.layers:
             raise ValueError(f"Model '{self.name}' has no layers: add some before {caller}()")
 
+    @staticmethod
+    def _as_array(data, what: str, caller: str) -> np.ndarray:
+        """`data` as a numeric array, or a TypeError/ValueError naming `what` ("x", "y") and the caller."""
+        if data is None:
+            raise TypeError(f"{caller}: {what} is None; pass a NumPy array")
+        try:
+            array = np.asarray(data)
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"{caller}: {what} cannot be made into an array (rows of different lengths?): "
+                             f"{error}") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{caller}: {what} must be numeric, got an array of dtype {array.dtype}"
+                            + (" (rows of different lengths, or None values?)" if array.dtype.kind == "O" else ""))
+        if array.ndim == 0:
+            raise ValueError(f"{caller}: {what} must be an array with a batch axis first, got the scalar {data!r}")
+        if array.size == 0:
+            raise ValueError(f"{caller}: {what} is empty (shape {array.shape})")
+        return array
+
     def _prepare_x(self, x, caller: str) -> np.ndarray:
-        x = np.asarray(x)
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"{caller}: x must be numeric, got an array of dtype {x.dtype}")
-        if x.ndim == 0 or len(x) == 0:
-            raise ValueError(f"{caller}: x is empty (shape {x.shape})")
+        x = self._as_array(x, "x", caller)
         if not self.layers:
             raise ValueError(f"Model '{self.name}' has no layers: add some before {caller}()")
         if not self.built:
+            if self.input_shape is None and x.ndim < 2:
+                raise ValueError(f"{caller}: x has shape {x.shape}, but the model needs the batch axis first, "
+                                 f"(N, features...): one sample x[np.newaxis], one feature x.reshape(-1, 1)")
             self.build(self.input_shape or (None, *x.shape[1:]))
-        self.layers[0].check_input_shape(x.shape)
-        x = x.astype(self.compute_dtype, copy=False)
-        if not np.isfinite(x).all():
-            raise ValueError(f"{caller}: x contains NaN or infinite values")
-        return x
+        try:
+            self.layers[0].check_input_shape(x.shape)
+        except ValueError as error:
+            if "validation" in caller:  # say which array: the message alone reads as if x were wrong
+                raise ValueError(f"{caller}: {error}") from None
+            raise
+        return _cast_finite(x, self.compute_dtype, "x", caller)
 
     def _prepare_y(self, y, n: int, caller: str) -> np.ndarray:
-        y = np.asarray(y)
+        y = self._as_array(y, "y", caller)
         if len(y) != n:
             raise ValueError(f"{caller}: x and y have different numbers of samples: x has {n}, y has {len(y)}")
         classes = self.output_shape[-1]
         if self.loss.expects_integer_labels:
             y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-            if y.ndim != 1 or y.dtype.kind not in "biu":
+            if y.ndim == 2 and y.shape[1] == classes:
+                raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer labels of shape (N,), got "
+                                 f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
+                                 f"pass y.argmax(axis=1)")
+            if y.ndim != 1:
                 raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer labels of shape (N,), "
                                  f"got {y.dtype} labels of shape {y.shape}")
+            if y.dtype.kind == "f":  # whole-valued floats (labels read from a CSV) are labels, as in Keras
+                bad = ~np.isfinite(y) | (y != np.round(y))
+                if bad.any():
+                    raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer class labels, got "
+                                     f"{y.dtype} values such as {y[bad][0]} at index {int(np.argmax(bad))}")
             if y.min() < 0 or y.max() >= classes:
                 raise ValueError(f"{caller}: labels must be in 0..{classes - 1} for the model's {classes} "
-                                 f"outputs, found values in {y.min()}..{y.max()}")
+                                 f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}")
             return y.astype(np.intp, copy=False)
         if y.ndim == 1:
             raise ValueError(f"{caller}: loss '{self.loss.name}' expects one-hot targets of shape (N, {classes}), "
                              f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
                              f"or loss='sparse_categorical_crossentropy'")
         if y.shape[1:] != tuple(self.output_shape[1:]):
+            hint = (f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
+                    f"loss='sparse_categorical_crossentropy'" if y.shape[1:] == (1,) else "")
             raise ValueError(f"{caller}: targets of shape {format_shape((None, *y.shape[1:]))} do not match the "
-                             f"model's output shape {format_shape(self.output_shape)}")
-        y = y.astype(self.compute_dtype, copy=False)
-        if not np.isfinite(y).all():
-            raise ValueError(f"{caller}: y contains NaN or infinite values")
+                             f"model's output shape {format_shape(self.output_shape)}{hint}")
+        y = _cast_finite(y, self.compute_dtype, "y", caller)
+        if isinstance(self.loss, losses_module.CategoricalCrossentropy):
+            # Cross-entropy targets are probability rows. The loss's fused softmax gradient (p - y)/N
+            # assumes rows summing to 1; other targets would train silently on a wrong gradient.
+            sums = y.sum(axis=-1, dtype=np.float64)
+            bad_rows = (np.abs(sums - 1) > 1e-3) | (y < 0).any(axis=-1)
+            if bad_rows.any():
+                i = int(np.argmax(bad_rows.reshape(-1)))
+                raise ValueError(f"{caller}: loss '{self.loss.name}' expects one-hot (or probability) target rows "
+                                 f"with values in [0, 1] summing to 1; row {i} sums to {sums.reshape(-1)[i]:g} "
+                                 f"(min {y.reshape(-1, classes)[i].min():g}); for class labels use "
+                                 f"minidl.utils.to_categorical(labels, {classes})")
         return y
 
     def _prepare(self, x, y, caller: str) -> tuple[np.ndarray, np.ndarray]:
@@ -204,9 +317,42 @@ class Sequential:
 
     @staticmethod
     def _check_batch_size(batch_size) -> int:
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         return int(batch_size)
+
+    def _check_fit_arguments(self, epochs, initial_epoch, callbacks, validation_data) -> list[Callback]:
+        """fit's arguments other than the data, checked before anything runs; returns the callbacks as a list."""
+        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"fit: {name} must be an integer >= 0, got {value!r}")
+        if initial_epoch > epochs:
+            raise ValueError(f"fit: initial_epoch={initial_epoch} is larger than epochs={epochs}; epochs is the "
+                             f"index of the last epoch (as in Keras), not the number of epochs to run: "
+                             f"to train {epochs} more epochs use epochs={initial_epoch + epochs}")
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback):
+            callbacks = [callbacks]  # as Keras, a single callback is accepted
+        elif isinstance(callbacks, (list, tuple)):
+            callbacks = list(callbacks)
+        else:
+            raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
+        for callback in callbacks:
+            if isinstance(callback, type) and issubclass(callback, Callback):
+                raise TypeError(f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
+                                f"call it, e.g. callbacks=[{callback.__name__}(...)]")
+            if not isinstance(callback, Callback):
+                raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: "
+                                f"{callback!r}")
+        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                            or len(validation_data) != 2):
+            got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                   if isinstance(validation_data, (tuple, list)) else
+                   f"an array of shape {validation_data.shape}" if isinstance(validation_data, np.ndarray) else
+                   f"a {type(validation_data).__name__}")
+            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
+        return callbacks
 
     # ------------------------------------------------------------------ Keras API
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int | str = "auto",
@@ -217,20 +363,20 @@ class Sequential:
         Each epoch's logs hold the batch-size-weighted means of the loss (with weight penalties)
         and metrics over the epoch's batches, then val_loss/val_* computed after the epoch.
         """
-        x, y = self._prepare(x, y, "fit")
+        callbacks = self._check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
         batch_size = self._check_batch_size(batch_size)
+        x, y = self._prepare(x, y, "fit")
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
             x_val, y_val = self._prepare(*validation_data, "fit (validation_data)")
         self._link_loss_to_output()
         n = len(x)
         steps = math.ceil(n / batch_size)
         verbose = 1 if verbose == "auto" else verbose
         self.history = History()
-        callback_list = CallbackList([*(callbacks or []), self.history,
+        callback_list = CallbackList([*callbacks, self.history,
                                       *([ProgressBar(verbose)] if verbose else [])],
-                                     self, {"epochs": epochs, "steps": steps, "verbose": verbose})
+                                     self, {"epochs": epochs, "steps": steps, "verbose": verbose,
+                                            "do_validation": validation_data is not None})
         self.stop_training = False
         callback_list.on_train_begin()
         epoch_logs: dict[str, float] = {}
@@ -247,8 +393,10 @@ class Sequential:
                 try:
                     batch_logs = self._train_step(x[batch], y[batch])
                 except NonFiniteLossError as error:
+                    finite = all(np.isfinite(w).all() for w in self.get_weights())  # rare: only when stopping
                     print(f"Epoch {epoch + 1}, batch {step + 1}: {error}; training stopped. Try a smaller "
-                          f"learning rate.", flush=True)
+                          f"learning rate." + ("" if finite else " The weights themselves are not finite (an "
+                          "earlier update overflowed): reload the last checkpoint."), flush=True)
                     self.stop_training, stopped_on_nan = True, True
                     break
                 size = stop - start
@@ -292,16 +440,17 @@ class Sequential:
     def evaluate(self, x, y, batch_size: int = 32, verbose: int | str = "auto",
                  return_dict: bool = False) -> list[float] | dict[str, float]:
         """[loss, *metrics] on (x, y) in inference mode (or a dict with return_dict=True)."""
+        batch_size = self._check_batch_size(batch_size)
         x, y = self._prepare(x, y, "evaluate")
-        logs = self._evaluate_arrays(x, y, self._check_batch_size(batch_size))
+        logs = self._evaluate_arrays(x, y, batch_size)
         if verbose not in (0, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         return _keras_return(logs, return_dict)
 
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs for x, computed batch by batch in inference mode."""
-        x = self._prepare_x(x, "predict")
         batch_size = self._check_batch_size(batch_size)
+        x = self._prepare_x(x, "predict")
         out = np.empty((len(x), *self.output_shape[1:]), dtype=self.compute_dtype)
         for start in range(0, len(x), batch_size):
             out[start:start + batch_size] = self._forward(x[start:start + batch_size], training=False)
@@ -316,6 +465,9 @@ class Sequential:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         weights = list(weights)
+        if not self.built and weights:
+            raise ValueError(f"set_weights: model '{self.name}' is not built yet, so it has no weights to set "
+                             f"(give it an Input, or call build(input_shape) first)")
         expected = sum(len(layer.weight_names) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received {len(weights)}")
@@ -330,6 +482,9 @@ class Sequential:
 
     def save_weights(self, filepath: str | os.PathLike) -> Path:
         """Save weights (and the optimiser's state, if compiled) to an .npz file, atomically."""
+        if not self.built:
+            raise ValueError(f"save_weights: model '{self.name}' is not built yet, it has no weights to save "
+                             f"(give it an Input, or call build/fit/predict first)")
         arrays = {f"layer{i}/{name}": layer._weight(name)
                   for i, layer in enumerate(self.layers) for name in layer.weight_names}
         arrays["architecture"] = np.array(json.dumps(self._architecture()))
@@ -337,8 +492,10 @@ class Sequential:
         # Random layers (Dropout) continue their streams after a resume exactly as without the break
         arrays["rng_states"] = np.array(json.dumps(
             {str(i): layer.rng.bit_generator.state for i, layer in enumerate(self.layers)
-             if isinstance(getattr(layer, "rng", None), np.random.Generator)}))
+             if isinstance(getattr(layer, "rng", None), np.random.Generator)},
+            default=_json_array))  # e.g. MT19937's state holds an array
         if self.optimizer is not None:
+            arrays["optimizer_class"] = np.array(type(self.optimizer).__name__)
             arrays.update({f"optimizer/{k}": v for k, v in self.optimizer.get_state().items()})
         return atomic_savez(filepath, **arrays)
 
@@ -346,32 +503,75 @@ class Sequential:
         return [[type(layer).__name__, {n: list(layer._weight(n).shape) for n in layer.weight_names}]
                 for layer in self.layers]
 
+    def _architecture_difference(self, saved: list) -> str:
+        """The first difference between a saved architecture and this model's, in words."""
+        ours = self._architecture()
+        if not saved:
+            return "the file holds no architecture (it was not written by save_weights)"
+        for i, (theirs, mine) in enumerate(zip(saved, ours)):
+            if theirs != mine:
+                layer = self.layers[i]
+                return (f"layer {i} ('{layer.name}'): the file has {_describe_layer(theirs)}, "
+                        f"the model has {_describe_layer(mine)}")
+        return f"the file has {len(saved)} layers, the model has {len(ours)}"
+
     def load_weights(self, filepath: str | os.PathLike) -> None:
-        """Load weights saved by `save_weights` (and the optimiser state, if the model is compiled)."""
+        """Load weights saved by `save_weights`, with the shuffling seed and random layers' generator
+        states, and the optimiser state: restored now if the model is compiled with the same kind of
+        optimiser, or at the next compile() if it is not compiled yet. The model is changed only if
+        the whole file is readable and matches its architecture."""
         filepath = Path(filepath)
         if filepath.suffix != ".npz" and not filepath.exists():
             filepath = filepath.with_name(filepath.name + ".npz")  # as save_weights names it
+        if not self.built:
+            raise ValueError(f"load_weights: build model '{self.name}' first (give it an Input, or call "
+                             f"build(input_shape))")
         try:
+            with open(filepath, "rb") as f:
+                head = f.read(4)
+            if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # else np.load tries .npy and pickle, confusingly
+                raise ValueError("it is empty" if not head else f"not a .npz (zip) file, it starts with {head!r}")
             with np.load(filepath, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
         except FileNotFoundError:
-            raise
+            raise FileNotFoundError(f"load_weights: no weights file '{filepath}'") from None
         except Exception as error:
-            raise ValueError(f"load_weights: cannot read '{filepath}': {error}") from error
-        if not self.built:
-            raise ValueError(f"load_weights: build model '{self.name}' first (give it an Input)")
-        saved = json.loads(str(arrays.get("architecture", "[]")))
+            raise ValueError(f"load_weights: cannot read '{filepath}' (truncated or not a weights file?): "
+                             f"{type(error).__name__}: {error}") from error
+        try:
+            saved = json.loads(str(arrays.get("architecture", "[]")))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"load_weights: '{filepath}' is damaged or not a minidl weights file: "
+                             f"unreadable architecture ({error})") from error
         if saved != self._architecture():
-            raise ValueError(f"load_weights: '{filepath}' holds weights of another architecture:\n"
-                             f"  file:  {saved}\n  model: {self._architecture()}")
-        self.set_weights([arrays[f"layer{i}/{name}"]
-                          for i, layer in enumerate(self.layers) for name in layer.weight_names])
-        self.shuffle_seed = int(arrays.get("shuffle_seed", self.shuffle_seed))
-        for index, state in json.loads(str(arrays.get("rng_states", "{}"))).items():
-            self.layers[int(index)].rng.bit_generator.state = state
+            raise ValueError(f"load_weights: '{filepath}' holds weights of another architecture: "
+                             f"{self._architecture_difference(saved)}\n  file:  {saved}\n"
+                             f"  model: {self._architecture()}")
+        try:  # read and check everything before changing anything
+            weights = [arrays[f"layer{i}/{name}"]
+                       for i, layer in enumerate(self.layers) for name in layer.weight_names]
+            shuffle_seed = int(arrays.get("shuffle_seed", self.shuffle_seed))
+            rng_states = {int(i): state for i, state in json.loads(str(arrays.get("rng_states", "{}"))).items()}
+            for index, state in rng_states.items():
+                probe = copy.deepcopy(self.layers[index].rng)  # AttributeError if the layer has none
+                probe.bit_generator.state = state  # ValueError/TypeError if the state does not fit it
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError(f"load_weights: '{filepath}' is damaged or not a minidl weights file: "
+                             f"{type(error).__name__}: {error}") from error
+        for weight in weights:
+            if weight.dtype.kind != "f" or not np.isfinite(weight).all():
+                raise ValueError(f"load_weights: '{filepath}' holds non-finite or non-float weights")
+        self.set_weights(weights)
+        self.shuffle_seed = shuffle_seed
+        for index, state in rng_states.items():
+            self.layers[index].rng.bit_generator.state = state
         optimizer_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
-        if self.optimizer is not None and optimizer_state:
-            self.optimizer.set_state(optimizer_state)
+        optimizer_class = str(arrays["optimizer_class"]) if "optimizer_class" in arrays else None
+        if optimizer_state:
+            if self.optimizer is not None:
+                self._restore_optimizer_state(optimizer_class, optimizer_state, source=f"load_weights('{filepath}')")
+            else:
+                self._pending_optimizer_state = (optimizer_class, optimizer_state)
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=print) -> None:
@@ -395,6 +595,34 @@ class Sequential:
             print_fn(rule if i < len(rows) - 1 else "=" * sum(widths))
         for label, count in (("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)):
             print_fn(f"{label} params: {count:,} ({_human_bytes(count * itemsize)})")
+
+
+def _json_array(value):
+    """json.dumps's fallback for the NumPy values in a bit generator's state."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} in a weights file")
+
+
+def _describe_layer(entry: list) -> str:
+    """["Dense", {"kernel": [4, 8], "bias": [8]}] -> "Dense with kernel (4, 8), bias (8,)"."""
+    kind, shapes = entry
+    return kind + (" with " + ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items()) if shapes else "")
+
+
+def _cast_finite(a: np.ndarray, dtype: str, what: str, caller: str) -> np.ndarray:
+    """`a` as `dtype`, or a ValueError saying where a NaN/inf is, or which value is too large for dtype."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
+        cast = a.astype(dtype, copy=False)
+    if cast.dtype.kind == "f" and not np.isfinite(cast).all():
+        bad = ~np.isfinite(cast)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"at sample {first[0]}, index {first}; {int(bad.sum())} non-finite value(s) in all"
+        if np.isfinite(a[first]):
+            raise ValueError(f"{caller}: {what} has values too large for {dtype} ({a[first]} {where}): "
+                             f"scale the data")
+        raise ValueError(f"{caller}: {what} contains NaN or infinite values ({a[first]} {where})")
+    return cast
 
 
 def _keras_return(logs: dict[str, float], return_dict: bool) -> float | list | dict:

@@ -11,6 +11,7 @@ Optimisers read `params` and `grads` and update the parameters; `backward` never
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from typing import Callable, Sequence
@@ -33,7 +34,10 @@ def unique_name(base: str) -> str:
 
 
 def _snake_case(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    """Keras's layer-name rule (keras.src.utils.naming.to_snake_case): Dense -> dense,
+    Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, BatchNormalization -> batch_normalization."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def format_shape(shape: Sequence) -> str:
@@ -108,9 +112,18 @@ class Layer:
         if expected is None:
             return
         if len(shape) != len(expected) or any(e is not None and e != s for e, s in zip(expected[1:], shape[1:])):
+            found = format_shape((None, *shape[1:]))
+            hint = ""
+            if len(shape) == len(expected) - 1 and all(e is None or e == s for e, s in zip(expected[1:], shape)):
+                hint = (f". This looks like ONE sample of shape {format_shape(shape)} without the batch axis: "
+                        f"pass x[np.newaxis] (shape {format_shape((1, *shape))})")
+                found = format_shape(shape)
+            elif len(shape) > len(expected) and len(expected) == 2 and expected[1] is not None \
+                    and math.prod(shape[1:]) == expected[1]:
+                hint = ". Flatten the samples first: x.reshape(len(x), -1), or start the model with layers.Flatten()"
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected shape "
-                f"{format_shape(expected)}, found {format_shape((None, *shape[1:]))}")
+                f"{format_shape(expected)}, found {found}{hint}")
 
     def add_weight(self, name: str, shape: Sequence[int], initializer="zeros",
                    regularizer: regularizers.Regularizer | None = None, trainable: bool = True) -> np.ndarray:
@@ -150,14 +163,20 @@ class Layer:
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Set all weights from a list in `get_weights` order (e.g. from a Keras layer)."""
         weights = list(weights)
+        if not self.built and weights:
+            raise ValueError(f"Layer '{self.name}' is not built yet, so it has no weights to set: build it "
+                             f"(layer.build_for(input_shape)) or add it to a model with an Input first")
         if len(weights) != len(self._weight_names):
+            expected = ", ".join(f"{n} {format_shape(self._weight(n).shape)}" for n in self._weight_names)
             raise ValueError(f"Layer '{self.name}' expects {len(self._weight_names)} weights "
-                             f"{self._weight_names}, but received {len(weights)}")
+                             f"[{expected}], but received {len(weights)}")
         for name, value in zip(self._weight_names, weights):
             target, value = self._weight(name), np.asarray(value)
             if value.shape != target.shape:
-                raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {target.shape}, "
-                                 f"but the received value has shape {value.shape}")
+                raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {format_shape(target.shape)}, "
+                                 f"but the received value has shape {format_shape(value.shape)}")
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"Layer '{self.name}' weight '{name}' must be numeric, got dtype {value.dtype}")
         for name, value in zip(self._weight_names, weights):
             np.copyto(self._weight(name), value, casting="unsafe")  # in place: references stay valid
 
