@@ -51,10 +51,20 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray) -> None:
         future.result()
 
 
-def _check_positive(owner: str, name: str, value: float, allow_zero: bool = False) -> float:
-    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise ValueError(f"{owner}: {name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and bool(np.isfinite(value))
+
+
+def _check_positive(owner: str, name: str, value: float) -> float:
+    if not (_is_number(value) and value > 0):
+        raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _check_fraction(owner: str, name: str, value: float) -> float:
+    if not (_is_number(value) and 0 <= value < 1):
+        raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
 
@@ -109,9 +119,9 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, initial_velocity: float = 0.0):
         super().__init__(learning_rate)
-        if not (np.isfinite(momentum) and 0 <= momentum < 1):
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = _check_fraction("SGD", "momentum", momentum)
+        if not _is_number(initial_velocity):
+            raise ValueError(f"SGD: initial_velocity must be a finite number, got {initial_velocity!r}")
         self.initial_velocity = float(initial_velocity)
 
     def update(self, key, param, grad):
@@ -140,10 +150,8 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7):
         super().__init__(learning_rate)
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not (np.isfinite(beta) and 0 <= beta < 1):
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.beta_1 = _check_fraction("Adam", "beta_1", beta_1)
+        self.beta_2 = _check_fraction("Adam", "beta_2", beta_2)
         self.epsilon = _check_positive("Adam", "epsilon", epsilon)
 
     def update(self, key, param, grad):
