@@ -55,9 +55,9 @@ class Dense(Layer):
         g = grad_output if self.activation is None else self.activation.backward(grad_output)
         x2d = self.input.reshape(-1, self.input.shape[-1])
         g2d = g.reshape(-1, self.units)
-        self.grads["kernel"] = x2d.T @ g2d
+        np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
         if self.use_bias:
-            self.grads["bias"] = g2d.sum(axis=0)
+            np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
         if not self.need_input_grad:
             return None
         return g @ self.params["kernel"].T
