@@ -10,7 +10,6 @@ import sys
 import time
 from typing import Iterable
 
-import numpy as np
 from tqdm.auto import tqdm
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -36,3 +38,20 @@ def atomic_savez(path: str | os.PathLike, compressed: bool = False, **arrays: np
         path = path.with_name(path.name + ".npz")  # np.savez would append it anyway
     save = np.savez_compressed if compressed else np.savez
     return atomic_write(path, lambda f: save(f, **arrays))
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, read through our own file handle (closed even when the file is
+    damaged) and never unpickled. Raises FileNotFoundError, or ValueError saying what is wrong."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # else np.load tries .npy and pickle, confusingly
+            what = "it is empty" if not head else "it is a .npy file" if head == b"\x93NUM" else f"it starts with {head!r}"
+            raise ValueError(f"not a .npz (zip) file, {what}")
+        f.seek(0)
+        try:
+            with np.load(f, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
+            # a truncated or damaged file surfaces as any of these, depending on where the damage is
+            raise ValueError(f"not a readable .npz file ({type(error).__name__}: {error})") from error

@@ -17,7 +17,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .backend import floatx, make_rng
 from .callbacks import Callback, CallbackList, History, ProgressBar
-from .io import atomic_savez
+from .io import atomic_savez, read_npz
 from .layers.activations import Softmax
 from .layers.base import Layer, format_shape, unique_name
 from .layers.core import Input
@@ -527,12 +527,7 @@ class Sequential:
             raise ValueError(f"load_weights: build model '{self.name}' first (give it an Input, or call "
                              f"build(input_shape))")
         try:
-            with open(filepath, "rb") as f:
-                head = f.read(4)
-            if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # else np.load tries .npy and pickle, confusingly
-                raise ValueError("it is empty" if not head else f"not a .npz (zip) file, it starts with {head!r}")
-            with np.load(filepath, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
+            arrays = read_npz(filepath)
         except FileNotFoundError:
             raise FileNotFoundError(f"load_weights: no weights file '{filepath}'") from None
         except Exception as error:

@@ -14,7 +14,6 @@ import io
 import os
 import tarfile
 import urllib.request
-import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -23,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..backend import floatx
-from ..io import atomic_write
+from ..io import atomic_write, read_npz
 
 ARCHIVE_URL = "http://yaroslavvb.com/upload/notMNIST/notMNIST_small.tar.gz"
 ARCHIVE_NAME = "notMNIST_small.tar.gz"
@@ -121,19 +120,11 @@ def load_arrays(path: str | os.PathLike, *, verify: bool = True) -> tuple[np.nda
     if not path.is_file():
         raise FileNotFoundError(f"notMNIST file {str(path)!r} does not exist")
     fix = f"delete {path} and re-download it or rebuild it with build_npz()"
-    with open(path, "rb") as f:
-        head = f.read(4)
-    # Check the zip signature first: on other files np.load would try .npy or pickle and give confusing errors.
-    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
-        what = "it is empty" if not head else "it is a .npy file" if head == b"\x93NUM" else f"it starts with {head!r}"
-        raise ValueError(f"{path}: not a .npz (zip) file, {what}; {fix}")
     try:
-        with np.load(path, allow_pickle=False) as data:  # allow_pickle=False: data must never run code
-            found = sorted(data.files)
-            arrays = {key: data[key] for key in ("images", "labels") if key in found}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as e:
-        # A truncated or damaged file surfaces as any of these, depending on where the damage is.
-        raise ValueError(f"{path}: not a readable .npz file ({type(e).__name__}: {e}); {fix}") from e
+        arrays = read_npz(path)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}; {fix}") from error
+    found = sorted(arrays)
     missing = sorted({"images", "labels"} - arrays.keys())
     if missing:
         raise ValueError(f"{path}: missing key(s) {missing} (found {found}); {fix}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
