@@ -48,10 +48,15 @@ def parse_args(description: str, epochs: int, frameworks: bool = False, argv=Non
                         "(default 1; see README: with seed 0 the part-1 MLP has a transient divergence)")
     parser.add_argument("--quick", action="store_true", help="smoke run: a few epochs on a small subset")
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's verbose")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for NumPy's BLAS and TensorFlow (default: all cores); 1 lets two "
+                             "scripts share a 2-core machine without oversubscribing it")
     if frameworks:
         parser.add_argument("--framework", choices=("keras", "minidl", "both"), default="both",
                             help="which framework(s) to train (default both)")
     args = parser.parse_args(argv)
+    if args.threads:
+        limit_threads(args.threads)
     args.started = time.perf_counter()
     args.script = script
     args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else epochs)
@@ -158,11 +163,25 @@ def seed_everything(framework: str, seed: int) -> None:
     minidl.set_seed(seed)
 
 
+def limit_threads(threads: int) -> None:
+    """Use `threads` threads in NumPy's BLAS and in TensorFlow (set before TensorFlow starts)."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(threads)
+    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+    os.environ["MINIDL_TF_THREADS"] = str(threads)
+
+
 def import_keras():
     """Keras 3 on the TensorFlow backend (Keras's NumPy backend cannot fit)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
+    if os.environ.get("MINIDL_TF_THREADS"):
+        import tensorflow as tf
+        threads = int(os.environ["MINIDL_TF_THREADS"])
+        if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(f"the experiments need Keras's TensorFlow backend, got {keras.backend.backend()!r}")
     return keras
@@ -294,12 +313,17 @@ def train_seed_cnn(args, data: Data, framework: str, setting: str, l2: float | N
 
 
 def part2_main(doc: str, title: str, settings: dict[str, dict], report: dict, argv=None) -> list[Run]:
-    """Every setting in every chosen framework, then one table: a part-2 script is its settings."""
+    """Every setting in every chosen framework, one table; rewritten after each run, so a long script
+    stopped midway keeps the runs it finished. A part-2 script is its settings."""
     args = parse_args(doc, epochs=50, frameworks=True, argv=argv)
     data = load_notmnist(args, image_shape=(28, 28, 1))
-    runs = [train_seed_cnn(args, data, framework, setting, **options)
-            for setting, options in settings.items() for framework in args.frameworks]
-    per_epoch = {f"{r.framework}": r.seconds / r.epochs_run for r in runs}
-    notes = PART2_NOTES + " Mean wall time per epoch: " + ", ".join(f"{k} {v:.1f} s" for k, v in per_epoch.items()) + "."
-    write_results(args, title, results_table(runs, report, PART2_COLUMNS), runs, report, notes)
+    runs = []
+    for setting, options in settings.items():
+        for framework in args.frameworks:
+            runs.append(train_seed_cnn(args, data, framework, setting, **options))
+            per_epoch = {f: np.mean([r.seconds / r.epochs_run for r in runs if r.framework == f])
+                         for f in args.frameworks if any(r.framework == f for r in runs)}
+            notes = (PART2_NOTES + f" Mean wall time per epoch ({args.threads or 'all'} threads): "
+                     + ", ".join(f"{k} {v:.1f} s" for k, v in per_epoch.items()) + ".")
+            write_results(args, title, results_table(runs, report, PART2_COLUMNS), runs, report, notes)
     return runs
