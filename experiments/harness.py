@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import minidl  # noqa: E402
 from minidl.datasets import notmnist  # noqa: E402
+from minidl.io import atomic_write  # noqa: E402
 from minidl.utils import to_categorical  # noqa: E402
 
 SPLITS = ("train", "valid", "test")
@@ -136,6 +137,7 @@ class Run:
     final: dict
     seconds: float
     epochs_run: int
+    command: str = ""  # the command line that produced it
 
 
 def train(framework: str, setting: str, model, data: Data, args, fit_kwargs: dict, evaluate: tuple = SPLITS,
@@ -150,7 +152,7 @@ def train(framework: str, setting: str, model, data: Data, args, fit_kwargs: dic
     final = recorder.final()
     final["test_loss"], final["test_accuracy"] = (float(v) for v in model.evaluate(
         data.x["test"], data.y["test"], batch_size=2048, verbose=0))
-    run = Run(framework, setting, recorder.curves, final, seconds, len(history.epoch))
+    run = Run(framework, setting, recorder.curves, final, seconds, len(history.epoch), args.command)
     print(f"[{args.script}] {framework}: {setting}: " + ", ".join(f"{k} {v:.4f}" for k, v in final.items())
           + f" ({seconds:.1f} s)", flush=True)
     return run
@@ -246,16 +248,18 @@ def results_table(runs: list[Run], report: dict[str, dict], columns: list[tuple[
 def write_results(args, title: str, table: str, runs: list[Run], report: dict, notes: str = "") -> None:
     """Print the table and write it as Markdown and JSON (with the curves) to args.out."""
     wall_time = time.perf_counter() - args.started
-    text = (f"# {title}\n\nCommand: `{args.command}`\n\nEach cell: ours (report, difference). "
+    commands = " and ".join(f"`{c}`" for c in dict.fromkeys([args.command, *(r.command for r in runs if r.command)]))
+    text = (f"# {title}\n\nCommand: {commands}\n\nEach cell: ours (report, difference). "
             f"{notes}\n\n{table}\n\nWall time of the script: {wall_time:.0f} s. Machine: {platform.machine()}, "
             f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}.\n")
     print("\n" + table + "\n", flush=True)
-    (args.out / "results.md").write_text(text)
     payload = {"title": title, "command": args.command, "wall_time_s": wall_time, "epochs": args.epochs, "seed": args.seed,
                "quick": args.quick, "report": report,
                "runs": [{"framework": r.framework, "setting": r.setting, "final": r.final, "seconds": r.seconds,
-                         "epochs_run": r.epochs_run, "curves": r.curves} for r in runs]}
-    (args.out / "results.json").write_text(json.dumps(payload, indent=1))
+                         "epochs_run": r.epochs_run, "command": r.command, "curves": r.curves} for r in runs]}
+    # atomically: another invocation may read results.json at any moment (runs_of_other_frameworks)
+    atomic_write(args.out / "results.md", lambda f: f.write(text.encode()))
+    atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(payload, indent=1).encode()))
     print(f"[{args.script}] wrote {args.out / 'results.md'} and results.json", flush=True)
 
 
@@ -321,9 +325,27 @@ def part2_main(doc: str, title: str, settings: dict[str, dict], report: dict, ar
     for setting, options in settings.items():
         for framework in args.frameworks:
             runs.append(train_seed_cnn(args, data, framework, setting, **options))
-            per_epoch = {f: np.mean([r.seconds / r.epochs_run for r in runs if r.framework == f])
-                         for f in args.frameworks if any(r.framework == f for r in runs)}
-            notes = (PART2_NOTES + f" Mean wall time per epoch ({args.threads or 'all'} threads): "
-                     + ", ".join(f"{k} {v:.1f} s" for k, v in per_epoch.items()) + ".")
-            write_results(args, title, results_table(runs, report, PART2_COLUMNS), runs, report, notes)
+            # `--framework keras` and `--framework minidl` may run apart (even at once): the table
+            # shows this invocation's runs with the other framework's from the same folder.
+            table_runs = sorted(runs + runs_of_other_frameworks(args), key=lambda r: (
+                list(settings).index(r.setting), r.framework))
+            per_epoch = {f: np.mean([r.seconds / r.epochs_run for r in table_runs if r.framework == f])
+                         for f in sorted({r.framework for r in table_runs})}
+            notes = (PART2_NOTES + " Mean wall time per epoch: " + ", ".join(
+                f"{k} {v:.1f} s" for k, v in per_epoch.items()) + f" ({args.threads or 'all'} threads).")
+            write_results(args, title, results_table(table_runs, report, PART2_COLUMNS), table_runs, report, notes)
     return runs
+
+
+def runs_of_other_frameworks(args) -> list[Run]:
+    """Runs of frameworks this invocation does not train, saved in args.out by one with the same
+    epochs, seed and data (--quick or not)."""
+    path = args.out / "results.json"
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    if (saved.get("epochs"), saved.get("seed"), saved.get("quick")) != (args.epochs, args.seed, args.quick):
+        return []
+    return [Run(r["framework"], r["setting"], r["curves"], r["final"], r["seconds"], r["epochs_run"],
+                r.get("command", saved.get("command", "")))
+            for r in saved["runs"] if r["framework"] not in args.frameworks]

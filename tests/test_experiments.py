@@ -60,3 +60,14 @@ def test_part2_scripts_both_frameworks(name, settings, tmp_path):
                               "test_accuracy"}
         assert len(run["curves"]["test"]["accuracy"]) == 2
     assert len(list(tmp_path.glob("*.png"))) == 2 * len(runs)
+
+
+def test_frameworks_run_apart_share_one_table(tmp_path):
+    """`--framework keras` and `--framework minidl` run separately fill one table in the same folder."""
+    pytest.importorskip("tensorflow")
+    run_script("train_cnn", tmp_path, "--framework", "keras")
+    results = run_script("train_cnn", tmp_path, "--framework", "minidl")
+    assert [(r["framework"], r["command"].split("--framework ")[1].split()[0]) for r in results["runs"]] == [
+        ("keras", "keras"), ("minidl", "minidl")]
+    other_seed = run_script("train_cnn", tmp_path, "--framework", "minidl", "--seed", "7")
+    assert [r["framework"] for r in other_seed["runs"]] == ["minidl"]  # runs of another seed are not mixed in
