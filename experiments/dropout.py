@@ -15,7 +15,7 @@ RATES = (0.9, 0.75, 0.5)
 
 def main(argv=None):
     settings = {f"dropout {p}": {"dropout": p} for p in RATES}
-    return harness.part2_main(__doc__, "2.3.2 Dropout", settings, REPORT, argv)
+    return harness.part2_main(__file__, __doc__, "2.3.2 Dropout", settings, REPORT, argv)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def at_epoch(run: harness.Run, epoch: int, setting: str) -> harness.Run:
 
 
 def main(argv=None):
-    args = harness.parse_args(__doc__, epochs=200, argv=argv)
+    args = harness.parse_args(__file__, __doc__, epochs=200, argv=argv)
     data = harness.load_notmnist(args)
     full = harness.train_seed_mlp(args, data, hidden_units=1000, validation=True)
     valid_loss, valid_acc = (np.array(full.curves["valid"][k]) for k in ("loss", "accuracy"))

@@ -1,11 +1,11 @@
 """What every experiment script shares: flags, data, per-epoch recording, plots and results tables.
 
-A script reads like the report section it reproduces:
+A script reads like the report section it reproduces, e.g. 1.4.1:
 
-    args = harness.parse_args(__doc__, epochs=200)
-    data = harness.load_notmnist(args, flatten=True)
-    run = harness.train(model, data, args, fit_kwargs=dict(batch_size=10000), record=("train", "valid", "test"))
-    harness.write_results(args, rows, REPORT, curves)
+    args = harness.parse_args(__file__, __doc__, epochs=200)
+    data = harness.load_notmnist(args)
+    runs = [harness.train_seed_mlp(args, data, hidden_units=h) for h in (100, 500, 1000, 2000)]
+    harness.write_results(args, "1.4.1 Number of hidden units", harness.results_table(runs, REPORT, ...), ...)
 """
 from __future__ import annotations
 
@@ -35,9 +35,11 @@ QUICK_EPOCHS = 2
 
 
 # ------------------------------------------------------------------------------------------ flags
-def parse_args(description: str, epochs: int, frameworks: bool = False, argv=None) -> argparse.Namespace:
+def parse_args(script_file: str, description: str, epochs: int, frameworks: bool = False,
+               argv=None) -> argparse.Namespace:
     """The flags every script takes (and --framework for the part-2 scripts that run both)."""
-    script = Path(sys.argv[0]).stem
+    script = Path(script_file).stem
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=None, help=f"epochs to train (default {epochs}; "
                                                                  f"{QUICK_EPOCHS} with --quick)")
@@ -63,7 +65,7 @@ def parse_args(description: str, epochs: int, frameworks: bool = False, argv=Non
     args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else epochs)
     args.out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / script))
     args.out.mkdir(parents=True, exist_ok=True)
-    args.command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    args.command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(script_file, ROOT), *argv])
     args.frameworks = (("keras", "minidl") if args.framework == "both" else (args.framework,)) if frameworks else ("minidl",)
     return args
 
@@ -316,10 +318,11 @@ def train_seed_cnn(args, data: Data, framework: str, setting: str, l2: float | N
     return run
 
 
-def part2_main(doc: str, title: str, settings: dict[str, dict], report: dict, argv=None) -> list[Run]:
+def part2_main(script_file: str, doc: str, title: str, settings: dict[str, dict], report: dict,
+               argv=None) -> list[Run]:
     """Every setting in every chosen framework, one table; rewritten after each run, so a long script
     stopped midway keeps the runs it finished. A part-2 script is its settings."""
-    args = parse_args(doc, epochs=50, frameworks=True, argv=argv)
+    args = parse_args(script_file, doc, epochs=50, frameworks=True, argv=argv)
     data = load_notmnist(args, image_shape=(28, 28, 1))
     runs = []
     for setting, options in settings.items():

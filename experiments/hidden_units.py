@@ -16,7 +16,7 @@ HIDDEN_UNITS = (100, 500, 1000, 2000)
 
 
 def main(argv=None):
-    args = harness.parse_args(__doc__, epochs=200, argv=argv)
+    args = harness.parse_args(__file__, __doc__, epochs=200, argv=argv)
     data = harness.load_notmnist(args)
     runs = [harness.train_seed_mlp(args, data, hidden_units=h) for h in HIDDEN_UNITS]
     table = harness.results_table(runs, REPORT, harness.PART1_COLUMNS)

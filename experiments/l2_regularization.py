@@ -15,7 +15,7 @@ LAMBDAS = (0.01, 0.1, 0.5)
 
 def main(argv=None):
     settings = {f"L2 {lam}": {"l2": lam} for lam in LAMBDAS}
-    return harness.part2_main(__doc__, "2.3.1 L2 regularization", settings, REPORT, argv)
+    return harness.part2_main(__file__, __doc__, "2.3.1 L2 regularization", settings, REPORT, argv)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ REPORT = {"base CNN": {"test_accuracy": 0.9277, "test_loss": 0.4401}}
 
 
 def main(argv=None):
-    return harness.part2_main(__doc__, "2.2 CNN training", {"base CNN": {}}, REPORT, argv)
+    return harness.part2_main(__file__, __doc__, "2.2 CNN training", {"base CNN": {}}, REPORT, argv)
 
 
 if __name__ == "__main__":

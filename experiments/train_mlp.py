@@ -7,7 +7,7 @@ REPORT = {"H=1000": {"train_accuracy": 0.9778, "test_accuracy": 0.9097, "valid_a
 
 
 def main(argv=None):
-    args = harness.parse_args(__doc__, epochs=200, argv=argv)
+    args = harness.parse_args(__file__, __doc__, epochs=200, argv=argv)
     data = harness.load_notmnist(args)
     run = harness.train_seed_mlp(args, data, hidden_units=1000)
     table = harness.results_table([run], REPORT, harness.PART1_COLUMNS)
