@@ -7,10 +7,16 @@ from .base import Layer
 
 
 class ReLU(Layer):
-    """y = max(x, 0).   Backward: dL/dx = dL/dy * [y > 0].   Shapes: any, unchanged."""
+    """y = max(x, 0).   Backward: dL/dx = dL/dy * [y > 0].   Shapes: any, unchanged.
+
+    `overwrite_input`: set by a layer that owns its activation (Dense, Conv2D), whose pre-activation
+    array nobody else reads: y is then written over x, saving an allocation and a pass over memory.
+    """
+
+    overwrite_input = False
 
     def forward(self, x, training=False):
-        self.output = np.maximum(x, 0)
+        self.output = np.maximum(x, 0, out=x if self.overwrite_input else None)
         return self.output
 
     def backward(self, grad_output):
@@ -60,11 +66,14 @@ _BY_NAME = {"relu": ReLU, "softmax": Softmax, "linear": Linear}
 
 
 def get(identifier: str | Layer | None) -> Layer | None:
-    """An activation layer from a name ("relu", "softmax", "linear"/None) or a Layer instance."""
+    """An activation layer from a name ("relu", "softmax", "linear"/None) or a Layer instance, for a
+    layer that applies it to its own fresh pre-activation array (which the activation may overwrite)."""
     if identifier is None or identifier == "linear":
         return None
     if isinstance(identifier, Layer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
+        activation = _BY_NAME[identifier.lower()]()
+        activation.overwrite_input = True
+        return activation
     raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_BY_NAME)} or a Layer instance")

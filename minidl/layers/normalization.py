@@ -91,18 +91,16 @@ class BatchNormalization(Layer):
     def forward(self, x, training=False):
         # Keras: a frozen layer (trainable=False) always runs in inference mode.
         self.training_mode = bool(training) and self.trainable
-        if self.training_mode:
-            m = x.size // self.state["moving_mean"].size  # values per channel
-            mean = self._channel_sum(x) / m
-            centred = x - mean
-            var = self._channel_sum(np.square(centred)) / m
-            moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
-            # In place (set_weights/save keep references); same operation order as Keras.
-            moving_mean[...] = moving_mean * self.momentum + mean.reshape(-1) * (1.0 - self.momentum)
-            moving_var[...] = moving_var * self.momentum + var.reshape(-1) * (1.0 - self.momentum)
-        else:
-            centred = x - self._per_channel("moving_mean")
-            var = self._per_channel("moving_variance")
+        if not self.training_mode:
+            return self._inference_forward(x)
+        m = x.size // self.state["moving_mean"].size  # values per channel
+        mean = self._channel_sum(x) / m
+        centred = x - mean
+        var = self._channel_sum(np.square(centred)) / m
+        moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
+        # In place (set_weights/save keep references); same operation order as Keras.
+        moving_mean[...] = moving_mean * self.momentum + mean.reshape(-1) * (1.0 - self.momentum)
+        moving_var[...] = moving_var * self.momentum + var.reshape(-1) * (1.0 - self.momentum)
         self.inv_std = 1.0 / np.sqrt(var + self.epsilon)  # (1, ..., C): python floats keep float32
         self.x_hat = centred
         self.x_hat *= self.inv_std  # centred is a fresh array: normalise in place
@@ -112,8 +110,23 @@ class BatchNormalization(Layer):
             y += beta
         return y
 
+    def _inference_forward(self, x: np.ndarray) -> np.ndarray:
+        """y = x s + (beta - moving_mean s), s = gamma / sqrt(moving_variance + epsilon): the folded form of
+        tf.nn.batch_normalization, two passes over x. x_hat is rebuilt by backward only if it is called."""
+        self.input = x
+        self.inv_std = 1.0 / np.sqrt(self._per_channel("moving_variance") + self.epsilon)
+        gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
+        scale = self.inv_std if gamma is None else gamma * self.inv_std
+        shift = -self._per_channel("moving_mean") * scale
+        if beta is not None:
+            shift += beta
+        y = x * scale
+        y += shift
+        return y
+
     def backward(self, grad_output):
-        g, x_hat = grad_output, self.x_hat
+        g = grad_output
+        x_hat = self.x_hat if self.training_mode else (self.input - self._per_channel("moving_mean")) * self.inv_std
         sum_g = self._channel_sum(g)
         g_xhat = g * x_hat
         sum_g_xhat = self._channel_sum(g_xhat)
