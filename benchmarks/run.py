@@ -202,7 +202,9 @@ def main(argv=None) -> dict:
                f"({blas_info()}); TensorFlow {tf.__version__}, Keras {keras.__version__}")
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
     table = report(args, results)
-    text = f"# minidl benchmarks\n\nCommand: `{command}`\n\nMachine: {machine}\n\n{table}\n"
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    text = f"# minidl benchmarks\n\nCommand: `{command}` at commit {commit}\n\nMachine: {machine}\n\n{table}\n"
     print(text)
     (out / "results.md").write_text(text)
     (out / "results.json").write_text(json.dumps({"command": command, "machine": machine, "results": results}, indent=1))
