@@ -18,6 +18,7 @@ import pytest
 import minidl
 from minidl import callbacks, layers, optimizers
 from minidl.utils import to_categorical
+from helpers import WeightsPerEpoch
 
 CLASSES = 3
 
@@ -188,7 +189,7 @@ def test_hard_kill_then_resume(tmp_path):
     root = Path(__file__).resolve().parent.parent
     script = textwrap.dedent(f"""
         import os, signal, sys
-        sys.path.insert(0, {str(root)!r})
+        sys.path[:0] = [{str(root)!r}, {str(root / "tests")!r}]
         from minidl import callbacks
         from tests.test_checkpoint import EPOCHS, FIT, build, compile_, data
 
@@ -367,20 +368,12 @@ def test_save_best_only_in_a_real_fit_keeps_the_best_epochs_weights(tmp_path):
     x, y = data("mlp", n=40, seed=4)
     y_val = to_categorical((y.argmax(1)[:20] + 1) % CLASSES, CLASSES)  # wrong labels: val_loss rises
 
-    class Recorder(callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.weights = {}
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.weights[epoch] = self.model.get_weights()
-
     model = build("mlp", seed=1)
     compile_(model, "mlp")
     saves = []
     real_save = model.save_weights
     model.save_weights = lambda path: saves.append(path) or real_save(path)
-    recorder = Recorder()
+    recorder = WeightsPerEpoch()
     path = tmp_path / "best.npz"
     history = model.fit(x, y, epochs=8, validation_data=(x[:20], y_val), **FIT, callbacks=[
         callbacks.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True), recorder]).history
@@ -396,7 +389,7 @@ def test_save_best_only_in_a_real_fit_keeps_the_best_epochs_weights(tmp_path):
     # mode max for accuracy: the file holds the epoch of the best val_accuracy (the first of ties)
     model = build("mlp", seed=1)
     compile_(model, "mlp")
-    recorder = Recorder()
+    recorder = WeightsPerEpoch()
     history = model.fit(x, y, epochs=8, validation_data=(x[:20], y[:20]), **FIT, callbacks=[
         callbacks.ModelCheckpoint(str(tmp_path / "acc.npz"), monitor="val_accuracy", save_best_only=True),
         recorder]).history

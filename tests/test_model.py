@@ -13,6 +13,7 @@ from minidl import callbacks, initializers, layers, optimizers
 from minidl.layers import Layer
 from minidl.testing import check_layer_gradients
 from minidl.utils import to_categorical
+from helpers import WeightsPerEpoch
 
 
 def keras_or_skip():
@@ -497,18 +498,10 @@ def test_early_stopping_restores_best_weights_in_real_fit():
     y = to_categorical(labels, 3)
     y_val = to_categorical((labels[:60] + 1) % 3, 3)  # wrong labels: val_loss rises as the model learns
 
-    class Recorder(callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.weights = {}
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.weights[epoch] = self.model.get_weights()
-
     minidl.set_seed(8)
     model = mlp(8)
     model.compile(optimizers.Adam(0.02), "categorical_crossentropy", metrics=["accuracy"])
-    recorder = Recorder()
+    recorder = WeightsPerEpoch()
     early = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     history = model.fit(x, y, batch_size=16, epochs=30, verbose=0, callbacks=[recorder, early],
                         validation_data=(x[:60], y_val))
