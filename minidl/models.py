@@ -15,6 +15,7 @@ import numpy as np
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
+from . import validation
 from .backend import floatx, make_rng
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .io import atomic_savez, read_npz
@@ -228,27 +229,8 @@ class Sequential:
         if not self.layers:
             raise ValueError(f"Model '{self.name}' has no layers: add some before {caller}()")
 
-    @staticmethod
-    def _as_array(data, what: str, caller: str) -> np.ndarray:
-        """`data` as a numeric array, or a TypeError/ValueError naming `what` ("x", "y") and the caller."""
-        if data is None:
-            raise TypeError(f"{caller}: {what} is None; pass a NumPy array")
-        try:
-            array = np.asarray(data)
-        except ValueError as error:  # ragged nested lists
-            raise ValueError(f"{caller}: {what} cannot be made into an array (rows of different lengths?): "
-                             f"{error}") from None
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{caller}: {what} must be numeric, got an array of dtype {array.dtype}"
-                            + (" (rows of different lengths, or None values?)" if array.dtype.kind == "O" else ""))
-        if array.ndim == 0:
-            raise ValueError(f"{caller}: {what} must be an array with a batch axis first, got the scalar {data!r}")
-        if array.size == 0:
-            raise ValueError(f"{caller}: {what} is empty (shape {array.shape})")
-        return array
-
     def _prepare_x(self, x, caller: str) -> np.ndarray:
-        x = self._as_array(x, "x", caller)
+        x = validation.as_array(x, "x", caller)
         if not self.layers:
             raise ValueError(f"Model '{self.name}' has no layers: add some before {caller}()")
         if not self.built:
@@ -262,97 +244,12 @@ class Sequential:
             if "validation" in caller:  # say which array: the message alone reads as if x were wrong
                 raise ValueError(f"{caller}: {error}") from None
             raise
-        return _cast_finite(x, self.compute_dtype, "x", caller)
-
-    def _prepare_y(self, y, n: int, caller: str) -> np.ndarray:
-        y = self._as_array(y, "y", caller)
-        if len(y) != n:
-            raise ValueError(f"{caller}: x and y have different numbers of samples: x has {n}, y has {len(y)}")
-        classes = self.output_shape[-1]
-        if self.loss.expects_integer_labels:
-            y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-            if y.ndim == 2 and y.shape[1] == classes:
-                raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer labels of shape (N,), got "
-                                 f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
-                                 f"pass y.argmax(axis=1)")
-            if y.ndim != 1:
-                raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer labels of shape (N,), "
-                                 f"got {y.dtype} labels of shape {y.shape}")
-            if y.dtype.kind == "f":  # whole-valued floats (labels read from a CSV) are labels, as in Keras
-                bad = ~np.isfinite(y) | (y != np.round(y))
-                if bad.any():
-                    raise ValueError(f"{caller}: loss '{self.loss.name}' expects integer class labels, got "
-                                     f"{y.dtype} values such as {y[bad][0]} at index {int(np.argmax(bad))}")
-            if y.min() < 0 or y.max() >= classes:
-                raise ValueError(f"{caller}: labels must be in 0..{classes - 1} for the model's {classes} "
-                                 f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}")
-            return y.astype(np.intp, copy=False)
-        if y.ndim == 1:
-            raise ValueError(f"{caller}: loss '{self.loss.name}' expects one-hot targets of shape (N, {classes}), "
-                             f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
-                             f"or loss='sparse_categorical_crossentropy'")
-        if y.shape[1:] != tuple(self.output_shape[1:]):
-            hint = (f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
-                    f"loss='sparse_categorical_crossentropy'" if y.shape[1:] == (1,) else "")
-            raise ValueError(f"{caller}: targets of shape {format_shape((None, *y.shape[1:]))} do not match the "
-                             f"model's output shape {format_shape(self.output_shape)}{hint}")
-        y = _cast_finite(y, self.compute_dtype, "y", caller)
-        if isinstance(self.loss, losses_module.CategoricalCrossentropy):
-            # Cross-entropy targets are probability rows. The loss's fused softmax gradient (p - y)/N
-            # assumes rows summing to 1; other targets would train silently on a wrong gradient.
-            sums = y.sum(axis=-1, dtype=np.float64)
-            bad_rows = (np.abs(sums - 1) > 1e-3) | (y < 0).any(axis=-1)
-            if bad_rows.any():
-                i = int(np.argmax(bad_rows.reshape(-1)))
-                raise ValueError(f"{caller}: loss '{self.loss.name}' expects one-hot (or probability) target rows "
-                                 f"with values in [0, 1] summing to 1; row {i} sums to {sums.reshape(-1)[i]:g} "
-                                 f"(min {y.reshape(-1, classes)[i].min():g}); for class labels use "
-                                 f"minidl.utils.to_categorical(labels, {classes})")
-        return y
+        return validation.cast_finite(x, self.compute_dtype, "x", caller)
 
     def _prepare(self, x, y, caller: str) -> tuple[np.ndarray, np.ndarray]:
         self._require_compiled(caller)
         x = self._prepare_x(x, caller)
-        return x, self._prepare_y(y, len(x), caller)
-
-    @staticmethod
-    def _check_batch_size(batch_size) -> int:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        return int(batch_size)
-
-    def _check_fit_arguments(self, epochs, initial_epoch, callbacks, validation_data) -> list[Callback]:
-        """fit's arguments other than the data, checked before anything runs; returns the callbacks as a list."""
-        for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"fit: {name} must be an integer >= 0, got {value!r}")
-        if initial_epoch > epochs:
-            raise ValueError(f"fit: initial_epoch={initial_epoch} is larger than epochs={epochs}; epochs is the "
-                             f"index of the last epoch (as in Keras), not the number of epochs to run: "
-                             f"to train {epochs} more epochs use epochs={initial_epoch + epochs}")
-        if callbacks is None:
-            callbacks = []
-        elif isinstance(callbacks, Callback):
-            callbacks = [callbacks]  # as Keras, a single callback is accepted
-        elif isinstance(callbacks, (list, tuple)):
-            callbacks = list(callbacks)
-        else:
-            raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
-        for callback in callbacks:
-            if isinstance(callback, type) and issubclass(callback, Callback):
-                raise TypeError(f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
-                                f"call it, e.g. callbacks=[{callback.__name__}(...)]")
-            if not isinstance(callback, Callback):
-                raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: "
-                                f"{callback!r}")
-        if validation_data is not None and (not isinstance(validation_data, (tuple, list))
-                                            or len(validation_data) != 2):
-            got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
-                   if isinstance(validation_data, (tuple, list)) else
-                   f"an array of shape {validation_data.shape}" if isinstance(validation_data, np.ndarray) else
-                   f"a {type(validation_data).__name__}")
-            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
-        return callbacks
+        return x, validation.check_targets(y, len(x), self.loss, self.output_shape, self.compute_dtype, caller)
 
     # ------------------------------------------------------------------ Keras API
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int | str = "auto",
@@ -363,8 +260,8 @@ class Sequential:
         Each epoch's logs hold the batch-size-weighted means of the loss (with weight penalties)
         and metrics over the epoch's batches, then val_loss/val_* computed after the epoch.
         """
-        callbacks = self._check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
-        batch_size = self._check_batch_size(batch_size)
+        callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
+        batch_size = validation.check_batch_size(batch_size)
         x, y = self._prepare(x, y, "fit")
         if validation_data is not None:
             x_val, y_val = self._prepare(*validation_data, "fit (validation_data)")
@@ -440,7 +337,7 @@ class Sequential:
     def evaluate(self, x, y, batch_size: int = 32, verbose: int | str = "auto",
                  return_dict: bool = False) -> list[float] | dict[str, float]:
         """[loss, *metrics] on (x, y) in inference mode (or a dict with return_dict=True)."""
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = validation.check_batch_size(batch_size)
         x, y = self._prepare(x, y, "evaluate")
         logs = self._evaluate_arrays(x, y, batch_size)
         if verbose not in (0, "auto"):
@@ -449,7 +346,7 @@ class Sequential:
 
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs for x, computed batch by batch in inference mode."""
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = validation.check_batch_size(batch_size)
         x = self._prepare_x(x, "predict")
         out = np.empty((len(x), *self.output_shape[1:]), dtype=self.compute_dtype)
         for start in range(0, len(x), batch_size):
@@ -603,21 +500,6 @@ def _describe_layer(entry: list) -> str:
     """["Dense", {"kernel": [4, 8], "bias": [8]}] -> "Dense with kernel (4, 8), bias (8,)"."""
     kind, shapes = entry
     return kind + (" with " + ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items()) if shapes else "")
-
-
-def _cast_finite(a: np.ndarray, dtype: str, what: str, caller: str) -> np.ndarray:
-    """`a` as `dtype`, or a ValueError saying where a NaN/inf is, or which value is too large for dtype."""
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
-        cast = a.astype(dtype, copy=False)
-    if cast.dtype.kind == "f" and not np.isfinite(cast).all():
-        bad = ~np.isfinite(cast)
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = f"at sample {first[0]}, index {first}; {int(bad.sum())} non-finite value(s) in all"
-        if np.isfinite(a[first]):
-            raise ValueError(f"{caller}: {what} has values too large for {dtype} ({a[first]} {where}): "
-                             f"scale the data")
-        raise ValueError(f"{caller}: {what} contains NaN or infinite values ({a[first]} {where})")
-    return cast
 
 
 def _keras_return(logs: dict[str, float], return_dict: bool) -> float | list | dict:

@@ -1,0 +1,134 @@
+"""Checks of what users pass in, at the boundary: each failure names the caller, the argument and the
+shapes, before anything runs, so a mistake never surfaces as a NumPy traceback from deep inside."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .callbacks import Callback
+from .layers.base import format_shape
+from .losses import CategoricalCrossentropy, Loss
+
+
+def as_array(data, what: str, caller: str) -> np.ndarray:
+    """`data` as a numeric array, or a TypeError/ValueError naming `what` ("x", "y") and the caller."""
+    if data is None:
+        raise TypeError(f"{caller}: {what} is None; pass a NumPy array")
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{caller}: {what} cannot be made into an array (rows of different lengths?): "
+                         f"{error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{caller}: {what} must be numeric, got an array of dtype {array.dtype}"
+                        + (" (rows of different lengths, or None values?)" if array.dtype.kind == "O" else ""))
+    if array.ndim == 0:
+        raise ValueError(f"{caller}: {what} must be an array with a batch axis first, got the scalar {data!r}")
+    if array.size == 0:
+        raise ValueError(f"{caller}: {what} is empty (shape {array.shape})")
+    return array
+
+
+def cast_finite(a: np.ndarray, dtype: str, what: str, caller: str) -> np.ndarray:
+    """`a` as `dtype`, or a ValueError saying where a NaN/inf is, or which value is too large for dtype."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
+        cast = a.astype(dtype, copy=False)
+    if cast.dtype.kind == "f" and not np.isfinite(cast).all():
+        bad = ~np.isfinite(cast)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"at sample {first[0]}, index {first}; {int(bad.sum())} non-finite value(s) in all"
+        if np.isfinite(a[first]):
+            raise ValueError(f"{caller}: {what} has values too large for {dtype} ({a[first]} {where}): "
+                             f"scale the data")
+        raise ValueError(f"{caller}: {what} contains NaN or infinite values ({a[first]} {where})")
+    return cast
+
+
+def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller: str) -> np.ndarray:
+    """y checked against the loss (one-hot rows or integer labels) and the model's output shape, as `dtype`
+    (integer labels as intp)."""
+    y = as_array(y, "y", caller)
+    if len(y) != n:
+        raise ValueError(f"{caller}: x and y have different numbers of samples: x has {n}, y has {len(y)}")
+    classes = output_shape[-1]
+    if loss.expects_integer_labels:
+        y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim == 2 and y.shape[1] == classes:
+            raise ValueError(f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), got "
+                             f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
+                             f"pass y.argmax(axis=1)")
+        if y.ndim != 1:
+            raise ValueError(f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), "
+                             f"got {y.dtype} labels of shape {y.shape}")
+        if y.dtype.kind == "f":  # whole-valued floats (labels read from a CSV) are labels, as in Keras
+            bad = ~np.isfinite(y) | (y != np.round(y))
+            if bad.any():
+                raise ValueError(f"{caller}: loss '{loss.name}' expects integer class labels, got "
+                                 f"{y.dtype} values such as {y[bad][0]} at index {int(np.argmax(bad))}")
+        if y.min() < 0 or y.max() >= classes:
+            raise ValueError(f"{caller}: labels must be in 0..{classes - 1} for the model's {classes} "
+                             f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}")
+        return y.astype(np.intp, copy=False)
+    if y.ndim == 1:
+        raise ValueError(f"{caller}: loss '{loss.name}' expects one-hot targets of shape (N, {classes}), "
+                         f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
+                         f"or loss='sparse_categorical_crossentropy'")
+    if y.shape[1:] != tuple(output_shape[1:]):
+        hint = (f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
+                f"loss='sparse_categorical_crossentropy'" if y.shape[1:] == (1,) else "")
+        raise ValueError(f"{caller}: targets of shape {format_shape((None, *y.shape[1:]))} do not match the "
+                         f"model's output shape {format_shape(output_shape)}{hint}")
+    y = cast_finite(y, dtype, "y", caller)
+    if isinstance(loss, CategoricalCrossentropy):
+        # Cross-entropy targets are probability rows. The loss's fused softmax gradient (p - y)/N
+        # assumes rows summing to 1; other targets would train silently on a wrong gradient.
+        sums = y.sum(axis=-1, dtype=np.float64)
+        bad_rows = (np.abs(sums - 1) > 1e-3) | (y < 0).any(axis=-1)
+        if bad_rows.any():
+            i = int(np.argmax(bad_rows.reshape(-1)))
+            raise ValueError(f"{caller}: loss '{loss.name}' expects one-hot (or probability) target rows "
+                             f"with values in [0, 1] summing to 1; row {i} sums to {sums.reshape(-1)[i]:g} "
+                             f"(min {y.reshape(-1, classes)[i].min():g}); for class labels use "
+                             f"minidl.utils.to_categorical(labels, {classes})")
+    return y
+
+
+def check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> list[Callback]:
+    """fit's arguments other than the data, checked before anything runs; returns the callbacks as a list."""
+    for name, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"fit: {name} must be an integer >= 0, got {value!r}")
+    if initial_epoch > epochs:
+        raise ValueError(f"fit: initial_epoch={initial_epoch} is larger than epochs={epochs}; epochs is the "
+                         f"index of the last epoch (as in Keras), not the number of epochs to run: "
+                         f"to train {epochs} more epochs use epochs={initial_epoch + epochs}")
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, Callback):
+        callbacks = [callbacks]  # as Keras, a single callback is accepted
+    elif isinstance(callbacks, (list, tuple)):
+        callbacks = list(callbacks)
+    else:
+        raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
+    for callback in callbacks:
+        if isinstance(callback, type) and issubclass(callback, Callback):
+            raise TypeError(f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
+                            f"call it, e.g. callbacks=[{callback.__name__}(...)]")
+        if not isinstance(callback, Callback):
+            raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: "
+                            f"{callback!r}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
+                                        or len(validation_data) != 2):
+        got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+               if isinstance(validation_data, (tuple, list)) else
+               f"an array of shape {validation_data.shape}" if isinstance(validation_data, np.ndarray) else
+               f"a {type(validation_data).__name__}")
+        raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
+    return callbacks
