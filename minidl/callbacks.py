@@ -107,6 +107,13 @@ def _format_logs(logs) -> str:
     return " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
 
 
+def _maximizes(owner: str, monitor: str, mode: str) -> bool:
+    """Whether `monitor` improves upward: mode "max", or "auto" for accuracy-like names (as Keras)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
 
@@ -119,15 +126,12 @@ class EarlyStopping(Callback):
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
         self.monitor, self.patience, self.verbose = monitor, patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
-        maximize = mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
-        self.maximize = maximize
+        self.maximize = _maximizes("EarlyStopping", monitor, mode)
         self.min_delta = abs(min_delta)
 
     def _is_improvement(self, value: float, reference: float | None) -> bool:
@@ -196,8 +200,6 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  mode: str = "auto", initial_value_threshold: float | None = None):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got {mode!r}")
         if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
             raise TypeError(f"ModelCheckpoint: filepath must be a non-empty path, got {filepath!r}")
         if not isinstance(monitor, str):
@@ -209,7 +211,7 @@ class ModelCheckpoint(Callback):
                 from None
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only = save_best_only
-        self.maximize = mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
+        self.maximize = _maximizes("ModelCheckpoint", monitor, mode)
         if initial_value_threshold is not None and not math.isfinite(initial_value_threshold):
             raise ValueError(f"ModelCheckpoint: initial_value_threshold must be finite, got {initial_value_threshold!r}")
         self.best: float | None = initial_value_threshold
