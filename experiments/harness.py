@@ -36,8 +36,8 @@ QUICK_EPOCHS = 2
 
 # ------------------------------------------------------------------------------------------ flags
 def parse_args(script_file: str, description: str, epochs: int, frameworks: bool = False,
-               argv=None) -> argparse.Namespace:
-    """The flags every script takes (and --framework for the part-2 scripts that run both)."""
+               argv=None, settings: list[str] | None = None) -> argparse.Namespace:
+    """The flags every script takes (and --framework and --setting for the part-2 scripts)."""
     script = Path(script_file).stem
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,6 +57,10 @@ def parse_args(script_file: str, description: str, epochs: int, frameworks: bool
     if frameworks:
         parser.add_argument("--framework", choices=("keras", "minidl", "both"), default="both",
                             help="which framework(s) to train (default both)")
+    if settings:
+        parser.add_argument("--setting", action="append", choices=settings, default=None,
+                            help="train only this setting (repeatable; default all); the table keeps the "
+                                 "other settings' runs saved in --out")
     args = parser.parse_args(argv)
     if args.threads:
         limit_threads(args.threads)
@@ -67,6 +71,7 @@ def parse_args(script_file: str, description: str, epochs: int, frameworks: bool
     args.out.mkdir(parents=True, exist_ok=True)
     args.command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(script_file, ROOT), *argv])
     args.frameworks = (("keras", "minidl") if args.framework == "both" else (args.framework,)) if frameworks else ("minidl",)
+    args.settings = tuple(getattr(args, "setting", None) or settings or ())
     return args
 
 
@@ -259,7 +264,7 @@ def write_results(args, title: str, table: str, runs: list[Run], report: dict, n
                "quick": args.quick, "report": report,
                "runs": [{"framework": r.framework, "setting": r.setting, "final": r.final, "seconds": r.seconds,
                          "epochs_run": r.epochs_run, "command": r.command, "curves": r.curves} for r in runs]}
-    # atomically: another invocation may read results.json at any moment (runs_of_other_frameworks)
+    # atomically: another invocation may read results.json at any moment (saved_runs_not_retrained)
     atomic_write(args.out / "results.md", lambda f: f.write(text.encode()))
     atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(payload, indent=1).encode()))
     print(f"[{args.script}] wrote {args.out / 'results.md'} and results.json", flush=True)
@@ -322,15 +327,15 @@ def part2_main(script_file: str, doc: str, title: str, settings: dict[str, dict]
                argv=None) -> list[Run]:
     """Every setting in every chosen framework, one table; rewritten after each run, so a long script
     stopped midway keeps the runs it finished. A part-2 script is its settings."""
-    args = parse_args(script_file, doc, epochs=50, frameworks=True, argv=argv)
+    args = parse_args(script_file, doc, epochs=50, frameworks=True, argv=argv, settings=list(settings))
     data = load_notmnist(args, image_shape=(28, 28, 1))
     runs = []
-    for setting, options in settings.items():
+    for setting in args.settings:
         for framework in args.frameworks:
-            runs.append(train_seed_cnn(args, data, framework, setting, **options))
-            # `--framework keras` and `--framework minidl` may run apart (even at once): the table
-            # shows this invocation's runs with the other framework's from the same folder.
-            table_runs = sorted(runs + runs_of_other_frameworks(args), key=lambda r: (
+            runs.append(train_seed_cnn(args, data, framework, setting, **settings[setting]))
+            # `--framework keras` and `--framework minidl` (or two --setting values) may run apart, even
+            # at once: the table shows this invocation's runs with the others saved in the same folder.
+            table_runs = sorted(runs + saved_runs_not_retrained(args), key=lambda r: (
                 list(settings).index(r.setting), r.framework))
             per_epoch = {f: np.mean([r.seconds / r.epochs_run for r in table_runs if r.framework == f])
                          for f in sorted({r.framework for r in table_runs})}
@@ -341,9 +346,9 @@ def part2_main(script_file: str, doc: str, title: str, settings: dict[str, dict]
     return runs
 
 
-def runs_of_other_frameworks(args) -> list[Run]:
-    """Runs of frameworks this invocation does not train, saved in args.out by one with the same
-    epochs, seed and data (--quick or not)."""
+def saved_runs_not_retrained(args) -> list[Run]:
+    """Runs (framework, setting) this invocation does not train, saved in args.out by one with the
+    same epochs, seed and data (--quick or not)."""
     path = args.out / "results.json"
     if not path.exists():
         return []
@@ -352,4 +357,4 @@ def runs_of_other_frameworks(args) -> list[Run]:
         return []
     return [Run(r["framework"], r["setting"], r["curves"], r["final"], r["seconds"], r["epochs_run"],
                 r.get("command", saved.get("command", "")))
-            for r in saved["runs"] if r["framework"] not in args.frameworks]
+            for r in saved["runs"] if r["framework"] not in args.frameworks or r["setting"] not in args.settings]

@@ -71,3 +71,12 @@ def test_frameworks_run_apart_share_one_table(tmp_path):
         ("keras", "keras"), ("minidl", "minidl")]
     other_seed = run_script("train_cnn", tmp_path, "--framework", "minidl", "--seed", "7")
     assert [r["framework"] for r in other_seed["runs"]] == ["minidl"]  # runs of another seed are not mixed in
+
+
+def test_one_setting_rerun_keeps_the_others(tmp_path):
+    """`--setting` trains one row; the table keeps the rows saved by earlier runs, in the script's order."""
+    run_script("dropout", tmp_path, "--framework", "minidl", "--setting", "dropout 0.5")
+    results = run_script("dropout", tmp_path, "--framework", "minidl", "--setting", "dropout 0.9")
+    assert [r["setting"] for r in results["runs"]] == ["dropout 0.9", "dropout 0.5"]
+    with pytest.raises(SystemExit):  # a setting the script does not have is refused by argparse
+        run_script("dropout", tmp_path, "--setting", "dropout 0.3")
