@@ -19,7 +19,7 @@ def at_epoch(run: harness.Run, epoch: int, setting: str) -> harness.Run:
     final = {f"{split}_{key}": values[epoch - 1] for split, curve in run.curves.items()
              for key, values in curve.items() if len(values) >= epoch}
     return harness.Run(run.framework, setting, run.curves, harness.add_report_scale(final),
-                       run.seconds * epoch / run.epochs_run, epoch)
+                       run.seconds * epoch / run.epochs_run, epoch, run.command, run.seed)
 
 
 def main(argv=None):

@@ -36,8 +36,9 @@ QUICK_EPOCHS = 2
 
 # ------------------------------------------------------------------------------------------ flags
 def parse_args(script_file: str, description: str, epochs: int, frameworks: bool = False,
-               argv=None, settings: list[str] | None = None) -> argparse.Namespace:
-    """The flags every script takes (and --framework and --setting for the part-2 scripts)."""
+               argv=None, settings: list[str] | None = None, seeds: bool = False) -> argparse.Namespace:
+    """The flags every script takes (--framework and --setting for the part-2 scripts, --seeds where
+    a script can repeat its runs over seeds)."""
     script = Path(script_file).stem
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,6 +50,10 @@ def parse_args(script_file: str, description: str, epochs: int, frameworks: bool
                                                     f"experiments/results/{script}; out/quick/{script} with --quick)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of initialisation and shuffling "
                         "(default 1; see README: with seed 0 the part-1 MLP has a transient divergence)")
+    if seeds:
+        parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                            help="repeat every run with each of these seeds (instead of --seed); the table "
+                                 "gives the mean and standard deviation over them, then each seed's row")
     parser.add_argument("--quick", action="store_true", help="smoke run: a few epochs on a small subset")
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's verbose")
     parser.add_argument("--threads", type=int, default=None,
@@ -67,7 +72,9 @@ def parse_args(script_file: str, description: str, epochs: int, frameworks: bool
     args.started = time.perf_counter()
     args.script = script
     args.epochs = args.epochs or (QUICK_EPOCHS if args.quick else epochs)
-    args.out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / script))
+    args.seeds = list(dict.fromkeys(getattr(args, "seeds", None) or [args.seed]))
+    folder = script if len(args.seeds) == 1 else f"{script}/seeds_" + "_".join(map(str, args.seeds))
+    args.out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / folder))
     args.out.mkdir(parents=True, exist_ok=True)
     args.command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(script_file, ROOT), *argv])
     args.frameworks = (("keras", "minidl") if args.framework == "both" else (args.framework,)) if frameworks else ("minidl",)
@@ -145,13 +152,37 @@ class Run:
     seconds: float
     epochs_run: int
     command: str = ""  # the command line that produced it
+    seed: int | None = None  # None: the mean over several seeds (their standard deviations in `spread`)
+    spread: dict = field(default_factory=dict)
+
+
+def mean_over_seeds(runs: list[Run]) -> list[Run]:
+    """One Run per (framework, setting), in first-seen order: the mean over its seeds of every final
+    value and curve point, with the sample standard deviation (ddof=1) of the final values in `spread`."""
+    groups: dict[tuple, list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.framework, run.setting), []).append(run)
+    means = []
+    for (framework, setting), group in groups.items():
+        if len(group) == 1:
+            means.append(group[0])
+            continue
+        finals = {key: [run.final[key] for run in group] for key in group[0].final}
+        curves = {split: {key: np.mean([run.curves[split][key] for run in group], axis=0).tolist()
+                          for key, values in curve.items() if values}
+                  for split, curve in group[0].curves.items()}
+        means.append(Run(framework, setting, curves, {k: float(np.mean(v)) for k, v in finals.items()},
+                         float(np.mean([r.seconds for r in group])), group[0].epochs_run, group[0].command,
+                         seed=None, spread={k: float(np.std(v, ddof=1)) for k, v in finals.items()}))
+    return means
 
 
 def train(framework: str, setting: str, model, data: Data, args, fit_kwargs: dict, evaluate: tuple = SPLITS,
-          callbacks: tuple = ()) -> Run:
+          callbacks: tuple = (), seed: int | None = None) -> Run:
     """model.fit on the training split with `fit_kwargs` and a recorder; the identical call for both frameworks."""
     recorder = epoch_recorder(framework, data, evaluate)
-    print(f"\n[{args.script}] {framework}: {setting}, {args.epochs} epochs", flush=True)
+    seed = args.seed if seed is None else seed
+    print(f"\n[{args.script}] {framework}: {setting}, {args.epochs} epochs, seed {seed}", flush=True)
     start = time.perf_counter()
     history = model.fit(data.x["train"], data.y["train"], epochs=args.epochs, verbose=args.verbose,
                         callbacks=[recorder, *callbacks], **fit_kwargs)
@@ -159,7 +190,7 @@ def train(framework: str, setting: str, model, data: Data, args, fit_kwargs: dic
     final = recorder.final()
     final["test_loss"], final["test_accuracy"] = (float(v) for v in model.evaluate(
         data.x["test"], data.y["test"], batch_size=2048, verbose=0))
-    run = Run(framework, setting, recorder.curves, final, seconds, len(history.epoch), args.command)
+    run = Run(framework, setting, recorder.curves, final, seconds, len(history.epoch), args.command, seed)
     print(f"[{args.script}] {framework}: {setting}: " + ", ".join(f"{k} {v:.4f}" for k, v in final.items())
           + f" ({seconds:.1f} s)", flush=True)
     return run
@@ -197,8 +228,9 @@ def import_keras():
 
 
 # ------------------------------------------------------------------------------------------ plots
-def plot_curves(run: Run, title: str, out: Path) -> list[Path]:
-    """Accuracy and loss curves of a run (train/valid/test lines), saved as PNG."""
+def plot_curves(run: Run, title: str, out: Path, name: str | None = None) -> list[Path]:
+    """Accuracy and loss curves of a run (train/valid/test lines), saved as PNG (`name`: the file
+    names' start, default framework_setting)."""
     import matplotlib
     matplotlib.use("Agg")  # files only: never plt.show()
     import matplotlib.pyplot as plt
@@ -217,11 +249,37 @@ def plot_curves(run: Run, title: str, out: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right" if key == "accuracy" else "upper right")
         fig.tight_layout()
-        path = out / f"{_slug(run.framework + '_' + run.setting)}_{key}.png"
+        path = out / f"{_slug(name or run.framework + '_' + run.setting)}_{key}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def plot_settings(runs: list[Run], split: str, key: str, title: str, path: Path) -> Path:
+    """One line per setting: `split`'s `key` curve, the mean over the setting's seeds, with a band from
+    the lowest to the highest seed when there are several. Saved as PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    settings = list(dict.fromkeys(run.setting for run in runs))
+    for setting in settings:
+        curves = np.array([run.curves[split][key] for run in runs if run.setting == setting])
+        epochs = np.arange(1, curves.shape[1] + 1)
+        line, = ax.plot(epochs, curves.mean(axis=0), label=setting + (f" ({len(curves)} seeds)" if len(curves) > 1 else ""))
+        if len(curves) > 1:
+            ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{split} {key}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right" if key == "accuracy" else "upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _slug(text: str) -> str:
@@ -233,7 +291,9 @@ def results_table(runs: list[Run], report: dict[str, dict], columns: list[tuple[
                   extra: dict[str, dict] | None = None) -> str:
     """A Markdown table, one row per run: each cell "ours (report, ours - report)" where the
     report has the number. `report[setting][column_key]` holds the report's values."""
-    header = ["setting", "framework", *[title for _, title in columns], "epochs", "time (s)"]
+    by_seed = len({run.seed for run in runs}) > 1
+    header = ["setting", "framework", *(["seed"] if by_seed else []), *[title for _, title in columns],
+              "epochs", "time (s)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for run in runs:
         reference = report.get(run.setting, {})
@@ -243,11 +303,11 @@ def results_table(runs: list[Run], report: dict[str, dict], columns: list[tuple[
             ours, theirs = values.get(key), reference.get(key)
             if ours is None:
                 cells.append("" if theirs is None else f"— ({theirs:.4f})")
-            elif theirs is None:
-                cells.append(f"{ours:.4f}")
             else:
-                cells.append(f"{ours:.4f} ({theirs:.4f}, {ours - theirs:+.4f})")
-        lines.append("| " + " | ".join([run.setting, run.framework, *cells, str(run.epochs_run),
+                ours_text = f"{ours:.4f}" + (f" ± {run.spread[key]:.4f}" if key in run.spread else "")
+                cells.append(ours_text if theirs is None else f"{ours_text} ({theirs:.4f}, {ours - theirs:+.4f})")
+        seed = [] if not by_seed else ["mean ± sd" if run.seed is None else str(run.seed)]
+        lines.append("| " + " | ".join([run.setting, run.framework, *seed, *cells, str(run.epochs_run),
                                          f"{run.seconds:.0f}"]) + " |")
     return "\n".join(lines)
 
@@ -261,9 +321,10 @@ def write_results(args, title: str, table: str, runs: list[Run], report: dict, n
             f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}.\n")
     print("\n" + table + "\n", flush=True)
     payload = {"title": title, "command": args.command, "wall_time_s": wall_time, "epochs": args.epochs, "seed": args.seed,
-               "quick": args.quick, "report": report,
-               "runs": [{"framework": r.framework, "setting": r.setting, "final": r.final, "seconds": r.seconds,
-                         "epochs_run": r.epochs_run, "command": r.command, "curves": r.curves} for r in runs]}
+               "seeds": args.seeds, "quick": args.quick, "report": report,
+               "runs": [{"framework": r.framework, "setting": r.setting, "seed": r.seed, "final": r.final,
+                         "seconds": r.seconds, "epochs_run": r.epochs_run, "command": r.command, "curves": r.curves}
+                        for r in runs]}
     # atomically: another invocation may read results.json at any moment (saved_runs_not_retrained)
     atomic_write(args.out / "results.md", lambda f: f.write(text.encode()))
     atomic_write(args.out / "results.json", lambda f: f.write(json.dumps(payload, indent=1).encode()))
@@ -287,19 +348,22 @@ def add_report_scale(values: dict) -> dict:
 
 
 def train_seed_mlp(args, data: Data, hidden_units: int, setting: str | None = None, callbacks: tuple = (),
-                   validation: bool = False) -> Run:
+                   validation: bool = False, seed: int | None = None) -> Run:
     """Part 1's training: the seed MLP, full-batch gradient descent, train/valid/test recorded each epoch."""
     import seed_models
-    seed_everything("minidl", args.seed)
+    seed = args.seed if seed is None else seed
+    seed_everything("minidl", seed)
     model = seed_models.mlp(hidden_units)
     fit_kwargs = dict(batch_size=len(data.x["train"]))
     if validation:
         fit_kwargs["validation_data"] = (data.x["valid"], data.y["valid"])
     run = train("minidl", setting or f"H={hidden_units}", model, data, args, fit_kwargs,
-                evaluate=("train", "test") if validation else SPLITS, callbacks=callbacks)
+                evaluate=("train", "test") if validation else SPLITS, callbacks=callbacks, seed=seed)
     add_report_scale(run.final)
+    several = len(args.seeds) > 1
     plot_curves(run, f"{args.epochs} epochs, {hidden_units} hidden units, alpha {seed_models.MLP_LEARNING_RATE} "
-                     f"(batch mean), gamma {seed_models.MLP_MOMENTUM}", args.out)
+                     f"(batch mean), gamma {seed_models.MLP_MOMENTUM}" + (f", seed {seed}" if several else ""),
+                args.out, name=f"minidl_{run.setting}" + (f"_seed{seed}" if several else ""))
     run.model = model
     return run
 
@@ -356,5 +420,5 @@ def saved_runs_not_retrained(args) -> list[Run]:
     if (saved.get("epochs"), saved.get("seed"), saved.get("quick")) != (args.epochs, args.seed, args.quick):
         return []
     return [Run(r["framework"], r["setting"], r["curves"], r["final"], r["seconds"], r["epochs_run"],
-                r.get("command", saved.get("command", "")))
+                r.get("command", saved.get("command", "")), r.get("seed", saved.get("seed")))
             for r in saved["runs"] if r["framework"] not in args.frameworks or r["setting"] not in args.settings]

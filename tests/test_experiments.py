@@ -80,3 +80,17 @@ def test_one_setting_rerun_keeps_the_others(tmp_path):
     assert [r["setting"] for r in results["runs"]] == ["dropout 0.9", "dropout 0.5"]
     with pytest.raises(SystemExit):  # a setting the script does not have is refused by argparse
         run_script("dropout", tmp_path, "--setting", "dropout 0.3")
+
+
+def test_hidden_units_over_seeds(tmp_path):
+    """--seeds repeats every H per seed: the table gives mean ± sd, and each seed's runs are the runs
+    that seed gives alone (same seed, same history)."""
+    results = run_script("hidden_units", tmp_path / "both", "--seeds", "3", "4")
+    assert [(r["setting"], r["seed"]) for r in results["runs"]] == [
+        (f"H={h}", seed) for seed in (3, 4) for h in (100, 500, 1000, 2000)]
+    table = (tmp_path / "both" / "results.md").read_text()
+    means, each_seed = table.split("Each seed:")
+    assert " ± " in means and "| seed |" in each_seed and " ± " not in each_seed
+    assert (tmp_path / "both" / "train_accuracy_by_hidden_units.png").exists()
+    alone = run_script("hidden_units", tmp_path / "alone", "--seed", "4")
+    assert [r["curves"] for r in alone["runs"]] == [r["curves"] for r in results["runs"] if r["seed"] == 4]
