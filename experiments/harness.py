@@ -204,9 +204,11 @@ def seed_everything(framework: str, seed: int) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Use `threads` threads in NumPy's BLAS and in TensorFlow (set before TensorFlow starts)."""
+    """Use `threads` threads in NumPy's BLAS, in minidl's element-wise work and in TensorFlow (set before
+    TensorFlow starts)."""
     from threadpoolctl import threadpool_limits
     threadpool_limits(threads)
+    minidl.set_num_threads(threads)
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
     os.environ["MINIDL_TF_THREADS"] = str(threads)
 

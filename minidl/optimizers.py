@@ -6,49 +6,20 @@ Layers compute gradients (`backward`); optimisers alone change parameters. Per-p
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
 import numpy as np
 
-# Element-wise updates run block by block: the temporaries of a block (32k elements, 128 KiB in float32)
-# stay in the CPU cache, so an update costs about one pass over each array in memory instead of one
-# per arithmetic operation. Arrays of at least PARALLEL_MIN elements are split between threads:
-# NumPy releases the GIL inside ufuncs, so the cores work in parallel.
-BLOCK = 1 << 15
-PARALLEL_MIN = 1 << 18
-_POOL: ThreadPoolExecutor | None = None
+from .ops import blockwise
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="minidl-update")
-    return _POOL
-
-
-def blockwise(kernel: Callable[..., None], *arrays: np.ndarray) -> None:
-    """Call `kernel(*blocks)` on matching blocks of the flattened arrays (which it updates in place)."""
-    if not all(a.flags.c_contiguous for a in arrays):  # blocks must be views, or updates would be lost
-        kernel(*arrays)
-        return
-    flats = [a.reshape(-1) for a in arrays]
-    size = flats[0].size
-
-    def run(lo: int, hi: int) -> None:
-        for start in range(lo, hi, BLOCK):
-            stop = min(start + BLOCK, hi)
-            kernel(*(f[start:stop] for f in flats))
-
-    workers = os.cpu_count() or 1
-    if size < PARALLEL_MIN or workers == 1:
-        run(0, size)
-        return
-    per_worker = -(-size // (workers * BLOCK)) * BLOCK
-    bounds = [(lo, min(lo + per_worker, size)) for lo in range(0, size, per_worker)]
-    for future in [_pool().submit(run, lo, hi) for lo, hi in bounds]:
-        future.result()
+def update_blockwise(step: Callable[..., None], *arrays: np.ndarray) -> None:
+    """Run an element-wise update `step(param, grad, *slots)` over the flattened arrays, block by block
+    in cache and on every core (see minidl.ops): about one pass over each array in memory instead of
+    one per arithmetic operation, with bit-identical results."""
+    if all(a.flags.c_contiguous for a in arrays):
+        arrays = tuple(a.reshape(-1) for a in arrays)  # views: the step's in-place writes land
+    blockwise(step, *arrays)
 
 
 def _is_number(value) -> bool:
@@ -129,14 +100,14 @@ class SGD(Optimizer):
         if momentum == 0 and self.initial_velocity == 0:
             def step(p, g):
                 p -= lr * g
-            blockwise(step, param, grad)
+            update_blockwise(step, param, grad)
             return
 
         def step_with_momentum(p, g, v):
             v *= momentum
             v += lr * g
             p -= v
-        blockwise(step_with_momentum, param, grad, self.slot("velocity", key, param, fill=self.initial_velocity))
+        update_blockwise(step_with_momentum, param, grad, self.slot("velocity", key, param, fill=self.initial_velocity))
 
 
 class Adam(Optimizer):
@@ -178,7 +149,7 @@ class Adam(Optimizer):
             np.multiply(m, alpha, out=update)
             update /= denominator
             p -= update                                  # p -= alpha m / (sqrt(v) + epsilon)
-        blockwise(step, param, grad, self.slot("m", key, param), self.slot("v", key, param))
+        update_blockwise(step, param, grad, self.slot("m", key, param), self.slot("v", key, param))
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops import blockwise
 from .base import Layer
 
 
@@ -16,11 +17,14 @@ class ReLU(Layer):
     overwrite_input = False
 
     def forward(self, x, training=False):
-        self.output = np.maximum(x, 0, out=x if self.overwrite_input else None)
+        self.output = x if self.overwrite_input else np.empty_like(x)
+        blockwise(lambda x_block, y_block: np.maximum(x_block, 0, out=y_block), x, self.output, block=None)
         return self.output
 
     def backward(self, grad_output):
-        return grad_output * (self.output > 0)
+        grad_input = np.empty_like(grad_output)
+        blockwise(lambda g, y, dx: np.multiply(g, y > 0, out=dx), grad_output, self.output, grad_input)
+        return grad_input
 
 
 class Softmax(Layer):

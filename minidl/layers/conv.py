@@ -7,8 +7,7 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import regularizers
-from . import activations
+from .activated import ActivatedLayer
 from .base import Layer, format_shape
 
 
@@ -52,7 +51,7 @@ def check_rank4(layer: Layer, input_shape: Sequence) -> None:
             f"{format_shape(input_shape)}")
 
 
-class Conv2D(Layer):
+class Conv2D(ActivatedLayer):
     """y = activation(conv(x, kernel) + bias), channels-last, Keras's Conv2D.
 
     Shapes: x (N, H, W, C) -> y (N, Ho, Wo, F); kernel (kh, kw, C, F); bias (F,).
@@ -75,7 +74,7 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, **kwargs)
         owner = f"Conv2D '{self.name}'"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
@@ -83,11 +82,6 @@ class Conv2D(Layer):
         self.kernel_size = normalize_tuple(kernel_size, owner, "kernel_size")
         self.strides = normalize_tuple(strides, owner, "strides")
         self.padding = normalize_padding(padding, owner)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
     def _output_hw(self, h: int, w: int) -> tuple[int, int]:
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
@@ -102,12 +96,7 @@ class Conv2D(Layer):
         if h is not None and w is not None and min(self._output_hw(h, w)) < 1:
             raise ValueError(f"Layer '{self.name}': kernel {self.kernel_size} is larger than the "
                              f"input {h}x{w} with padding 'valid'")
-        self.add_weight("kernel", (*self.kernel_size, channels, self.filters), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
-        if self.activation is not None:
-            self.activation.build_for(self.compute_output_shape(input_shape))
+        self.build_kernel((*self.kernel_size, channels, self.filters), self.compute_output_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
@@ -137,13 +126,10 @@ class Conv2D(Layer):
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
         self.cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c)
         z = self.cols @ self.params["kernel"].reshape(kh * kw * c, self.filters)
-        if self.use_bias:
-            z += self.params["bias"]
-        z = z.reshape(n, ho, wo, self.filters)
-        return z if self.activation is None else self.activation.forward(z, training)
+        return self.activate(z.reshape(n, ho, wo, self.filters), training)
 
     def backward(self, grad_output):
-        g = grad_output if self.activation is None else self.activation.backward(grad_output)
+        g = self.deactivate(grad_output)
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         n, ho, wo, f = g.shape
         c = self.cols.shape[1] // (kh * kw)
@@ -168,7 +154,3 @@ class Conv2D(Layer):
                 dxp[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :] += dcols[:, :, :, a, b, :]
         top, bottom, left, right = self.pads
         return dxp[:, top:dxp.shape[1] - bottom, left:dxp.shape[2] - right, :]
-
-    @property
-    def output_activation(self):
-        return self.activation if self.activation is not None else self

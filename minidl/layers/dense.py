@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import regularizers
-from . import activations
-from .base import Layer
+from .activated import ActivatedLayer
 
 
-class Dense(Layer):
+class Dense(ActivatedLayer):
     """y = activation(x @ kernel + bias).
 
     Shapes: x (N, in) -> y (N, units); kernel (in, units); bias (units,).
@@ -23,36 +21,23 @@ class Dense(Layer):
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, **kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
     def build(self, input_shape):
-        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                        regularizer=self.kernel_regularizer)
-        if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer)
-        if self.activation is not None:
-            self.activation.build_for((*input_shape[:-1], self.units))
+        self.build_kernel((input_shape[-1], self.units), self.compute_output_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
     def forward(self, x, training=False):
         self.input = x
-        z = x @ self.params["kernel"]
-        if self.use_bias:
-            z += self.params["bias"]
-        return z if self.activation is None else self.activation.forward(z, training)
+        return self.activate(x @ self.params["kernel"], training)
 
     def backward(self, grad_output):
-        g = grad_output if self.activation is None else self.activation.backward(grad_output)
+        g = self.deactivate(grad_output)
         x2d = self.input.reshape(-1, self.input.shape[-1])
         g2d = g.reshape(-1, self.units)
         np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
@@ -61,7 +46,3 @@ class Dense(Layer):
         if not self.need_input_grad:
             return None
         return g @ self.params["kernel"].T
-
-    @property
-    def output_activation(self):
-        return self.activation if self.activation is not None else self

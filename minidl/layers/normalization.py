@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops import blockwise
 from .base import Layer, format_shape
 
 
@@ -120,8 +121,8 @@ class BatchNormalization(Layer):
         shift = -self._per_channel("moving_mean") * scale
         if beta is not None:
             shift += beta
-        y = x * scale
-        y += shift
+        y = np.empty_like(x)
+        blockwise(lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block), x, y)
         return y
 
     def backward(self, grad_output):

@@ -1,0 +1,83 @@
+"""Where a minidl step spends its time: each layer's forward and backward, and the optimiser's update.
+
+    python benchmarks/layers.py                 # the seed CNN: training step at batch 32, predict at 256
+    python benchmarks/layers.py --model mlp     # the seed MLP (H=1000), full batch of 10,000
+
+Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
+machine; it complements benchmarks/run.py (minidl against Keras), which times whole epochs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
+
+import seed_models  # noqa: E402
+
+
+def best_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -> list[tuple[str, float, float]]:
+    """(layer, forward ms, backward ms) for each layer, then the loss and the optimiser's update."""
+    rows = []
+    inputs = [x]
+    for layer in model.layers:  # each layer timed on the input the previous one produced
+        inputs.append(layer.forward(inputs[-1], training=training))
+    grads = [None] * len(inputs)
+    if training:
+        model._link_loss_to_output()  # the fused softmax/cross-entropy gradient, as in fit
+        model.loss.forward(y, inputs[-1])
+        grads[-1] = model.loss.backward()
+        for i in range(len(model.layers) - 1, -1, -1):
+            grads[i] = model.layers[i].backward(grads[i + 1])
+    for i, layer in enumerate(model.layers):
+        forward = best_ms(lambda: layer.forward(inputs[i], training=training), repeats)
+        backward = float("nan")
+        if training:
+            layer.forward(inputs[i], training=True)  # backward reads what this forward kept
+            backward = best_ms(lambda: layer.backward(grads[i + 1]), repeats)
+        rows.append((f"{layer.name} {inputs[i].shape[1:]} -> {inputs[i + 1].shape[1:]}", forward, backward))
+    if training:
+        params_and_grads = list(model._params_and_grads())
+        rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(params_and_grads),
+                                                 repeats), float("nan")))
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    shape, model = ((28, 28, 1), seed_models.cnn("minidl")) if args.model == "cnn" else ((784,), seed_models.mlp(1000))
+    sizes = {"training step": 32, "predict": 256} if args.model == "cnn" else {"training step": 10000,
+                                                                              "predict": 1024}
+    for title, n in sizes.items():
+        x = rng.random((n, *shape), dtype=np.float32)
+        y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+        rows = profile(model, x, y, training=title == "training step", repeats=args.repeats)
+        print(f"\n{args.model} {title}, batch {n} (best of {args.repeats}, ms)")
+        print(f"{'layer':58s} {'forward':>9s} {'backward':>9s}")
+        for name, forward, backward in rows:
+            print(f"{name:58s} {forward:9.3f} {backward:9.3f}")
+        total = sum(v for _, f, b in rows for v in (f, b) if v == v)
+        print(f"{'sum':58s} {total:9.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""What Dense and Conv2D share: y = activation(z + bias), after the layer's own linear map z of x."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import regularizers
+from ..ops import blockwise
+from . import activations
+from .base import Layer, Shape
+
+
+class ActivatedLayer(Layer):
+    """Base of layers that compute a linear map of their input, z = lin(x), then y = activation(z + bias).
+
+    A subclass computes z in `forward` and returns `self.activate(z, training)`; its `backward` starts
+    with `g = self.deactivate(grad_output)` (dL/dz) and ends with the gradients of its own map.
+    The activation is a layer of its own (`activations.get`), which may overwrite z: the layer owns z.
+    """
+
+    def __init__(self, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+
+    def build_kernel(self, kernel_shape: tuple, output_shape: Shape) -> None:
+        """kernel (with the regularizer), bias (output channels,) and the activation, in Keras's order."""
+        self.add_weight("kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (kernel_shape[-1],), self.bias_initializer)
+        if self.activation is not None:
+            self.activation.build_for(output_shape)
+
+    def activate(self, z: np.ndarray, training: bool) -> np.ndarray:
+        """activation(z + bias), z (..., channels) fresh from the layer's product: the bias is added in place."""
+        if self.use_bias:
+            bias = self.params["bias"]
+            blockwise(lambda block: np.add(block, bias, out=block), z.reshape(-1, bias.size), block=None)
+        return z if self.activation is None else self.activation.forward(z, training)
+
+    def deactivate(self, grad_output: np.ndarray) -> np.ndarray:
+        """dL/dz from dL/dy, through the activation."""
+        return grad_output if self.activation is None else self.activation.backward(grad_output)
+
+    @property
+    def output_activation(self) -> Layer:
+        return self.activation if self.activation is not None else self
