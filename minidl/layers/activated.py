@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import regularizers
-from ..ops import blockwise
+from ..ops import blockwise, per_position
 from . import activations
 from .base import Layer, Shape
 
@@ -37,8 +37,8 @@ class ActivatedLayer(Layer):
     def activate(self, z: np.ndarray, training: bool) -> np.ndarray:
         """activation(z + bias), z (..., channels) fresh from the layer's product: the bias is added in place."""
         if self.use_bias:
-            bias = self.params["bias"]
-            blockwise(lambda block: np.add(block, bias, out=block), z.reshape(-1, bias.size), block=None)
+            bias = per_position(self.params["bias"], z.shape[1:])
+            blockwise(lambda block: np.add(block, bias, out=block), z.reshape(len(z), -1), block=None)
         return z if self.activation is None else self.activation.forward(z, training)
 
     def deactivate(self, grad_output: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import blockwise
+from ..ops import blockwise, per_position
 from .base import Layer, format_shape
 
 
@@ -75,12 +75,17 @@ class BatchNormalization(Layer):
         store = self.params if name in self.params else self.state
         return store[name].reshape(self.broadcast_shape) if name in store else None
 
+    def _per_position(self, per_channel: np.ndarray) -> np.ndarray:
+        """A per-channel array as an (L,) row to combine with x.reshape(N, L) (see ops.per_position)."""
+        return per_position(per_channel.reshape(self.broadcast_shape[1:]), self.sample_shape)
+
     def _channel_sum(self, a: np.ndarray) -> np.ndarray:
-        """Sum over the reduced axes, shaped to broadcast (keepdims), in a's dtype but accurate: numpy
-        adds the m = N H W rows of a float32 (N, H, W, C) one after another (error ~m * 6e-8, m = 25088
-        for the seed CNN's batch of 32). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked
-        sums, ~10x faster than numpy's reduction), then the N partial sums in float64. Otherwise a
-        float64-accumulated reduction. Only (C,)-sized arrays are float64."""
+        """Sum over the reduced axes of `a` (x's size, any shape), shaped to broadcast (keepdims), in a's
+        dtype but accurate: numpy adds the m = N H W rows of a float32 (N, H, W, C) one after another
+        (error ~m * 6e-8, m = 25088 for the seed CNN's batch of 32). Channels last: a (1, H W) ones @ a per
+        sample (BLAS, blocked sums, ~10x faster than numpy's reduction), then the N partial sums in
+        float64. Otherwise a float64-accumulated reduction. Only (C,)-sized arrays are float64."""
+        a = a.reshape(-1, *self.sample_shape)
         if self.channels_last and a.ndim > 2:
             a3 = a.reshape(a.shape[0], -1, a.shape[-1])
             partial = np.matmul(np.ones((1, a3.shape[1]), dtype=a.dtype), a3)  # (N, 1, C)
@@ -92,11 +97,13 @@ class BatchNormalization(Layer):
     def forward(self, x, training=False):
         # Keras: a frozen layer (trainable=False) always runs in inference mode.
         self.training_mode = bool(training) and self.trainable
+        self.sample_shape = x.shape[1:]
+        rows = x.reshape(len(x), -1)  # (N, L): one row per sample; per-channel values via _per_position
         if not self.training_mode:
-            return self._inference_forward(x)
+            return self._inference_forward(rows).reshape(x.shape)
         m = x.size // self.state["moving_mean"].size  # values per channel
         mean = self._channel_sum(x) / m
-        centred = x - mean
+        centred = rows - self._per_position(mean)
         var = self._channel_sum(np.square(centred)) / m
         moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
         # In place (set_weights/save keep references); same operation order as Keras.
@@ -104,30 +111,35 @@ class BatchNormalization(Layer):
         moving_var[...] = moving_var * self.momentum + var.reshape(-1) * (1.0 - self.momentum)
         self.inv_std = 1.0 / np.sqrt(var + self.epsilon)  # (1, ..., C): python floats keep float32
         self.x_hat = centred
-        self.x_hat *= self.inv_std  # centred is a fresh array: normalise in place
+        self.x_hat *= self._per_position(self.inv_std)  # centred is a fresh array: normalise in place
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
-        y = self.x_hat * gamma if gamma is not None else self.x_hat.copy()
+        y = self.x_hat * self._per_position(gamma) if gamma is not None else self.x_hat.copy()
         if beta is not None:
-            y += beta
-        return y
+            y += self._per_position(beta)
+        return y.reshape(x.shape)
 
-    def _inference_forward(self, x: np.ndarray) -> np.ndarray:
+    def _inference_forward(self, rows: np.ndarray) -> np.ndarray:
         """y = x s + (beta - moving_mean s), s = gamma / sqrt(moving_variance + epsilon): the folded form of
-        tf.nn.batch_normalization, two passes over x. x_hat is rebuilt by backward only if it is called."""
-        self.input = x
+        tf.nn.batch_normalization, in one pass over x (block by block, on every core). x_hat is rebuilt by
+        backward only if it is called."""
+        self.input = rows
         self.inv_std = 1.0 / np.sqrt(self._per_channel("moving_variance") + self.epsilon)
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
         scale = self.inv_std if gamma is None else gamma * self.inv_std
         shift = -self._per_channel("moving_mean") * scale
         if beta is not None:
             shift += beta
-        y = np.empty_like(x)
-        blockwise(lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block), x, y)
+        scale, shift = self._per_position(scale), self._per_position(shift)
+        y = np.empty_like(rows)
+        blockwise(lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block),
+                  rows, y)
         return y
 
     def backward(self, grad_output):
-        g = grad_output
-        x_hat = self.x_hat if self.training_mode else (self.input - self._per_channel("moving_mean")) * self.inv_std
+        g = grad_output.reshape(len(grad_output), -1)
+        inv_std = self._per_position(self.inv_std)
+        x_hat = self.x_hat if self.training_mode else \
+            (self.input - self._per_position(self._per_channel("moving_mean"))) * inv_std
         sum_g = self._channel_sum(g)
         g_xhat = g * x_hat
         sum_g_xhat = self._channel_sum(g_xhat)
@@ -135,16 +147,16 @@ class BatchNormalization(Layer):
             self.grads["gamma"] = sum_g_xhat.reshape(-1)
         if self.center:
             self.grads["beta"] = sum_g.reshape(-1)
-        gamma = self._per_channel("gamma")
-        scale = self.inv_std if gamma is None else gamma * self.inv_std  # (1, ..., C)
         if not self.need_input_grad:
             return None
+        gamma = self._per_channel("gamma")
+        scale = self.inv_std if gamma is None else gamma * self.inv_std  # (1, ..., C)
         if not self.training_mode:
-            return g * scale
+            return (g * self._per_position(scale)).reshape(grad_output.shape)
         m = g.size // sum_g.size  # values per channel
         # dx = scale * (g - sum_g / m - x_hat * sum_g_xhat / m), in one buffer (g * x_hat's, reused)
-        dx = np.multiply(x_hat, sum_g_xhat / m, out=g_xhat)
+        dx = np.multiply(x_hat, self._per_position(sum_g_xhat / m), out=g_xhat)
         np.subtract(g, dx, out=dx)
-        dx -= sum_g / m
-        dx *= scale
-        return dx
+        dx -= self._per_position(sum_g / m)
+        dx *= self._per_position(scale)
+        return dx.reshape(grad_output.shape)

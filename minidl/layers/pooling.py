@@ -60,18 +60,22 @@ class MaxPooling2D(Layer):
                 x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
                 self.pads = (top, bottom, left, right)
         self.input_padded = x
-        # One strided view per window offset (a, b), each (N, Ho, Wo, C), and a running maximum: ph*pw
-        # vectorised steps, no loop over pixels (4x faster than a max over a reshaped (N, Ho, ph, Wo, pw, C)),
-        # run on blocks of samples so the running maximum stays in cache.
-        offsets = [self._window_offset(a, b, ho, wo) for a in range(ph) for b in range(pw)]
+        # The max over a window is a max over its rows, then over its columns: first every output row's
+        # maximum over its ph input rows (each a strided view, full rows of W C contiguous values), then
+        # over pw columns of that. (ph - 1) + (pw - 1) vectorised steps, no loop over pixels.
+        row_offsets = [self._window_offset(a, 0, ho, wo)[1] for a in range(ph)]
+        col_offsets = [self._window_offset(0, b, ho, wo)[2] for b in range(pw)]
 
         def pool(x_block, out_block):
-            np.copyto(out_block, x_block[offsets[0]])
-            for offset in offsets[1:]:
-                np.maximum(out_block, x_block[offset], out=out_block)
+            row_max = x_block[:, row_offsets[0]].copy()  # (n, Ho, Wp, C)
+            for rows in row_offsets[1:]:
+                np.maximum(row_max, x_block[:, rows], out=row_max)
+            np.copyto(out_block, row_max[:, :, col_offsets[0]])
+            for cols in col_offsets[1:]:
+                np.maximum(out_block, row_max[:, :, cols], out=out_block)
 
         out = np.empty((n, ho, wo, c), dtype=x.dtype)
-        blockwise(pool, x, out)
+        blockwise(pool, x, out, block=None)
         self.output = out
         return out
 
