@@ -32,7 +32,7 @@ def main(argv=None):
              + (" (cells: mean ± standard deviation over the seeds)" if len(args.seeds) > 1 else "")
              + f". Trend 'more units, higher train accuracy': {'holds' if trend else 'does not hold'} "
              f"(H = {', '.join(map(str, HIDDEN_UNITS))}: {', '.join(f'{a:.4f}' for a in train_accuracy)}).")
-    harness.plot_settings(runs, "train", "accuracy", f"Train accuracy by hidden units, seeds {args.seeds}",
+    harness.plot_settings(runs, "train", "accuracy", f"Train accuracy by hidden units, seed(s) {', '.join(map(str, args.seeds))}",
                           args.out / "train_accuracy_by_hidden_units.png")
     harness.write_results(args, "1.4.1 Number of hidden units", table, runs, REPORT, notes)
     return runs
