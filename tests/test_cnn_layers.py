@@ -92,14 +92,20 @@ def test_conv2d_gradients_no_bias_1x1_kernel():
     assert_gradients_ok(layers.Conv2D(4, 1, use_bias=False), rng(2).standard_normal((3, 4, 4, 2)))
 
 
+def test_conv2d_gradients_many_channels():  # the sliding-window im2col path (C >= 8)
+    assert_gradients_ok(layers.Conv2D(3, 3, strides=2, padding="same", bias_initializer="random_normal"),
+                        rng(5).standard_normal((2, 5, 6, 9)))
+
+
 def test_conv2d_gradients_kernel_covers_input():
     # valid, kernel = the whole image: a Dense layer in disguise (1x1 output)
     assert_gradients_ok(layers.Conv2D(2, (3, 4), padding="valid"), rng(3).standard_normal((2, 3, 4, 2)))
 
 
-def test_conv2d_matches_naive_loops():
+@pytest.mark.parametrize("channels", [3, 9])  # both im2col paths: per-offset copies (C < 8), sliding windows
+def test_conv2d_matches_naive_loops(channels):
     """The im2col result against the definition, with TF's asymmetric "same" padding (stride 2)."""
-    x = rng(4).standard_normal((2, 6, 7, 3))
+    x = rng(4).standard_normal((2, 6, 7, channels))
     for padding, strides in [("valid", 1), ("valid", 2), ("same", 1), ("same", 2), ("same", 3)]:
         layer = layers.Conv2D(4, (3, 2), strides=strides, padding=padding, bias_initializer="random_normal",
                               dtype="float64")

@@ -42,6 +42,12 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def window_slices(a: int, b: int, out_hw: tuple[int, int], strides: tuple[int, int]) -> tuple:
+    """Index of the input at offset (a, b) of every window: xp[idx] has shape (N, Ho, Wo, C)."""
+    (ho, wo), (sh, sw) = out_hw, strides
+    return np.s_[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :]
+
+
 def check_rank4(layer: Layer, input_shape: Sequence) -> None:
     """The channels-last image layers need (N, H, W, C) inputs: fail at build time, naming the layer."""
     if len(input_shape) != 4:
@@ -115,22 +121,34 @@ class Conv2D(ActivatedLayer):
             return x, (0, 0, 0, 0)
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
 
-    def forward(self, x, training=False):
+    def _im2col(self, xp: np.ndarray, ho: int, wo: int) -> np.ndarray:
+        """cols (N, Ho, Wo, kh, kw, C): every output pixel's input window, in the kernel's (kh, kw, C) order.
+        Few channels: one strided copy per kernel offset (5x faster for C = 1); otherwise one copy of a
+        sliding_window_view (N, Ho, Wo, C, kh, kw), faster when each window row holds many channels."""
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        n, c = xp.shape[0], xp.shape[3]
+        if c < 8:
+            cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
+            for a in range(kh):
+                for b in range(kw):
+                    cols[:, :, :, a, b, :] = xp[window_slices(a, b, (ho, wo), self.strides)]
+            return cols
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
+        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+
+    def forward(self, x, training=False):
+        kh, kw = self.kernel_size
         n, h, w, c = x.shape
         ho, wo = self._output_hw(h, w)
         xp, self.pads = self._pad(x)
         self.padded_shape = xp.shape
-        # (N, Hp-kh+1, Wp-kw+1, C, kh, kw) view, strided -> (N, Ho, Wo, C, kh, kw), then laid out as
-        # (N, Ho, Wo, kh, kw, C) to match the kernel's (kh, kw, C) order; the reshape makes the one copy.
-        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
-        self.cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c)
+        self.cols = self._im2col(xp, ho, wo).reshape(n * ho * wo, kh * kw * c)
         z = self.cols @ self.params["kernel"].reshape(kh * kw * c, self.filters)
         return self.activate(z.reshape(n, ho, wo, self.filters), training)
 
     def backward(self, grad_output):
         g = self.deactivate(grad_output)
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        kh, kw = self.kernel_size
         n, ho, wo, f = g.shape
         c = self.cols.shape[1] // (kh * kw)
         g2d = g.reshape(n * ho * wo, f)
@@ -151,6 +169,6 @@ class Conv2D(ActivatedLayer):
         dxp = np.zeros(self.padded_shape, dtype=g.dtype)
         for a in range(kh):
             for b in range(kw):
-                dxp[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :] += dcols[:, :, :, a, b, :]
+                dxp[window_slices(a, b, (ho, wo), self.strides)] += dcols[:, :, :, a, b, :]
         top, bottom, left, right = self.pads
         return dxp[:, top:dxp.shape[1] - bottom, left:dxp.shape[2] - right, :]

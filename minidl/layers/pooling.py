@@ -5,7 +5,8 @@ import numpy as np
 
 from ..ops import blockwise
 from .base import Layer
-from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding
+from .conv import (check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding,
+                   window_slices)
 
 
 class MaxPooling2D(Layer):
@@ -43,11 +44,6 @@ class MaxPooling2D(Layer):
         wo = None if w is None else conv_output_length(w, pw, sw, self.padding)
         return (n, ho, wo, c)
 
-    def _window_offset(self, a: int, b: int, ho: int, wo: int) -> tuple:
-        """Index of the inputs at offset (a, b) of every window: xp[idx] has shape (N, Ho, Wo, C)."""
-        sh, sw = self.strides
-        return (slice(None), slice(a, a + sh * (ho - 1) + 1, sh), slice(b, b + sw * (wo - 1) + 1, sw))
-
     def forward(self, x, training=False):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
@@ -63,8 +59,8 @@ class MaxPooling2D(Layer):
         # The max over a window is a max over its rows, then over its columns: first every output row's
         # maximum over its ph input rows (each a strided view, full rows of W C contiguous values), then
         # over pw columns of that. (ph - 1) + (pw - 1) vectorised steps, no loop over pixels.
-        row_offsets = [self._window_offset(a, 0, ho, wo)[1] for a in range(ph)]
-        col_offsets = [self._window_offset(0, b, ho, wo)[2] for b in range(pw)]
+        row_offsets = [window_slices(a, 0, (ho, wo), self.strides)[1] for a in range(ph)]
+        col_offsets = [window_slices(0, b, (ho, wo), self.strides)[2] for b in range(pw)]
 
         def pool(x_block, out_block):
             row_max = x_block[:, row_offsets[0]].copy()  # (n, Ho, Wp, C)
@@ -90,7 +86,7 @@ class MaxPooling2D(Layer):
         remaining = grad_output.copy()
         offsets = [(a, b) for a in range(ph) for b in range(pw)]
         for k, (a, b) in enumerate(offsets):
-            idx = self._window_offset(a, b, ho, wo)
+            idx = window_slices(a, b, (ho, wo), self.strides)
             hit = xp[idx] == out
             if disjoint:
                 routed = np.multiply(remaining, hit, out=dxp[idx])
