@@ -19,7 +19,11 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
+# OpenBLAS's idle threads spin for ~0.1 s after each matrix product, on the cores minidl's element-wise
+# work needs; a timeout of 2^4 cycles puts them to sleep at once. OpenBLAS reads it when NumPy loads.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -199,7 +203,8 @@ def main(argv=None) -> dict:
     import keras
     import tensorflow as tf
     machine = (f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__} "
-               f"({blas_info()}); TensorFlow {tf.__version__}, Keras {keras.__version__}")
+               f"({blas_info()}, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}); "
+               f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
     table = report(args, results)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,

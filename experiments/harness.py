@@ -19,7 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+# OpenBLAS's idle threads spin for ~0.1 s after each matrix product, on the cores minidl's element-wise
+# work needs; a timeout of 2^4 cycles puts them to sleep at once. OpenBLAS reads it when NumPy loads.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
