@@ -117,6 +117,23 @@ def bench_cnn(args, results: dict) -> None:
     results["cnn_predict"]["samples"] = n
 
 
+def bench_adam(args, results: dict) -> None:
+    """One Adam update of the seed CNN's largest weight, the 6272 x 784 Dense kernel, alone: the
+    element-wise work of a CNN step that no matrix product hides."""
+    import keras
+    import tensorflow as tf
+    rng = np.random.default_rng(0)
+    shape = (64, 64) if args.quick else (6272, 784)
+    param, grad = rng.random(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)
+    ours, pairs = minidl.optimizers.Adam(1e-4), [("kernel", param.copy(), grad)]
+    variable, keras_grad, theirs = tf.Variable(param), tf.constant(grad), keras.optimizers.Adam(1e-4)
+    theirs.build([variable])
+    keras_step = tf.function(lambda: theirs.apply_gradients([(keras_grad, variable)]))
+    results["adam_update"] = timings({"minidl": lambda: ours.apply_gradients(pairs), "keras": keras_step},
+                                     args.repeats * 3)
+    results["adam_update"]["shape"] = shape
+
+
 PEAK_RSS_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     sys.path[:0] = [{root!r}, {root!r} + "/experiments"]
@@ -158,8 +175,9 @@ def report(args, results: dict) -> str:
         return results[row][a]["best"] / results[row][b]["best"]
 
     def cell(row, name):
-        t = results[row][name]
-        return f"{t['best'] * 1e3:.0f} ms (median {t['median'] * 1e3:.0f})"
+        best, median = results[row][name]["best"] * 1e3, results[row][name]["median"] * 1e3
+        digits = 1 if best < 100 else 0
+        return f"{best:.{digits}f} ms (median {median:.{digits}f})"
 
     def throughput(row, name):
         return f"{results[row]['samples'] / results[row][name]['best']:,.0f} samples/s"
@@ -176,6 +194,9 @@ def report(args, results: dict) -> str:
         f"{ratio('mlp_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
         f"| CNN predict (batch 256) | {throughput('cnn_predict', 'minidl')} | {throughput('cnn_predict', 'keras')} | | "
         f"{ratio('cnn_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
+        f"| Adam update of one {results['adam_update']['shape'][0]} x {results['adam_update']['shape'][1]} kernel | "
+        f"{cell('adam_update', 'minidl')} | {cell('adam_update', 'keras')} | | "
+        f"{ratio('adam_update', 'minidl', 'keras'):.2f} | | |",
     ]
     if "peak_rss_mib" in results:
         rss = results["peak_rss_mib"]
@@ -199,6 +220,7 @@ def main(argv=None) -> dict:
     results: dict = {}
     bench_mlp(args, results)
     bench_cnn(args, results)
+    bench_adam(args, results)
     bench_memory(args, results)
     import keras
     import tensorflow as tf
