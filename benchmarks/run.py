@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -160,6 +161,20 @@ def bench_memory(args, results: dict) -> None:
         results["peak_rss_mib"][kind] = float(out.stdout.strip().splitlines()[-1])
 
 
+def _run_group(group, args) -> dict:
+    results: dict = {}
+    group(args, results)
+    return results
+
+
+def in_fresh_process(group, args) -> dict:
+    """Run one group of benchmarks (its contenders interleaved) in a new Python process: what a process
+    ran before changes TensorFlow's speed after it (here the full-batch MLP benchmark slows a later
+    Keras CNN epoch from 7.9 s to 10.3 s, and not minidl's), and users run one model per process."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_run_group, (group, args))
+
+
 def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -218,9 +233,8 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict = {}
-    bench_mlp(args, results)
-    bench_cnn(args, results)
-    bench_adam(args, results)
+    for group in (bench_mlp, bench_cnn, bench_adam):
+        results.update(in_fresh_process(group, args))
     bench_memory(args, results)
     import keras
     import tensorflow as tf
