@@ -67,6 +67,7 @@ class Layer:
         self._weight_names: list[str] = []  # creation order = Keras's get_weights order
         self.built = False
         self.need_input_grad = True
+        self._scratch: dict[str, np.ndarray] = {}
         # `input_shape=(28, 28, 1)` on a first layer, as Keras allows (without the batch axis)
         self.declared_input_shape = (None, *input_shape) if input_shape is not None else None
         self.input_shape: Shape | None = None
@@ -146,6 +147,14 @@ class Layer:
         if grad is None or grad.shape != param.shape or grad.dtype != param.dtype:
             grad = self.grads[name] = np.empty_like(param)
         return grad
+
+    def scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """A work array the layer keeps for itself (never returns), reused from call to call while the
+        shape and dtype stay the same: a fresh multi-MB array costs page faults on every step."""
+        array = self._scratch.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._scratch[name] = np.empty(shape, dtype)
+        return array
 
     def regularization_loss(self) -> float:
         """Sum of the weight penalties (e.g. l2 * sum(kernel**2)), added to the training loss."""

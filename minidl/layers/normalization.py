@@ -103,17 +103,23 @@ class BatchNormalization(Layer):
             return self._inference_forward(rows).reshape(x.shape)
         m = x.size // self.state["moving_mean"].size  # values per channel
         mean = self._channel_sum(x) / m
-        centred = rows - self._per_position(mean)
-        var = self._channel_sum(np.square(centred)) / m
+        # x_hat lives in a kept array (backward reads it); y is fresh (the next layer keeps it) and first
+        # holds the squares for the variance.
+        centred = np.subtract(rows, self._per_position(mean), out=self.scratch("x_hat", rows.shape, rows.dtype))
+        y = np.empty_like(rows)
+        var = self._channel_sum(np.square(centred, out=y)) / m
         moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
         # In place (set_weights/save keep references); same operation order as Keras.
         moving_mean[...] = moving_mean * self.momentum + mean.reshape(-1) * (1.0 - self.momentum)
         moving_var[...] = moving_var * self.momentum + var.reshape(-1) * (1.0 - self.momentum)
         self.inv_std = 1.0 / np.sqrt(var + self.epsilon)  # (1, ..., C): python floats keep float32
         self.x_hat = centred
-        self.x_hat *= self._per_position(self.inv_std)  # centred is a fresh array: normalise in place
+        self.x_hat *= self._per_position(self.inv_std)  # normalise in place
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
-        y = self.x_hat * self._per_position(gamma) if gamma is not None else self.x_hat.copy()
+        if gamma is not None:
+            np.multiply(self.x_hat, self._per_position(gamma), out=y)
+        else:
+            np.copyto(y, self.x_hat)
         if beta is not None:
             y += self._per_position(beta)
         return y.reshape(x.shape)

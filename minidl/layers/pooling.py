@@ -83,7 +83,8 @@ class MaxPooling2D(Layer):
         disjoint = sh >= ph and sw >= pw  # each input in at most one window: write, don't accumulate
         # `remaining` is each window's gradient not routed yet: once the window's first maximum (in
         # row-major window order, as TF) took it, it drops to exactly 0, so later ties get nothing.
-        remaining = grad_output.copy()
+        remaining = self.scratch("remaining", grad_output.shape, grad_output.dtype)
+        np.copyto(remaining, grad_output)
         offsets = [(a, b) for a in range(ph) for b in range(pw)]
         for k, (a, b) in enumerate(offsets):
             idx = window_slices(a, b, (ho, wo), self.strides)
