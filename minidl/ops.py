@@ -21,8 +21,19 @@ import numpy as np
 BLOCK = 1 << 15  # elements of the first array per block: 128 KiB in float32, well inside L2
 PARALLEL_MIN = 1 << 18  # below this many elements, a thread hand-off costs more than it saves
 
-_threads = int(os.environ.get("MINIDL_NUM_THREADS") or 0) or len(os.sched_getaffinity(0)) \
-    if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _default_threads() -> int:
+    """$MINIDL_NUM_THREADS if set, else the cores this process may run on."""
+    value = os.environ.get("MINIDL_NUM_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"MINIDL_NUM_THREADS must be a positive integer, got {value!r}")
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -54,16 +65,13 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
     share their first dimension; the kernel updates its blocks in place. A block holds about `block`
     elements of the first array (None: one block per thread, for a kernel of a single operation);
     arrays of PARALLEL_MIN elements or more are split between threads."""
-    if not all(a.flags.c_contiguous for a in arrays):  # blocks must be views, or updates would be lost
-        kernel(*arrays)
+    first = arrays[0]
+    if first.ndim == 0 or not all(a.flags.c_contiguous and a.shape[:1] == first.shape[:1] for a in arrays):
+        kernel(*arrays)  # blocks must be views of matching rows, or the kernel's writes would be lost
         return
-    rows = arrays[0].shape[0] if arrays[0].ndim else 1
-    if arrays[0].ndim == 0 or any(a.shape[:1] != arrays[0].shape[:1] for a in arrays):
-        kernel(*arrays)
-        return
-    row_size = max(arrays[0].size // max(rows, 1), 1)
-    workers = min(_threads, rows) if arrays[0].size >= PARALLEL_MIN else 1
-    block_rows = max(block // row_size, 1) if block else -(-rows // workers)
+    rows = first.shape[0]
+    workers = min(_threads, rows) if first.size >= PARALLEL_MIN else 1
+    block_rows = max(block // max(first.size // max(rows, 1), 1) if block else -(-rows // workers), 1)
 
     def run(lo: int, hi: int) -> None:
         for start in range(lo, hi, block_rows):

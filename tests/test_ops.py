@@ -57,3 +57,19 @@ def test_the_kernel_sees_matching_blocks():
 def test_set_num_threads_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="set_num_threads"):
         ops.set_num_threads(bad)
+
+
+def test_threads_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    assert ops._default_threads() == 3
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="MINIDL_NUM_THREADS"):
+        ops._default_threads()
+    monkeypatch.delenv("MINIDL_NUM_THREADS")
+    assert ops._default_threads() >= 1
+
+
+def test_empty_arrays():
+    x = np.empty((0, 5), np.float32)
+    ops.blockwise(affine, x, np.empty_like(x))
+    ops.blockwise(affine, x, np.empty_like(x), block=None)
