@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 # OpenBLAS's idle threads spin for ~0.1 s after each matrix product, on the cores minidl's element-wise
 # work needs; a timeout of 2^4 cycles puts them to sleep at once. OpenBLAS reads it when NumPy loads.
@@ -25,6 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
 
 import seed_models  # noqa: E402
 
+from minidl.ops import blockwise  # noqa: E402
+
 
 def best_ms(fn, repeats: int) -> float:
     fn()  # warm-up
@@ -34,6 +37,19 @@ def best_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return 1e3 * min(times)
+
+
+def streaming_floor(params_and_grads) -> Callable[[], object]:
+    """What the Adam update would cost if it were bound by memory: a kernel that reads param, grad, m, v
+    and writes param, m, v once each (the same blocks and threads, no arithmetic but three adds)."""
+    arrays = [[a.copy().reshape(-1) for a in (param, grad, param, param)] for _, param, grad in params_and_grads]
+
+    def kernel(p, g, m, v):
+        np.add(m, g, out=m)
+        np.add(v, g, out=v)
+        np.add(p, m, out=p)
+
+    return lambda: [blockwise(kernel, *group) for group in arrays]
 
 
 def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -> list[tuple[str, float, float]]:
@@ -60,6 +76,8 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
         params_and_grads = list(model._params_and_grads())
         rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(params_and_grads),
                                                  repeats), float("nan")))
+        rows.append(("  its memory traffic alone (Adam: read 4, write 3 arrays)",
+                     best_ms(streaming_floor(params_and_grads), repeats), float("nan")))
     return rows
 
 

@@ -13,9 +13,18 @@ def test_benchmark_quick_runs(tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import run
     results = run.main(["--quick", "--out", str(tmp_path)])
-    for row in ("mlp_epoch", "cnn_epoch", "mlp_predict", "cnn_predict"):
+    for row in ("mlp_epoch", "cnn_epoch", "mlp_predict", "cnn_predict", "adam_update"):
         assert results[row]["minidl"]["best"] > 0 and results[row]["keras"]["best"] > 0
     assert results["mlp_epoch"]["floor"]["best"] > 0
     assert 0 < results["peak_rss_mib"]["mlp"] and 0 < results["peak_rss_mib"]["cnn"]
     assert "minidl / Keras" in (tmp_path / "results.md").read_text()
     assert json.loads((tmp_path / "results.json").read_text())["results"]["cnn_epoch"]
+
+
+def test_layer_profile_runs(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import layers
+    layers.main(["--repeats", "1"])
+    out = capsys.readouterr().out
+    for name in ("conv2d", "batch_normalization", "max_pooling2d", "dense", "optimizer update", "memory traffic"):
+        assert name in out
