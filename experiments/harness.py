@@ -210,7 +210,11 @@ def seed_everything(framework: str, seed: int) -> None:
 def limit_threads(threads: int) -> None:
     """Use `threads` threads in NumPy's BLAS, in minidl's element-wise work and in TensorFlow (set before
     TensorFlow starts)."""
-    from threadpoolctl import threadpool_limits
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("--threads needs threadpoolctl to limit NumPy's BLAS: pip install threadpoolctl "
+                         "(it comes with pip install -e \".[test]\" or \".[bench]\")") from None
     threadpool_limits(threads)
     minidl.set_num_threads(threads)
     os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
