@@ -40,6 +40,14 @@ def _snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def _reused(store: dict[str, np.ndarray], name: str, shape: tuple, dtype) -> np.ndarray:
+    """store[name] if it has this shape and dtype, else a new uninitialised array put there."""
+    array = store.get(name)
+    if array is None or array.shape != tuple(shape) or array.dtype != dtype:
+        array = store[name] = np.empty(shape, dtype)
+    return array
+
+
 def format_shape(shape: Sequence) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -143,18 +151,13 @@ class Layer:
     def grad_buffer(self, name: str) -> np.ndarray:
         """The array for backward to write dL/d(param `name`) into: the previous step's, reused. A fresh
         array per step would cost page faults on every step (20 MB for the seed CNN's Dense kernel)."""
-        grad, param = self.grads.get(name), self.params[name]
-        if grad is None or grad.shape != param.shape or grad.dtype != param.dtype:
-            grad = self.grads[name] = np.empty_like(param)
-        return grad
+        param = self.params[name]
+        return _reused(self.grads, name, param.shape, param.dtype)
 
     def scratch(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """A work array the layer keeps for itself (never returns), reused from call to call while the
         shape and dtype stay the same: a fresh multi-MB array costs page faults on every step."""
-        array = self._scratch.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._scratch[name] = np.empty(shape, dtype)
-        return array
+        return _reused(self._scratch, name, shape, dtype)
 
     def regularization_loss(self) -> float:
         """Sum of the weight penalties (e.g. l2 * sum(kernel**2)), added to the training loss."""
