@@ -143,9 +143,8 @@ class BatchNormalization(Layer):
 
     def backward(self, grad_output):
         g = grad_output.reshape(len(grad_output), -1)
-        inv_std = self._per_position(self.inv_std)
         x_hat = self.x_hat if self.training_mode else \
-            (self.input - self._per_position(self._per_channel("moving_mean"))) * inv_std
+            (self.input - self._per_position(self._per_channel("moving_mean"))) * self._per_position(self.inv_std)
         sum_g = self._channel_sum(g)
         g_xhat = g * x_hat
         sum_g_xhat = self._channel_sum(g_xhat)
