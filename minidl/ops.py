@@ -22,7 +22,6 @@ BLOCK = 1 << 15  # elements of the first array per block: 128 KiB in float32, we
 PARALLEL_MIN = 1 << 18  # below this many elements, a thread hand-off costs more than it saves
 
 
-
 def _default_threads() -> int:
     """$MINIDL_NUM_THREADS if set, else the cores this process may run on."""
     value = os.environ.get("MINIDL_NUM_THREADS", "").strip()
