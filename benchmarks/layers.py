@@ -9,21 +9,16 @@ machine; it complements benchmarks/run.py (minidl against Keras), which times wh
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-# OpenBLAS's idle threads spin for ~0.1 s after each matrix product, on the cores minidl's element-wise
-# work needs; a timeout of 2^4 cycles puts them to sleep at once. OpenBLAS reads it when NumPy loads.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
 
+import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
+import numpy as np  # noqa: E402
 import seed_models  # noqa: E402
 
 from minidl.ops import blockwise  # noqa: E402

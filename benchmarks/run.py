@@ -20,15 +20,12 @@ import textwrap
 import time
 from pathlib import Path
 
-# OpenBLAS's idle threads spin for ~0.1 s after each matrix product, on the cores minidl's element-wise
-# work needs; a timeout of 2^4 cycles puts them to sleep at once. OpenBLAS reads it when NumPy loads.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
+import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
+import numpy as np  # noqa: E402
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
