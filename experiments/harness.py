@@ -241,49 +241,44 @@ def import_keras():
 def plot_curves(run: Run, title: str, out: Path, name: str | None = None) -> list[Path]:
     """Accuracy and loss curves of a run (train/valid/test lines), saved as PNG (`name`: the file
     names' start, default framework_setting)."""
-    import matplotlib
-    matplotlib.use("Agg")  # files only: never plt.show()
-    import matplotlib.pyplot as plt
-
-    paths = []
     colors = {"train": "tab:red", "valid": "tab:blue", "test": "tab:green"}
+    paths = []
     for key, label in (("accuracy", "Accuracy"), ("loss", "Loss")):
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        for split in SPLITS:
-            values = run.curves[split][key]
-            if values:
-                ax.plot(np.arange(1, len(values) + 1), values, color=colors[split], label=split)
-        ax.set_title(f"{label} ({run.framework})\n{title}", fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label.lower())
-        ax.grid(alpha=0.3)
-        ax.legend(loc="lower right" if key == "accuracy" else "upper right")
-        fig.tight_layout()
+        def draw(ax, key=key):
+            for split in SPLITS:
+                values = run.curves[split][key]
+                if values:
+                    ax.plot(np.arange(1, len(values) + 1), values, color=colors[split], label=split)
         path = out / f"{_slug(name or run.framework + '_' + run.setting)}_{key}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_epoch_figure(draw, f"{label} ({run.framework})\n{title}", label.lower(), key, path))
     return paths
 
 
 def plot_settings(runs: list[Run], split: str, key: str, title: str, path: Path) -> Path:
     """One line per setting: `split`'s `key` curve, the mean over the setting's seeds, with a band from
     the lowest to the highest seed when there are several. Saved as PNG."""
+    def draw(ax):
+        for setting in dict.fromkeys(run.setting for run in runs):
+            curves = np.array([run.curves[split][key] for run in runs if run.setting == setting])
+            epochs = np.arange(1, curves.shape[1] + 1)
+            line, = ax.plot(epochs, curves.mean(axis=0),
+                            label=setting + (f" ({len(curves)} seeds)" if len(curves) > 1 else ""))
+            if len(curves) > 1:
+                ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+    return _epoch_figure(draw, title, f"{split} {key}", key, path)
+
+
+def _epoch_figure(draw, title: str, ylabel: str, key: str, path: Path) -> Path:
+    """A figure of curves over epochs: `draw(ax)` adds the lines; titled, labelled, saved as PNG."""
     import matplotlib
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only: never plt.show()
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    settings = list(dict.fromkeys(run.setting for run in runs))
-    for setting in settings:
-        curves = np.array([run.curves[split][key] for run in runs if run.setting == setting])
-        epochs = np.arange(1, curves.shape[1] + 1)
-        line, = ax.plot(epochs, curves.mean(axis=0), label=setting + (f" ({len(curves)} seeds)" if len(curves) > 1 else ""))
-        if len(curves) > 1:
-            ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+    draw(ax)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{split} {key}")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right" if key == "accuracy" else "upper right")
     fig.tight_layout()
