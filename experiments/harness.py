@@ -161,8 +161,9 @@ class Run:
 
 
 def mean_over_seeds(runs: list[Run]) -> list[Run]:
-    """One Run per (framework, setting), in first-seen order: the mean over its seeds of every final
-    value and curve point, with the sample standard deviation (ddof=1) of the final values in `spread`."""
+    """One Run per (framework, setting), in first-seen order, for the table: the mean over its seeds of
+    every final value, the sample standard deviation (ddof=1) in `spread`; no curves (the plots and
+    results.json keep each seed's)."""
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault((run.framework, run.setting), []).append(run)
@@ -172,10 +173,7 @@ def mean_over_seeds(runs: list[Run]) -> list[Run]:
             means.append(group[0])
             continue
         finals = {key: [run.final[key] for run in group] for key in group[0].final}
-        curves = {split: {key: np.mean([run.curves[split][key] for run in group], axis=0).tolist()
-                          for key, values in curve.items() if values}
-                  for split, curve in group[0].curves.items()}
-        means.append(Run(framework, setting, curves, {k: float(np.mean(v)) for k, v in finals.items()},
+        means.append(Run(framework, setting, {}, {k: float(np.mean(v)) for k, v in finals.items()},
                          float(np.mean([r.seconds for r in group])), group[0].epochs_run, group[0].command,
                          seed=None, spread={k: float(np.std(v, ddof=1)) for k, v in finals.items()}))
     return means
