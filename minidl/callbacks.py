@@ -114,6 +114,11 @@ def _maximizes(owner: str, monitor: str, mode: str) -> bool:
     return mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
 
 
+def _validation_hint(log_name: str) -> str:
+    """Why a val_* name may be missing from the logs."""
+    return " (val_* values need validation_data)" if log_name.startswith("val_") else ""
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by more than `min_delta` for `patience` epochs.
 
@@ -228,8 +233,7 @@ class ModelCheckpoint(Callback):
         self._path(0, expected)
         if self.save_best_only and self.monitor not in expected:
             raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' will not be in the logs, which hold "
-                           f"{sorted(expected)}" + (" (val_* values need validation_data)"
-                                                    if self.monitor.startswith("val_") else ""))
+                           f"{sorted(expected)}" + _validation_hint(self.monitor))
 
     def _path(self, epoch: int, logs: dict) -> str:
         try:
@@ -237,8 +241,7 @@ class ModelCheckpoint(Callback):
         except (KeyError, IndexError) as error:
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {{{error.args[0]}}}, which is not in "
                            f"this epoch's logs; available: epoch, {', '.join(sorted(logs))}"
-                           + (" (val_* values need validation_data)" if str(error.args[0]).startswith("val_")
-                              else "")) from None
+                           + _validation_hint(str(error.args[0]))) from None
         except ValueError as error:  # e.g. {loss:02d}: a float with an integer format
             raise ValueError(f"ModelCheckpoint: cannot format filepath {self.filepath!r} with epoch={epoch + 1} "
                              f"and the logs {logs}: {error}") from None
@@ -250,7 +253,7 @@ class ModelCheckpoint(Callback):
             current = logs.get(self.monitor)
             if current is None:
                 raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}"
-                               + (" (val_* values need validation_data)" if self.monitor.startswith("val_") else ""))
+                               + _validation_hint(self.monitor))
             improved = math.isfinite(current) and (
                 self.best is None or (current > self.best if self.maximize else current < self.best))
             if not improved:
