@@ -62,13 +62,21 @@ class MaxPooling2D(Layer):
         row_offsets = [window_slices(a, 0, (ho, wo), self.strides)[1] for a in range(ph)]
         col_offsets = [window_slices(0, b, (ho, wo), self.strides)[2] for b in range(pw)]
 
+        def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+            """out = the element-wise maximum of the views; the first two are combined straight into out
+            (a copy of the first would be one more pass over memory)."""
+            if len(views) == 1:
+                np.copyto(out, views[0])
+            else:
+                np.maximum(views[0], views[1], out=out)
+            for view in views[2:]:
+                np.maximum(out, view, out=out)
+            return out
+
         def pool(x_block, out_block):
-            row_max = x_block[:, row_offsets[0]].copy()  # (n, Ho, Wp, C)
-            for rows in row_offsets[1:]:
-                np.maximum(row_max, x_block[:, rows], out=row_max)
-            np.copyto(out_block, row_max[:, :, col_offsets[0]])
-            for cols in col_offsets[1:]:
-                np.maximum(out_block, row_max[:, :, cols], out=out_block)
+            row_max = np.empty((len(x_block), ho, x_block.shape[2], c), dtype=x_block.dtype)
+            max_over([x_block[:, rows] for rows in row_offsets], out=row_max)  # (n, Ho, Wp, C)
+            max_over([row_max[:, :, cols] for cols in col_offsets], out=out_block)
 
         out = np.empty((n, ho, wo, c), dtype=x.dtype)
         blockwise(pool, x, out, block=None)
