@@ -12,9 +12,10 @@ from .base import Layer, Shape
 class ActivatedLayer(Layer):
     """Base of layers that compute a linear map of their input, z = lin(x), then y = activation(z + bias).
 
-    A subclass computes z in `forward` and returns `self.activate(z, training)`; its `backward` starts
-    with `g = self.deactivate(grad_output)` (dL/dz) and ends with the gradients of its own map.
-    The activation is a layer of its own (`activations.get`), which may overwrite z: the layer owns z.
+    A subclass computes z in `linear(x)` (keeping what its backward needs); `forward` is then
+    `activate(linear(x))`. Its `backward` starts with `g = self.deactivate(grad_output)` (dL/dz) and ends
+    with the gradients of its own map. The activation is a layer of its own (`activations.get`), which may
+    overwrite z: the layer owns z.
     """
 
     def __init__(self, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
@@ -33,6 +34,13 @@ class ActivatedLayer(Layer):
             self.add_weight("bias", (kernel_shape[-1],), self.bias_initializer)
         if self.activation is not None:
             self.activation.build_for(output_shape)
+
+    def linear(self, x: np.ndarray) -> np.ndarray:
+        """z, the layer's own linear map of x (without the bias), as a fresh array."""
+        raise NotImplementedError
+
+    def forward(self, x, training=False):
+        return self.activate(self.linear(x), training)
 
     def activate(self, z: np.ndarray, training: bool) -> np.ndarray:
         """activation(z + bias), z (..., channels) fresh from the layer's product: the bias is added in place."""

@@ -136,7 +136,7 @@ class Conv2D(ActivatedLayer):
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
         return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
 
-    def forward(self, x, training=False):
+    def linear(self, x):
         kh, kw = self.kernel_size
         n, h, w, c = x.shape
         ho, wo = self._output_hw(h, w)
@@ -144,7 +144,7 @@ class Conv2D(ActivatedLayer):
         self.padded_shape = xp.shape
         self.cols = self._im2col(xp, ho, wo).reshape(n * ho * wo, kh * kw * c)
         z = self.cols @ self.params["kernel"].reshape(kh * kw * c, self.filters)
-        return self.activate(z.reshape(n, ho, wo, self.filters), training)
+        return z.reshape(n, ho, wo, self.filters)
 
     def backward(self, grad_output):
         g = self.deactivate(grad_output)

@@ -32,9 +32,9 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
-    def forward(self, x, training=False):
+    def linear(self, x):
         self.input = x
-        return self.activate(x @ self.params["kernel"], training)
+        return x @ self.params["kernel"]
 
     def backward(self, grad_output):
         g = self.deactivate(grad_output)
