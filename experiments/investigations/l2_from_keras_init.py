@@ -6,6 +6,11 @@ very weights Keras draws for the same seed, with the identical fit call, and com
 
 Measured (seed 1, 50 epochs, 657 s): train accuracy 0.9856, train loss 0.1872, test accuracy 0.9280,
 i.e. minidl's usual training fit: the initial weights do not explain the gap.
+
+The cause, found later: Keras itself. With TensorFlow's global seed set (keras.utils.set_random_seed, as
+the harness did), Keras 3's fit(shuffle=True) trains every epoch on the first epoch's permutation; a fixed
+order fitted the training set closer and tested lower. harness.seed_everything now unsets that seed, and
+tests/test_keras_shuffle.py shows both the quirk and the fix.
 """
 import argparse
 import sys
