@@ -21,6 +21,7 @@ import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT befor
 import numpy as np  # noqa: E402
 import seed_models  # noqa: E402
 
+from minidl.inference import inference_steps  # noqa: E402
 from minidl.ops import blockwise  # noqa: E402
 
 
@@ -48,31 +49,35 @@ def streaming_floor(params_and_grads) -> Callable[[], object]:
 
 
 def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -> list[tuple[str, float, float]]:
-    """(layer, forward ms, backward ms) for each layer, then the loss and the optimiser's update."""
+    """(layer, forward ms, backward ms) for each layer, then the loss and the optimiser's update; for
+    inference, (step, ms, nan) for each step of predict's pass (minidl.inference: pooling moved ahead)."""
+    if not training:
+        rows, a = [], x
+        for step in inference_steps(model.layers):
+            out = step(a)  # each step timed on the output of the one before (in-place steps: on their own)
+            rows.append((f"{step} {a.shape[1:]} -> {out.shape[1:]}", best_ms(lambda: step(a), repeats), float("nan")))
+            a = out
+        return rows
     rows = []
     inputs = [x]
     for layer in model.layers:  # each layer timed on the input the previous one produced
-        inputs.append(layer.forward(inputs[-1], training=training))
+        inputs.append(layer.forward(inputs[-1], training=True))
     grads = [None] * len(inputs)
-    if training:
-        model._link_loss_to_output()  # the fused softmax/cross-entropy gradient, as in fit
-        model.loss.forward(y, inputs[-1])
-        grads[-1] = model.loss.backward()
-        for i in range(len(model.layers) - 1, -1, -1):
-            grads[i] = model.layers[i].backward(grads[i + 1])
+    model._link_loss_to_output()  # the fused softmax/cross-entropy gradient, as in fit
+    model.loss.forward(y, inputs[-1])
+    grads[-1] = model.loss.backward()
+    for i in range(len(model.layers) - 1, -1, -1):
+        grads[i] = model.layers[i].backward(grads[i + 1])
     for i, layer in enumerate(model.layers):
-        forward = best_ms(lambda: layer.forward(inputs[i], training=training), repeats)
-        backward = float("nan")
-        if training:
-            layer.forward(inputs[i], training=True)  # backward reads what this forward kept
-            backward = best_ms(lambda: layer.backward(grads[i + 1]), repeats)
+        forward = best_ms(lambda: layer.forward(inputs[i], training=True), repeats)
+        layer.forward(inputs[i], training=True)  # backward reads what this forward kept
+        backward = best_ms(lambda: layer.backward(grads[i + 1]), repeats)
         rows.append((f"{layer.name} {inputs[i].shape[1:]} -> {inputs[i + 1].shape[1:]}", forward, backward))
-    if training:
-        params_and_grads = list(model._params_and_grads())
-        rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(params_and_grads),
-                                                 repeats), float("nan")))
-        rows.append(("  its memory traffic alone (Adam: read 4, write 3 arrays)",
-                     best_ms(streaming_floor(params_and_grads), repeats), float("nan")))
+    params_and_grads = list(model._params_and_grads())
+    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(params_and_grads),
+                                             repeats), float("nan")))
+    rows.append(("  its memory traffic alone (Adam: read 4, write 3 arrays)",
+                 best_ms(streaming_floor(params_and_grads), repeats), float("nan")))
     return rows
 
 

@@ -13,8 +13,8 @@ Training keeps the layers' own order: its backward pass needs every layer's inpu
 """
 from __future__ import annotations
 
-from functools import partial
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -24,7 +24,23 @@ from .layers.base import Layer
 from .layers.normalization import BatchNormalization
 from .layers.pooling import MaxPooling2D
 
-Step = Callable[[np.ndarray], np.ndarray]
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the inference pass: `layer`'s "forward" (in inference mode), or the two halves of a
+    Conv2D/Dense forward, "linear" (its own map) and "activate" (bias and activation)."""
+    layer: Layer
+    method: str
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.method == "forward":
+            return self.layer.forward(x, training=False)
+        if self.method == "activate":
+            return self.layer.activate(x, training=False)
+        return self.layer.linear(x)
+
+    def __str__(self) -> str:
+        return f"{self.layer.name}.{self.method}"
 
 
 def inference_steps(layers: Sequence[Layer]) -> list[Step]:
@@ -34,17 +50,17 @@ def inference_steps(layers: Sequence[Layer]) -> list[Step]:
     waiting: list[Step] = []  # per-channel non-decreasing maps not applied yet: a pooling may overtake them
     for layer in layers:
         if isinstance(layer, MaxPooling2D):
-            steps.append(partial(layer.forward, training=False))  # ahead of the waiting maps
+            steps.append(Step(layer, "forward"))  # ahead of the waiting maps
         elif _nondecreasing_per_channel(layer):
-            waiting.append(partial(layer.forward, training=False))
+            waiting.append(Step(layer, "forward"))
         else:  # a layer that mixes values or channels: the maps waiting before it run first
             steps += waiting
             waiting = []
             if isinstance(layer, ActivatedLayer) and _nondecreasing_activation(layer.activation):
-                steps.append(layer.linear)
-                waiting.append(partial(layer.activate, training=False))  # bias and activation
+                steps.append(Step(layer, "linear"))
+                waiting.append(Step(layer, "activate"))  # bias and activation
             else:
-                steps.append(partial(layer.forward, training=False))
+                steps.append(Step(layer, "forward"))
     return steps + waiting
 
 

@@ -15,9 +15,7 @@ def layer_by_layer(model, x):
 
 
 def describe(steps):
-    """(layer name, what runs) per step: 'linear', 'activate' or 'forward'."""
-    return [(step.func.__self__.name, step.func.__name__) if hasattr(step, "func") else
-            (step.__self__.name, step.__name__) for step in steps]
+    return [(step.layer.name, step.method) for step in steps]
 
 
 def cnn(*middle, pool=None, seed=0):
