@@ -56,7 +56,7 @@ def inference_steps(layers: Sequence[Layer]) -> list[Step]:
         else:  # a layer that mixes values or channels: the maps waiting before it run first
             steps += waiting
             waiting = []
-            if isinstance(layer, ActivatedLayer) and _nondecreasing_activation(layer.activation):
+            if _splits_into_linear_and_activate(layer) and _nondecreasing_activation(layer.activation):
                 steps.append(Step(layer, "linear"))
                 waiting.append(Step(layer, "activate"))  # bias and activation
             else:
@@ -64,15 +64,20 @@ def inference_steps(layers: Sequence[Layer]) -> list[Step]:
     return steps + waiting
 
 
+# Exact types, not isinstance: a subclass may override forward with anything.
+def _splits_into_linear_and_activate(layer: Layer) -> bool:
+    return isinstance(layer, ActivatedLayer) and type(layer).forward is ActivatedLayer.forward
+
+
 def _nondecreasing_activation(activation: Layer | None) -> bool:
-    return activation is None or isinstance(activation, (ReLU, Linear))
+    return activation is None or type(activation) in (ReLU, Linear)
 
 
 def _nondecreasing_per_channel(layer: Layer) -> bool:
     """Inference maps each value through a non-decreasing function of its channel alone."""
-    if isinstance(layer, (ReLU, Linear)):
+    if type(layer) in (ReLU, Linear):
         return True
-    if isinstance(layer, BatchNormalization) and layer.channels_last:
+    if type(layer) is BatchNormalization and layer.channels_last:
         scale, _ = layer.inference_scale_and_shift()
         return bool(np.all(scale >= 0))
     return False

@@ -81,3 +81,22 @@ def test_a_model_without_pooling_runs_its_layers_in_order():
     model = minidl.Sequential([layers.Input((6,)), layers.Dense(4, activation="relu", name="d1"),
                                layers.Dense(3, activation="softmax", name="d2")])
     assert describe(inference_steps(model.layers)) == [("d1", "linear"), ("d1", "activate"), ("d2", "forward")]
+
+
+def test_subclasses_that_override_forward_keep_their_place():
+    """A subclass may compute anything in forward: only the library's own layers are reordered."""
+    class NegatedReLU(layers.ReLU):
+        def forward(self, x, training=False):
+            return -super().forward(x, training)
+
+    class ShiftedDense(layers.Dense):
+        def forward(self, x, training=False):
+            return super().forward(x, training) + 1.0
+
+    minidl.set_seed(5)
+    model = minidl.Sequential([layers.Input((6, 6, 2)), ShiftedDense(3, activation="relu", name="dense"),
+                               NegatedReLU(name="neg"), layers.MaxPooling2D(name="pool")])
+    assert describe(inference_steps(model.layers)) == [("dense", "forward"), ("neg", "forward"),
+                                                       ("pool", "forward")]
+    x = np.random.default_rng(6).normal(size=(3, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
