@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..ops import blockwise
 from .activated import ActivatedLayer
 from .base import Layer, format_shape
 
@@ -129,9 +130,13 @@ class Conv2D(ActivatedLayer):
         n, c = xp.shape[0], xp.shape[3]
         if c < 8:
             cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
-            for a in range(kh):
-                for b in range(kw):
-                    cols[:, :, :, a, b, :] = xp[window_slices(a, b, (ho, wo), self.strides)]
+
+            def copy_windows(cols_block, xp_block):
+                for a in range(kh):
+                    for b in range(kw):
+                        cols_block[:, :, :, a, b, :] = xp_block[window_slices(a, b, (ho, wo), self.strides)]
+
+            blockwise(copy_windows, cols, np.ascontiguousarray(xp), block=None)  # samples split between cores
             return cols
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
         return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
