@@ -48,6 +48,13 @@ def streaming_floor(params_and_grads) -> Callable[[], object]:
     return lambda: [blockwise(kernel, *group) for group in arrays]
 
 
+def layer_by_layer(model, x: np.ndarray) -> np.ndarray:
+    """The inference pass without minidl.inference's reordering: each layer's forward in turn."""
+    for layer in model.layers:
+        x = layer.forward(x, training=False)
+    return x
+
+
 def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -> list[tuple[str, float, float]]:
     """(layer, forward ms, backward ms) for each layer, then the loss and the optimiser's update; for
     inference, (step, ms, nan) for each step of predict's pass (minidl.inference: pooling moved ahead)."""
@@ -57,6 +64,9 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
             out = step(a)  # each step timed on the output of the one before (in-place steps: on their own)
             rows.append((f"{step} {a.shape[1:]} -> {out.shape[1:]}", best_ms(lambda: step(a), repeats), float("nan")))
             a = out
+        rows.append((" whole pass, these steps (predict)", best_ms(lambda: model.predict(x, len(x)), repeats), float("nan")))
+        rows.append((" whole pass, the layers one by one", best_ms(lambda: layer_by_layer(model, x), repeats),
+                     float("nan")))
         return rows
     rows = []
     inputs = [x]
