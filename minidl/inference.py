@@ -8,7 +8,8 @@ and in inference the layers in front of a MaxPooling2D are often such maps: the 
 Conv2D (z + b, max(z, 0)), a BatchNormalization (y = x s + t per channel, s = gamma /
 sqrt(moving_variance + epsilon), non-decreasing when s >= 0). Pooling first, they run on 1 / (ph pw) of the
 values (a quarter for 2x2 windows), and the largest array, the convolution's output, is read once instead
-of three times. The output is bit for bit the same as running the layers one by one (tests/test_inference.py).
+of four times. The output has the same values as running the layers one by one (tests/test_inference.py;
+at most the sign of a zero may differ, as max(-0.0, 0.0) may return either).
 Training keeps the layers' own order: its backward pass needs every layer's input.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Inference with pooling moved ahead of the per-channel non-decreasing maps (minidl/inference.py): the
-same output, bit for bit, as running the layers one by one; and the reordering happens only where exact."""
+same values as running the layers one by one (array_equal); and the reordering happens only where exact."""
 import numpy as np
 import pytest
 
