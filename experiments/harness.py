@@ -207,7 +207,7 @@ def seed_everything(framework: str, seed: int) -> None:
         # epoch's permutation in every epoch: the shuffle is traced once into a tf.data pipeline whose
         # random op restarts from the same seed at each epoch. Unset it so that Keras reshuffles every
         # epoch, as its documentation says and as the report's runs did; the price is that Keras's epoch
-        # order (not its weights or masks) differs from run to run. (tests/test_experiments.py shows both.)
+        # order (not its weights or masks) differs from run to run. (tests/test_keras_shuffle.py shows both.)
         tf.random.set_seed(None)
     minidl.set_seed(seed)
 
