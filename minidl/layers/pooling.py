@@ -9,6 +9,18 @@ from .conv import (check_rank4, conv_output_length, normalize_padding, normalize
                    window_slices)
 
 
+def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+    """out = the element-wise maximum of the views; the first two are combined straight into out (a copy
+    of the first would be one more pass over memory)."""
+    if len(views) == 1:
+        np.copyto(out, views[0])
+    else:
+        np.maximum(views[0], views[1], out=out)
+    for view in views[2:]:
+        np.maximum(out, view, out=out)
+    return out
+
+
 class MaxPooling2D(Layer):
     """y[n, i, j, c] = max_{a < ph, b < pw} xp[n, i sh + a, j sw + b, c].
 
@@ -61,17 +73,6 @@ class MaxPooling2D(Layer):
         # over pw columns of that. (ph - 1) + (pw - 1) vectorised steps, no loop over pixels.
         row_offsets = [window_slices(a, 0, (ho, wo), self.strides)[1] for a in range(ph)]
         col_offsets = [window_slices(0, b, (ho, wo), self.strides)[2] for b in range(pw)]
-
-        def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
-            """out = the element-wise maximum of the views; the first two are combined straight into out
-            (a copy of the first would be one more pass over memory)."""
-            if len(views) == 1:
-                np.copyto(out, views[0])
-            else:
-                np.maximum(views[0], views[1], out=out)
-            for view in views[2:]:
-                np.maximum(out, view, out=out)
-            return out
 
         def pool(x_block, out_block):
             row_max = np.empty((len(x_block), ho, x_block.shape[2], c), dtype=x_block.dtype)
