@@ -124,14 +124,16 @@ class BatchNormalization(Layer):
             y += self._per_position(beta)
         return y.reshape(x.shape)
 
+    def _moving_inv_std(self) -> np.ndarray:
+        return 1.0 / np.sqrt(self._per_channel("moving_variance") + self.epsilon)
+
     def inference_scale_and_shift(self) -> tuple[np.ndarray, np.ndarray]:
         """Inference as y = x s + t per channel (shaped to broadcast against x): s = gamma /
         sqrt(moving_variance + epsilon), t = beta - moving_mean s, the folded form of
-        tf.nn.batch_normalization. Keeps 1 / sqrt(moving_variance + epsilon) as `inv_std` (an inference-mode
-        backward reads it)."""
-        self.inv_std = 1.0 / np.sqrt(self._per_channel("moving_variance") + self.epsilon)
+        tf.nn.batch_normalization."""
+        inv_std = self._moving_inv_std()
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
-        scale = self.inv_std if gamma is None else gamma * self.inv_std
+        scale = inv_std if gamma is None else gamma * inv_std
         shift = -self._per_channel("moving_mean") * scale
         if beta is not None:
             shift += beta
@@ -140,7 +142,7 @@ class BatchNormalization(Layer):
     def _inference_forward(self, rows: np.ndarray) -> np.ndarray:
         """y = x s + t in one pass over x (block by block, on every core). x_hat is rebuilt by backward
         only if it is called."""
-        self.input = rows
+        self.input, self.inv_std = rows, self._moving_inv_std()  # what an inference-mode backward reads
         scale, shift = (self._per_position(a) for a in self.inference_scale_and_shift())
         y = np.empty_like(rows)
         blockwise(lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block),
