@@ -21,8 +21,9 @@ import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT befor
 import numpy as np  # noqa: E402
 import seed_models  # noqa: E402
 
-from minidl.inference import inference_steps  # noqa: E402
-from minidl.ops import blockwise  # noqa: E402
+from minidl.training import link_loss, params_and_grads  # noqa: E402
+from minidl.inference import InferencePlan  # noqa: E402
+from minidl.parallel import blockwise  # noqa: E402
 
 
 def best_ms(fn, repeats: int) -> float:
@@ -60,7 +61,7 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
     inference, (step, ms, nan) for each step of predict's pass (minidl.inference: pooling moved ahead)."""
     if not training:
         rows, a = [], x
-        for step in inference_steps(model.layers):
+        for step in InferencePlan(model.layers).steps:
             out = step(a)  # each step timed on the output of the one before (in-place steps: on their own)
             rows.append((f"{step} {a.shape[1:]} -> {out.shape[1:]}", best_ms(lambda: step(a), repeats), float("nan")))
             a = out
@@ -73,9 +74,9 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
     for layer in model.layers:  # each layer timed on the input the previous one produced
         inputs.append(layer.forward(inputs[-1], training=True))
     grads = [None] * len(inputs)
-    model._link_loss_to_output()  # the fused softmax/cross-entropy gradient, as in fit
+    loss_gradient = link_loss(model)  # the fused softmax/cross-entropy gradient, as in fit
     model.loss.forward(y, inputs[-1])
-    grads[-1] = model.loss.backward()
+    grads[-1] = loss_gradient()
     for i in range(len(model.layers) - 1, -1, -1):
         grads[i] = model.layers[i].backward(grads[i + 1])
     for i, layer in enumerate(model.layers):
@@ -83,11 +84,11 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
         layer.forward(inputs[i], training=True)  # backward reads what this forward kept
         backward = best_ms(lambda: layer.backward(grads[i + 1]), repeats)
         rows.append((f"{layer.name} {inputs[i].shape[1:]} -> {inputs[i + 1].shape[1:]}", forward, backward))
-    params_and_grads = list(model._params_and_grads())
-    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(params_and_grads),
+    pairs = list(params_and_grads(model.layers))
+    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(pairs),
                                              repeats), float("nan")))
     rows.append(("  its memory traffic alone (Adam: read 4, write 3 arrays)",
-                 best_ms(streaming_floor(params_and_grads), repeats), float("nan")))
+                 best_ms(streaming_floor(pairs), repeats), float("nan")))
     return rows
 
 

@@ -15,7 +15,7 @@ Training keeps the layers' own order: its backward pass needs every layer's inpu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -28,46 +28,57 @@ from .layers.pooling import MaxPooling2D
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the inference pass: `layer`'s "forward" (in inference mode), or the two halves of a
-    Conv2D/Dense forward, "linear" (its own map) and "activate" (bias and activation)."""
+    """One step of the inference pass: `run` is a bound method of `layer` (training defaults to False): its forward,
+    or one of the two halves of a Conv2D/Dense forward, `linear` (its own map) and `activate` (bias and
+    activation)."""
     layer: Layer
-    method: str
+    run: Callable[[np.ndarray], np.ndarray]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.method == "forward":
-            return self.layer.forward(x, training=False)
-        if self.method == "activate":
-            return self.layer.activate(x, training=False)
-        return self.layer.linear(x)
+        return self.run(x)
+
+    @property
+    def method(self) -> str:
+        return self.run.__name__
 
     def __str__(self) -> str:
         return f"{self.layer.name}.{self.method}"
 
 
-def inference_steps(layers: Sequence[Layer]) -> list[Step]:
-    """`layers`' inference forward passes, in order, except that each MaxPooling2D runs before the
-    per-channel non-decreasing maps directly in front of it."""
-    steps: list[Step] = []
-    waiting: list[Step] = []  # per-channel non-decreasing maps not applied yet: a pooling may overtake them
-    for layer in layers:
-        if isinstance(layer, MaxPooling2D):
-            steps.append(Step(layer, "forward"))  # ahead of the waiting maps
-        elif _nondecreasing_per_channel(layer):
-            waiting.append(Step(layer, "forward"))
-        else:  # a layer that mixes values or channels: the maps waiting before it run first
-            steps += waiting
-            waiting = []
-            if _splits_into_linear_and_activate(layer) and _nondecreasing_activation(layer.activation):
-                steps.append(Step(layer, "linear"))
-                waiting.append(Step(layer, "activate"))  # bias and activation
-            else:
-                steps.append(Step(layer, "forward"))
-    return steps + waiting
+class InferencePlan:
+    """The inference pass of `layers` as steps, planned once (call it on every batch of a predict or
+    evaluate call): each layer's forward in order, except that each MaxPooling2D runs before the
+    per-channel non-decreasing maps directly in front of it. Plan again after changing the layers or
+    their weights (a BatchNormalization's sign decides whether pooling may overtake it)."""
+
+    def __init__(self, layers: Sequence[Layer]):
+        steps: list[Step] = []
+        waiting: list[Step] = []  # per-channel non-decreasing maps not applied yet: a pooling may overtake them
+        for layer in layers:
+            if isinstance(layer, MaxPooling2D):
+                steps.append(Step(layer, layer.forward))  # ahead of the waiting maps
+            elif _nondecreasing_per_channel(layer):
+                waiting.append(Step(layer, layer.forward))
+            else:  # a layer that mixes values or channels: the maps waiting before it run first
+                steps += waiting
+                waiting = []
+                if isinstance(layer, ActivatedLayer) and _splits_into_linear_and_activate(layer) \
+                        and _nondecreasing_activation(layer.activation):
+                    steps.append(Step(layer, layer.linear))
+                    waiting.append(Step(layer, layer.activate))  # bias and activation
+                else:
+                    steps.append(Step(layer, layer.forward))
+        self.steps = steps + waiting
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for step in self.steps:
+            x = step(x)
+        return x
 
 
 # Exact types, not isinstance: a subclass may override forward with anything.
-def _splits_into_linear_and_activate(layer: Layer) -> bool:
-    return isinstance(layer, ActivatedLayer) and type(layer).forward is ActivatedLayer.forward
+def _splits_into_linear_and_activate(layer: ActivatedLayer) -> bool:
+    return type(layer).forward is ActivatedLayer.forward
 
 
 def _nondecreasing_activation(activation: Layer | None) -> bool:

@@ -10,11 +10,10 @@ from typing import Callable
 import numpy as np
 
 from .backend import floatx, make_rng
+from .registry import Registry
 
-Shape = tuple[int, ...]
 
-
-def compute_fans(shape: Shape) -> tuple[int, int]:
+def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape, as Keras computes them."""
     if len(shape) == 0:
         return 1, 1
@@ -31,10 +30,10 @@ class Initializer:
         self.seed = seed
         self.rng = make_rng(seed)
 
-    def __call__(self, shape: Shape, dtype: str | None = None) -> np.ndarray:
+    def __call__(self, shape: tuple[int, ...], dtype: str | None = None) -> np.ndarray:
         return self.sample(tuple(shape), self.rng).astype(dtype or floatx(), copy=False)
 
-    def sample(self, shape: Shape, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -59,7 +58,7 @@ class RandomNormal(Initializer):
         return rng.normal(self.mean, self.stddev, shape)
 
 
-def truncated_normal(rng: np.random.Generator, shape: Shape, stddev: float) -> np.ndarray:
+def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
     """Normal(0, stddev) with values beyond 2 stddev redrawn (as tf.random.truncated_normal)."""
     values = rng.normal(0.0, stddev, shape)
     outside = np.abs(values) > 2 * stddev
@@ -120,16 +119,16 @@ class HeNormal(VarianceScaling):
 
 
 class XavierNormal(VarianceScaling):
-    """The seed report's "Xavier" init, exactly: Normal(0, sqrt(2 / (fan_in + fan_out))), untruncated."""
+    """Glorot and Bengio's "Xavier" init as often taught: Normal(0, sqrt(2 / (fan_in + fan_out))),
+    untruncated (Keras's glorot_normal truncates at 2 standard deviations)."""
 
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "untruncated_normal", seed)
 
 
-_BY_NAME: dict[str, type[Initializer]] = {
-    "zeros": Zeros, "ones": Ones, "random_normal": RandomNormal, "glorot_normal": GlorotNormal,
-    "glorot_uniform": GlorotUniform, "he_normal": HeNormal, "xavier_normal": XavierNormal,
-}
+INITIALIZERS: Registry[Initializer] = Registry("initializer", Initializer)
+for _initializer in (Zeros, Ones, RandomNormal, GlorotNormal, GlorotUniform, HeNormal, XavierNormal):
+    INITIALIZERS.register(_initializer)
 
 
 # Keras's lower-case aliases, so `initializers.glorot_normal(seed=14)` reads as in Keras
@@ -138,12 +137,10 @@ glorot_normal, glorot_uniform, he_normal, xavier_normal = GlorotNormal, GlorotUn
 
 
 def get(identifier: str | Initializer | Callable | None) -> Callable:
-    """An initializer from a name ("glorot_normal", ...), an instance, or any callable(shape, dtype)."""
-    if isinstance(identifier, str):
-        try:
-            return _BY_NAME[identifier.lower()]()
-        except KeyError:
-            raise ValueError(f"Unknown initializer {identifier!r}; known: {sorted(_BY_NAME)}") from None
-    if callable(identifier):
+    """An initializer from a name ("glorot_normal", "GlorotNormal", ...), an instance, or any
+    callable(shape, dtype)."""
+    if isinstance(identifier, str) or isinstance(identifier, Initializer):
+        return INITIALIZERS.get(identifier)
+    if callable(identifier) and not isinstance(identifier, type):
         return identifier
     raise TypeError(f"Could not interpret initializer {identifier!r}")

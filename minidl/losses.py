@@ -1,11 +1,14 @@
-"""Losses: `forward(y_true, y_pred)` returns the batch's mean loss, `backward()` its gradient.
+"""Losses: `forward(y_true, y_pred)` returns the batch's mean loss, `backward()` its gradient dL/dy_pred.
 
-The gradient is with respect to y_pred, or, once `fuse_with_softmax()` was called (the model does it
-when its output is a Softmax), with respect to the softmax's input: (p - y) / N.
+A cross-entropy also gives `softmax_input_gradient()`, dL/dz for y_pred = softmax(z): (p - y) / N. The
+training loop asks for it when the model ends in a Softmax (`minidl.training.link_loss`); the loss itself
+holds nothing about the model it is compiled into.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .registry import Registry
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
 
@@ -13,9 +16,7 @@ EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSIL
 class Loss:
     name = "loss"
     expects_integer_labels = False
-
-    def __init__(self):
-        self.fused = False
+    fuses_with_softmax = False  # True: softmax_input_gradient() exists
 
     def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return self.forward(y_true, y_pred)
@@ -24,11 +25,12 @@ class Loss:
         raise NotImplementedError
 
     def backward(self) -> np.ndarray:
+        """dL/dy_pred for the last forward's arguments."""
         raise NotImplementedError
 
-    def fuse_with_softmax(self) -> bool:
-        """Return the softmax-input gradient from now on, if this loss can (cross-entropies can)."""
-        return False
+    def softmax_input_gradient(self) -> np.ndarray:
+        """dL/dz where y_pred = softmax(z), for the last forward's arguments (cross-entropies only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no softmax-input gradient")
 
 
 class CategoricalCrossentropy(Loss):
@@ -39,6 +41,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     name = "categorical_crossentropy"
+    fuses_with_softmax = True
 
     def forward(self, y_true, y_pred):
         self.y_true, self.y_pred = y_true, y_pred
@@ -48,14 +51,12 @@ class CategoricalCrossentropy(Loss):
     def backward(self):
         y, p = self.y_true, self.y_pred
         n = len(p)
-        if self.fused:
-            return (p - y) * np.asarray(1.0 / n, dtype=p.dtype)
         inside = (p >= EPSILON) & (p <= 1 - EPSILON)
         return np.where(inside, -y / (n * np.clip(p, EPSILON, 1 - EPSILON)), 0).astype(p.dtype, copy=False)
 
-    def fuse_with_softmax(self):
-        self.fused = True
-        return True
+    def softmax_input_gradient(self):
+        y, p = self.y_true, self.y_pred
+        return (p - y) * np.asarray(1.0 / len(p), dtype=p.dtype)
 
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
@@ -69,14 +70,16 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         picked = y_pred[np.arange(len(y_pred)), y_true]
         return float(-np.log(np.clip(picked, EPSILON, 1 - EPSILON)).astype(np.float64).mean())
 
+    def softmax_input_gradient(self):
+        y, p = self.y_true, self.y_pred
+        grad = p.copy()
+        grad[np.arange(len(p)), y] -= 1
+        grad *= np.asarray(1.0 / len(p), dtype=p.dtype)
+        return grad
+
     def backward(self):
         y, p = self.y_true, self.y_pred
         n, rows = len(p), np.arange(len(p))
-        if self.fused:
-            grad = p.copy()
-            grad[rows, y] -= 1
-            grad *= np.asarray(1.0 / n, dtype=p.dtype)
-            return grad
         grad = np.zeros_like(p)
         picked = p[rows, y]
         inside = (picked >= EPSILON) & (picked <= 1 - EPSILON)
@@ -84,15 +87,10 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return grad
 
 
-_BY_NAME = {
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
+LOSSES: Registry[Loss] = Registry("loss", Loss)
+LOSSES.register(CategoricalCrossentropy)
+LOSSES.register(SparseCategoricalCrossentropy)
 
 
 def get(identifier: str | Loss) -> Loss:
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    raise ValueError(f"Unknown loss {identifier!r}; known: {sorted(_BY_NAME)} or a Loss instance")
+    return LOSSES.get(identifier)

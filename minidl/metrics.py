@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import Registry
+
 
 class Metric:
     name = "metric"
@@ -32,16 +34,15 @@ class SparseCategoricalAccuracy(Metric):
         return float(np.mean(y_pred.argmax(axis=-1) == y_true.reshape(-1)))
 
 
+METRICS: Registry[Metric] = Registry("metric", Metric)
+METRICS.register(lambda: CategoricalAccuracy("accuracy"), names=("accuracy", "acc"))  # get() decides by the loss
+METRICS.register(CategoricalAccuracy)
+METRICS.register(SparseCategoricalAccuracy)
+
+
 def get(identifier: str | Metric, loss=None) -> Metric:
     """"accuracy"/"acc" picks the accuracy that fits the loss's labels, named "accuracy" as in Keras."""
-    if isinstance(identifier, Metric):
-        return identifier
     if identifier in ("accuracy", "acc"):
         sparse = getattr(loss, "expects_integer_labels", False)
         return SparseCategoricalAccuracy("accuracy") if sparse else CategoricalAccuracy("accuracy")
-    if identifier == "categorical_accuracy":
-        return CategoricalAccuracy()
-    if identifier == "sparse_categorical_accuracy":
-        return SparseCategoricalAccuracy()
-    raise ValueError(f"Unknown metric {identifier!r}; known: accuracy, categorical_accuracy, "
-                     f"sparse_categorical_accuracy or a Metric instance")
+    return METRICS.get(identifier)

@@ -10,12 +10,13 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .ops import blockwise
+from .parallel import blockwise
+from .registry import Registry
 
 
 def update_blockwise(step: Callable[..., None], *arrays: np.ndarray) -> None:
     """Run an element-wise update `step(param, grad, *slots)` over the flattened arrays, block by block
-    in cache and on every core (see minidl.ops): about one pass over each array in memory instead of
+    in cache and on every core (see minidl.parallel): about one pass over each array in memory instead of
     one per arithmetic operation, with bit-identical results."""
     if all(a.flags.c_contiguous for a in arrays):
         arrays = tuple(a.reshape(-1) for a in arrays)  # views: the step's in-place writes land
@@ -80,12 +81,12 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional momentum, in the seed report's form:
+    """Gradient descent with optional momentum, written with a velocity v:
 
         v <- momentum * v + learning_rate * grad;    param <- param - v
 
-    With initial_velocity = 0 this is exactly Keras's SGD (its m = -v). The seed report starts
-    v at 1e-5 (`initial_velocity=1e-5`).
+    With initial_velocity = 0 (the default) this is exactly Keras's SGD (its m = -v); a nonzero
+    `initial_velocity` starts every v at that value, as some textbook implementations do.
     """
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, initial_velocity: float = 0.0):
@@ -152,12 +153,10 @@ class Adam(Optimizer):
         update_blockwise(step, param, grad, self.slot("m", key, param), self.slot("v", key, param))
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam}
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", Optimizer, case_sensitive=False)
+OPTIMIZERS.register(SGD)
+OPTIMIZERS.register(Adam)
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(f"Unknown optimizer {identifier!r}; known: {sorted(_BY_NAME)} or an Optimizer instance")
+    return OPTIMIZERS.get(identifier)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import Registry
+
 
 class Regularizer:
     """`penalty(w)` is added to the loss; `gradient(w)` = d penalty / d w is added to the weight's gradient."""
@@ -51,11 +53,10 @@ l2 = L2  # Keras spells both `regularizers.l2(0.01)` and `regularizers.L2(0.01)`
 l1 = L1
 
 
+REGULARIZERS: Registry[Regularizer] = Registry("regularizer", Regularizer)
+REGULARIZERS.register(L2)
+REGULARIZERS.register(L1)
+
+
 def get(identifier: str | Regularizer | None) -> Regularizer | None:
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if identifier in ("l2", "L2"):
-        return L2()
-    if identifier in ("l1", "L1"):
-        return L1()
-    raise ValueError(f"Unknown regularizer {identifier!r}")
+    return None if identifier is None else REGULARIZERS.get(identifier)

@@ -7,8 +7,12 @@ import numbers
 import numpy as np
 
 from .callbacks import Callback
-from .layers.base import format_shape
+from .layers.base import Layer
+from .layers.core import Input
 from .losses import CategoricalCrossentropy, Loss
+from .metrics import Metric
+from .optimizers import Optimizer
+from .shapes import format_shape
 
 
 def as_array(data, what: str, caller: str) -> np.ndarray:
@@ -132,3 +136,52 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
                f"a {type(validation_data).__name__}")
         raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
     return callbacks
+
+
+def check_layer_to_add(model, layer) -> None:
+    """Sequential.add's checks: a Layer instance, an Input only first, no layer or name twice."""
+    if isinstance(layer, type) and issubclass(layer, Layer):
+        raise TypeError(f"Sequential.add expects a Layer instance, got the class {layer.__name__}: "
+                        f"call it, e.g. {layer.__name__}(...)")
+    if not isinstance(layer, Layer):
+        raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
+    if isinstance(layer, Input):
+        if model.layers or model.input_shape is not None:
+            raise ValueError("Sequential.add: an Input must come first, and only once")
+        return
+    if any(layer is other for other in model.layers):
+        raise ValueError(f"Sequential.add: layer '{layer.name}' is already in model '{model.name}'; "
+                         f"a layer can appear only once (create a new one)")
+    if any(layer.name == other.name for other in model.layers):
+        raise ValueError(f"All layers added to a Sequential model should have unique names. Name "
+                         f"'{layer.name}' is already the name of a layer in this model. Update the "
+                         f"`name` argument to pass a unique name.")
+
+
+def check_model_input_shape(model_name: str, input_shape) -> tuple:
+    """`build(input_shape)`: a shape with the batch axis first, e.g. (None, 784) or (32, 28, 28, 1)."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise TypeError(f"Model '{model_name}': build expects an input shape such as (None, 784), "
+                        f"got {input_shape!r}") from None
+    dims = shape[1:]
+    if len(shape) < 2 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in dims) \
+            or not (shape[0] is None or isinstance(shape[0], numbers.Integral)):
+        hint = (f"; with the batch axis first, it is probably {format_shape((None, *shape))}"
+                if len(shape) >= 1 and all(isinstance(d, numbers.Integral) and d >= 1 for d in shape) else "")
+        raise ValueError(f"Model '{model_name}': build expects the input shape with the batch axis first "
+                         f"and positive sizes after it, e.g. (None, 784); got {input_shape!r}{hint}")
+    return (None, *(int(d) for d in dims))
+
+
+def check_compile_arguments(optimizer, loss, metrics) -> None:
+    """compile's arguments: instances (not classes), metrics as a list."""
+    for argument, value, base in (("optimizer", optimizer, Optimizer), ("loss", loss, Loss),
+                                  ("metrics", metrics, Metric)):
+        if isinstance(value, type) and issubclass(value, base):
+            raise TypeError(f"compile: {argument} must be a name or an instance, got the class "
+                            f"{value.__name__}: call it, e.g. {argument}={value.__name__}()")
+    if metrics is not None and not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "
+                        f"of type {type(metrics).__name__}")

@@ -234,31 +234,56 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fused_softmax_crossentropy(case):
-    """fuse_with_softmax(): backward gives d loss(softmax(z)) / dz, numerically, and it equals
-    Softmax.backward(unfused loss gradient): the fused and unfused paths agree."""
+    """softmax_input_gradient() is d loss(softmax(z)) / dz, numerically, and it equals
+    Softmax.backward(backward()): the fused and unfused paths agree."""
     loss_cls, make_labels = CASES[case]
     n, k = 6, 5
     z = rng(17).standard_normal((n, k)) * 2
     y = make_labels(k, n)
 
-    fused = loss_cls()
-    assert fused.fuse_with_softmax() is True
+    loss = loss_cls()
+    assert loss.fuses_with_softmax
     sm = layers.Softmax(dtype="float64")
     p = sm(z)
-    value = fused.forward(y, p)
-    g_fused = fused.backward()
+    loss.forward(y, p)
+    g_fused = loss.softmax_input_gradient()
 
     zz = z.copy()
     numeric = numeric_gradient(lambda: loss_cls().forward(y, softmax(zz)), zz)
     assert relative_error(g_fused, numeric) < TOL
 
-    unfused = loss_cls()
-    assert unfused.forward(y, p) == value
-    g_unfused = sm.backward(unfused.backward())  # full Jacobian-vector product
+    g_unfused = sm.backward(loss.backward())  # full Jacobian-vector product
     np.testing.assert_allclose(g_fused, g_unfused, rtol=1e-9, atol=1e-15)
 
-    sm.fused_with_loss = True  # as the model sets it: the softmax then passes dL/dz through
+    sm.fused_with_loss = True  # as the training loop sets it: the softmax then passes dL/dz through
     assert sm.backward(g_fused) is g_fused
+
+
+def test_a_loss_shared_by_two_models_follows_each_model(float64):
+    """One loss object compiled into a model that ends in Softmax and then into one that does not: the
+    second trains on the plain gradient dL/dp = -y / (N p), not the softmax shortcut (p - y) / N (the
+    fusion is decided by the model each time it links to the loss, not stored on the loss)."""
+    loss = losses.CategoricalCrossentropy()
+    x, y = rng(30).standard_normal((6, 4)), np.eye(3)[[0, 1, 2, 0, 1, 2]]
+    with_softmax = minidl.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+    with_softmax.compile(minidl.optimizers.SGD(0.1), loss)
+    with_softmax.train_on_batch(x, y)
+    assert with_softmax.layers[-1].activation.fused_with_loss
+
+    lr = 0.1
+    probabilities = minidl.Sequential([layers.Input((4,)), layers.Dense(3, activation="relu")])
+    kernel, bias = rng(31).normal(0, 0.02, (4, 3)), np.array([0.2, 0.3, 0.4])  # outputs inside (0, 1)
+    probabilities.set_weights([kernel, bias])
+    probabilities.compile(minidl.optimizers.SGD(lr), loss)
+
+    def model_loss():
+        return losses.CategoricalCrossentropy().forward(y, np.maximum(x @ kernel + bias, 0))
+    expected = [w - lr * numeric_gradient(model_loss, w) for w in (kernel, bias)]  # perturbs w in place
+    probabilities.train_on_batch(x, y)
+    for weight, want in zip(probabilities.get_weights(), expected):
+        np.testing.assert_allclose(weight, want, rtol=1e-7, atol=1e-10)
+    with_softmax.train_on_batch(x, y)  # and the first model, linked again, still takes the shortcut
+    assert with_softmax.layers[-1].activation.fused_with_loss
 
 
 def build_model(kernel_regularizer=None):
@@ -311,7 +336,7 @@ def test_model_fused_gradients_equal_unfused_chain(float64, loss_name, regulariz
 
     before = model.get_weights()
     logs = model.train_on_batch(x, y, return_dict=True)
-    assert model.loss.fused and model.layers[-1].activation.fused_with_loss  # the fused path was taken
+    assert model.layers[-1].activation.fused_with_loss  # the fused path was taken
     assert logs["loss"] == pytest.approx(manual_loss, rel=1e-12)
     for layer, grads in zip(model.layers, manual):
         assert set(layer.grads) == set(grads)

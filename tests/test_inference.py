@@ -5,7 +5,7 @@ import pytest
 
 import minidl
 from minidl import layers
-from minidl.inference import inference_steps
+from minidl.inference import InferencePlan
 
 
 def layer_by_layer(model, x):
@@ -45,7 +45,7 @@ def batch(seed=1):
 ])
 def test_pooling_overtakes_bias_relu_and_batchnorm_bit_for_bit(pool):
     model = cnn(layers.BatchNormalization(name="bn"), pool=pool)
-    assert describe(inference_steps(model.layers)) == [
+    assert describe(InferencePlan(model.layers).steps) == [
         ("conv", "linear"), ("pool", "forward"), ("conv", "activate"), ("bn", "forward"),
         ("flat", "forward"), ("out", "forward")]
     x = batch()
@@ -58,7 +58,7 @@ def test_batchnorm_with_a_negative_scale_keeps_its_place():
     gamma, beta, mean, var = model.layers[1].get_weights()
     gamma[3] = -0.7
     model.layers[1].set_weights([gamma, beta, mean, var])
-    assert describe(inference_steps(model.layers))[:4] == [
+    assert describe(InferencePlan(model.layers).steps)[:4] == [
         ("conv", "linear"), ("conv", "activate"), ("bn", "forward"), ("pool", "forward")]
     x = batch()
     np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
@@ -70,7 +70,7 @@ def test_maps_wait_across_consecutive_poolings_and_stop_at_a_mixing_layer():
                                layers.ReLU(name="relu"), layers.MaxPooling2D(name="pool1"),
                                layers.MaxPooling2D(name="pool2"),
                                layers.Conv2D(3, 1, activation="relu", name="conv1x1"), layers.Flatten(name="flat")])
-    assert describe(inference_steps(model.layers)) == [
+    assert describe(InferencePlan(model.layers).steps) == [
         ("conv", "linear"), ("pool1", "forward"), ("pool2", "forward"), ("conv", "activate"),
         ("relu", "forward"), ("conv1x1", "linear"), ("conv1x1", "activate"), ("flat", "forward")]
     x = np.random.default_rng(4).normal(size=(5, 8, 8, 2)).astype(np.float32)
@@ -80,7 +80,7 @@ def test_maps_wait_across_consecutive_poolings_and_stop_at_a_mixing_layer():
 def test_a_model_without_pooling_runs_its_layers_in_order():
     model = minidl.Sequential([layers.Input((6,)), layers.Dense(4, activation="relu", name="d1"),
                                layers.Dense(3, activation="softmax", name="d2")])
-    assert describe(inference_steps(model.layers)) == [("d1", "linear"), ("d1", "activate"), ("d2", "forward")]
+    assert describe(InferencePlan(model.layers).steps) == [("d1", "linear"), ("d1", "activate"), ("d2", "forward")]
 
 
 def test_subclasses_that_override_forward_keep_their_place():
@@ -96,7 +96,7 @@ def test_subclasses_that_override_forward_keep_their_place():
     minidl.set_seed(5)
     model = minidl.Sequential([layers.Input((6, 6, 2)), ShiftedDense(3, activation="relu", name="dense"),
                                NegatedReLU(name="neg"), layers.MaxPooling2D(name="pool")])
-    assert describe(inference_steps(model.layers)) == [("dense", "forward"), ("neg", "forward"),
+    assert describe(InferencePlan(model.layers).steps) == [("dense", "forward"), ("neg", "forward"),
                                                        ("pool", "forward")]
     x = np.random.default_rng(6).normal(size=(3, 6, 6, 2)).astype(np.float32)
     np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import regularizers
-from ..ops import blockwise, per_position
+from ..parallel import blockwise, per_position
 from . import activations
-from .base import Layer, Shape
+from ..shapes import Shape
+from .base import Layer
 
 
 class ActivatedLayer(Layer):
@@ -42,7 +43,7 @@ class ActivatedLayer(Layer):
     def forward(self, x, training=False):
         return self.activate(self.linear(x), training)
 
-    def activate(self, z: np.ndarray, training: bool) -> np.ndarray:
+    def activate(self, z: np.ndarray, training: bool = False) -> np.ndarray:
         """activation(z + bias), z (..., channels) fresh from the layer's product: the bias is added in place."""
         if self.use_bias:
             bias = per_position(self.params["bias"], z.shape[1:])

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import blockwise
+from ..parallel import blockwise
+from ..registry import Registry
 from .base import Layer
 
 
@@ -66,7 +67,18 @@ class Linear(Layer):
         return grad_output
 
 
-_BY_NAME = {"relu": ReLU, "softmax": Softmax, "linear": Linear}
+def _owned(activation_class: type[Layer]):
+    """A maker of the activation for a layer that owns its input array (see ReLU.overwrite_input)."""
+    def make() -> Layer:
+        activation = activation_class()
+        activation.overwrite_input = True
+        return activation
+    return make
+
+
+ACTIVATIONS: Registry[Layer] = Registry("activation", Layer)
+ACTIVATIONS.register(_owned(ReLU), names=("relu",))
+ACTIVATIONS.register(_owned(Softmax), names=("softmax",))
 
 
 def get(identifier: str | Layer | None) -> Layer | None:
@@ -74,10 +86,4 @@ def get(identifier: str | Layer | None) -> Layer | None:
     layer that applies it to its own fresh pre-activation array (which the activation may overwrite)."""
     if identifier is None or identifier == "linear":
         return None
-    if isinstance(identifier, Layer):
-        return identifier
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        activation = _BY_NAME[identifier.lower()]()
-        activation.overwrite_input = True
-        return activation
-    raise ValueError(f"Unknown activation {identifier!r}; known: {sorted(_BY_NAME)} or a Layer instance")
+    return ACTIVATIONS.get(identifier)

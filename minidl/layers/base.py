@@ -12,7 +12,6 @@ Optimisers read `params` and `grads` and update the parameters; `backward` never
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from typing import Sequence
 
@@ -20,8 +19,10 @@ import numpy as np
 
 from .. import initializers, regularizers
 from ..backend import floatx
+from ..registry import snake_case
+from ..shapes import Shape, format_shape
 
-Shape = tuple  # (None, d1, d2, ...): the batch axis is None, as in Keras
+__all__ = ["Layer", "unique_name"]
 
 _name_counts: dict[str, int] = defaultdict(int)
 
@@ -33,23 +34,12 @@ def unique_name(base: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
-def _snake_case(name: str) -> str:
-    """Keras's layer-name rule (keras.src.utils.naming.to_snake_case): Dense -> dense,
-    Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, BatchNormalization -> batch_normalization."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def _reused(store: dict[str, np.ndarray], name: str, shape: tuple, dtype) -> np.ndarray:
     """store[name] if it has this shape and dtype, else a new uninitialised array put there."""
     array = store.get(name)
     if array is None or array.shape != tuple(shape) or array.dtype != dtype:
         array = store[name] = np.empty(shape, dtype)
     return array
-
-
-def format_shape(shape: Sequence) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 class Layer:
@@ -65,7 +55,7 @@ class Layer:
 
     def __init__(self, name: str | None = None, dtype: str | None = None,
                  input_shape: Sequence[int] | None = None, trainable: bool = True):
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.trainable = trainable
         self.params: dict[str, np.ndarray] = {}
@@ -149,8 +139,8 @@ class Layer:
         return value
 
     def grad_buffer(self, name: str) -> np.ndarray:
-        """The array for backward to write dL/d(param `name`) into: the previous step's, reused. A fresh
-        array per step would cost page faults on every step (20 MB for the seed CNN's Dense kernel)."""
+        """The array for backward to write dL/d(param `name`) into (every layer stores its gradients this
+        way): the previous step's, reused, since a fresh multi-MB array costs page faults on every step."""
         param = self.params[name]
         return _reused(self.grads, name, param.shape, param.dtype)
 
@@ -175,6 +165,11 @@ class Layer:
 
     def _weight(self, name: str) -> np.ndarray:
         return self.params[name] if name in self.params else self.state[name]
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The weight arrays themselves (not copies), in `get_weights` order."""
+        return [self._weight(n) for n in self._weight_names]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras's order (Dense: kernel (in, out), bias (out,))."""

@@ -7,9 +7,10 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..ops import blockwise
+from ..parallel import blockwise
 from .activated import ActivatedLayer
-from .base import Layer, format_shape
+from ..shapes import format_shape
+from .base import Layer
 
 
 def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
@@ -81,7 +82,8 @@ class Conv2D(ActivatedLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, **kwargs):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, **kwargs)
+        super().__init__(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer, **kwargs)
         owner = f"Conv2D '{self.name}'"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
@@ -124,8 +126,9 @@ class Conv2D(ActivatedLayer):
 
     def _im2col(self, xp: np.ndarray, ho: int, wo: int) -> np.ndarray:
         """cols (N, Ho, Wo, kh, kw, C): every output pixel's input window, in the kernel's (kh, kw, C) order.
-        Few channels: one strided copy per kernel offset (5x faster for C = 1); otherwise one copy of a
-        sliding_window_view (N, Ho, Wo, C, kh, kw), faster when each window row holds many channels."""
+        Few channels: one strided copy per kernel offset (much faster for C = 1, benchmarks/README.md);
+        otherwise one copy of a sliding_window_view (N, Ho, Wo, C, kh, kw), faster when each window row
+        holds many channels."""
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         n, c = xp.shape[0], xp.shape[3]
         if c < 8:
@@ -158,14 +161,16 @@ class Conv2D(ActivatedLayer):
         c = self.cols.shape[1] // (kh * kw)
         g2d = g.reshape(n * ho * wo, f)
         # cols^T G as one batched product, a (kh kw C, F) block per sample, summed in float64 (tiny):
-        # OpenBLAS is 5-20x slower on a single product whose inner dimension is N Ho Wo (25088 for the
-        # seed CNN) than on N products of Ho Wo, and the short float32 sums are more accurate too.
+        # OpenBLAS is many times slower on one product whose inner dimension is N Ho Wo than on N products
+        # of Ho Wo (benchmarks/README.md), and the short float32 sums are more accurate too.
         cols3, g3 = self.cols.reshape(n, ho * wo, -1), g.reshape(n, ho * wo, f)
         per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
-        self.grads["kernel"] = per_sample.sum(axis=0, dtype=np.float64).astype(g.dtype).reshape(kh, kw, c, f)
+        np.copyto(self.grad_buffer("kernel"), per_sample.sum(axis=0, dtype=np.float64).reshape(kh, kw, c, f),
+                  casting="same_kind")
         if self.use_bias:  # the same per-sample trick: (1, Ho Wo) ones @ g, then a float64 sum
             ones = np.ones((1, ho * wo), dtype=g.dtype)
-            self.grads["bias"] = np.matmul(ones, g3).sum(axis=0, dtype=np.float64).astype(g.dtype).reshape(f)
+            np.copyto(self.grad_buffer("bias"), np.matmul(ones, g3).sum(axis=0, dtype=np.float64).reshape(f),
+                      casting="same_kind")
         if not self.need_input_grad:
             return None  # first layer: nobody needs dL/dx, skip the second matmul and col2im
         dcols = (g2d @ self.params["kernel"].reshape(kh * kw * c, f).T).reshape(n, ho, wo, kh, kw, c)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import blockwise
+from ..parallel import blockwise
 from .base import Layer
 from .conv import (check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding,
                    window_slices)

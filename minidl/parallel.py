@@ -19,8 +19,7 @@ from typing import Callable
 import numpy as np
 
 BLOCK = 1 << 17  # elements of the first array per block: 512 KiB in float32, in L2/L3. Smaller blocks cost
-# more in Python calls than they gain in cache: the seed CNN's Adam update (benchmarks/layers.py), 2 threads,
-# took 6.9 ms with 32K-element blocks, 5.1 ms with 128K (and 5.0 ms with 256K alone on its big kernel).
+# more in Python calls than they gain in cache (measured in benchmarks/README.md).
 PARALLEL_MIN = 1 << 18  # below this many elements, a thread hand-off costs more than it saves
 
 
@@ -91,5 +90,5 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
 def per_position(values: np.ndarray, sample_shape: tuple) -> np.ndarray:
     """`values` (broadcastable to one sample, e.g. a (C,) bias) repeated over a sample's positions and
     flattened, (L,) for samples of L values: x.reshape(N, L) op it == x op values, but NumPy's inner
-    loops then run over whole samples instead of C values at a time (3-4x faster for C = 32)."""
+    loops then run over whole samples instead of C values at a time (several times faster for C = 32)."""
     return np.broadcast_to(values, sample_shape).reshape(-1)

@@ -1,16 +1,16 @@
-"""minidl.ops.blockwise: cutting an element-wise kernel into blocks and threads changes nothing."""
+"""minidl.parallel.blockwise: cutting an element-wise kernel into blocks and threads changes nothing."""
 import numpy as np
 import pytest
 
-from minidl import ops
+from minidl import parallel
 
 
 @pytest.fixture(params=[1, 2, 3])
 def threads(request):
-    before = ops.get_num_threads()
-    ops.set_num_threads(request.param)
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(request.param)
     yield request.param
-    ops.set_num_threads(before)
+    parallel.set_num_threads(before)
 
 
 def affine(x_block, y_block):  # two operations, the second reading what the first wrote
@@ -18,27 +18,27 @@ def affine(x_block, y_block):  # two operations, the second reading what the fir
     np.add(y_block, np.float32(0.3), out=y_block)
 
 
-@pytest.mark.parametrize("shape", [(1,), (7,), (ops.PARALLEL_MIN + 13,), (513, 1031), (3, 5, 7, 11),
-                                   (1, ops.PARALLEL_MIN + 1)])
-@pytest.mark.parametrize("block", [ops.BLOCK, 100, None])
+@pytest.mark.parametrize("shape", [(1,), (7,), (parallel.PARALLEL_MIN + 13,), (513, 1031), (3, 5, 7, 11),
+                                   (1, parallel.PARALLEL_MIN + 1)])
+@pytest.mark.parametrize("block", [parallel.BLOCK, 100, None])
 def test_blocks_and_threads_give_the_unblocked_result(shape, block, threads):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     expected = np.empty_like(x)
     affine(x, expected)
     y = np.full_like(x, np.nan)
-    ops.blockwise(affine, x, y, block=block)
+    parallel.blockwise(affine, x, y, block=block)
     np.testing.assert_array_equal(y, expected)  # bit for bit, every element written
 
 
 def test_non_contiguous_arrays_are_processed_whole():
     x = np.arange(40, dtype=np.float32).reshape(8, 5)[:, ::2]  # a strided view: blocks could not be views
     y = np.empty_like(x)
-    ops.blockwise(affine, x, y)
+    parallel.blockwise(affine, x, y)
     np.testing.assert_array_equal(y, x * np.float32(1.7) + np.float32(0.3))
 
 
 def test_the_kernel_sees_matching_blocks():
-    rows = ops.PARALLEL_MIN // 4 + 3
+    rows = parallel.PARALLEL_MIN // 4 + 3
     first, second = np.zeros((rows, 4)), np.zeros(rows)
     seen = []
 
@@ -48,7 +48,7 @@ def test_the_kernel_sees_matching_blocks():
         a += 1
         b += 1
 
-    ops.blockwise(kernel, first, second)
+    parallel.blockwise(kernel, first, second)
     assert sum(seen) == rows and len(seen) > 1
     assert (first == 1).all() and (second == 1).all()
 
@@ -56,20 +56,20 @@ def test_the_kernel_sees_matching_blocks():
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
 def test_set_num_threads_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="set_num_threads"):
-        ops.set_num_threads(bad)
+        parallel.set_num_threads(bad)
 
 
 def test_threads_from_the_environment(monkeypatch):
     monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
-    assert ops._default_threads() == 3
+    assert parallel._default_threads() == 3
     monkeypatch.setenv("MINIDL_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="MINIDL_NUM_THREADS"):
-        ops._default_threads()
+        parallel._default_threads()
     monkeypatch.delenv("MINIDL_NUM_THREADS")
-    assert ops._default_threads() >= 1
+    assert parallel._default_threads() >= 1
 
 
 def test_empty_arrays():
     x = np.empty((0, 5), np.float32)
-    ops.blockwise(affine, x, np.empty_like(x))
-    ops.blockwise(affine, x, np.empty_like(x), block=None)
+    parallel.blockwise(affine, x, np.empty_like(x))
+    parallel.blockwise(affine, x, np.empty_like(x), block=None)

@@ -1,0 +1,137 @@
+"""Weights files: a model's weights with what an exact resume needs (optimiser state, shuffling seed,
+random layers' generator states), the architecture they belong to, written atomically, read safely.
+
+A file is data, never code: `.npz` arrays read without unpickling, JSON for the rest.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_savez, read_npz
+from .shapes import format_shape
+
+OptimizerState = tuple[str | None, dict[str, np.ndarray]]  # (optimiser class name, its arrays)
+
+
+def architecture(model) -> list[list]:
+    """[[layer class, {weight name: shape}], ...]: what a weights file must match."""
+    return [[type(layer).__name__, {name: list(w.shape) for name, w in zip(layer.weight_names, layer.weights)}]
+            for layer in model.layers]
+
+
+def _describe_layer(entry: list) -> str:
+    """["Dense", {"kernel": [4, 8], "bias": [8]}] -> "Dense with kernel (4, 8), bias (8,)"."""
+    kind, shapes = entry
+    return kind + (" with " + ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items()) if shapes else "")
+
+
+def architecture_difference(model, saved: list) -> str:
+    """The first difference between a saved architecture and the model's, in words."""
+    ours = architecture(model)
+    if not saved:
+        return "the file holds no architecture (it was not written by save_weights)"
+    for i, (theirs, mine) in enumerate(zip(saved, ours)):
+        if theirs != mine:
+            return (f"layer {i} ('{model.layers[i].name}'): the file has {_describe_layer(theirs)}, "
+                    f"the model has {_describe_layer(mine)}")
+    return f"the file has {len(saved)} layers, the model has {len(ours)}"
+
+
+def _json_array(value):
+    """json.dumps's fallback for the NumPy values in a bit generator's state."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} in a weights file")
+
+
+def _random_layers(model) -> dict[int, np.random.Generator]:
+    return {i: layer.rng for i, layer in enumerate(model.layers)
+            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+
+
+def save_weights(model, filepath: str | os.PathLike) -> Path:
+    """Save weights (and the optimiser's state, if compiled) to an .npz file, atomically."""
+    if not model.built:
+        raise ValueError(f"save_weights: model '{model.name}' is not built yet, it has no weights to save "
+                         f"(give it an Input, or call build/fit/predict first)")
+    arrays = {f"layer{i}/{name}": weight for i, layer in enumerate(model.layers)
+              for name, weight in zip(layer.weight_names, layer.weights)}
+    arrays["architecture"] = np.array(json.dumps(architecture(model)))
+    arrays["shuffle_seed"] = np.array(model.shuffle_seed)
+    # Random layers (Dropout) continue their streams after a resume exactly as without the break
+    arrays["rng_states"] = np.array(json.dumps({str(i): rng.bit_generator.state for i, rng in
+                                                _random_layers(model).items()},
+                                               default=_json_array))  # e.g. MT19937's state holds an array
+    if model.optimizer is not None:
+        arrays["optimizer_class"] = np.array(type(model.optimizer).__name__)
+        arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
+    return atomic_savez(filepath, **arrays)
+
+
+def _read(filepath: Path) -> dict[str, np.ndarray]:
+    try:
+        return read_npz(filepath)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_weights: no weights file '{filepath}'") from None
+    except Exception as error:
+        raise ValueError(f"load_weights: cannot read '{filepath}' (truncated or not a weights file?): "
+                         f"{type(error).__name__}: {error}") from error
+
+
+def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
+    """Load a file written by `save_weights` into the model (weights, shuffling seed, random layers'
+    states); the model changes only if the whole file is readable and matches its architecture.
+    Returns the saved optimiser state, for the caller to restore now or at compile()."""
+    filepath = Path(filepath)
+    if filepath.suffix != ".npz" and not filepath.exists():
+        filepath = filepath.with_name(filepath.name + ".npz")  # as save_weights names it
+    if not model.built:
+        raise ValueError(f"load_weights: build model '{model.name}' first (give it an Input, or call "
+                         f"build(input_shape))")
+    arrays = _read(filepath)
+    damaged = f"load_weights: '{filepath}' is damaged or not a minidl weights file"
+    try:
+        saved = json.loads(str(arrays.get("architecture", "[]")))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{damaged}: unreadable architecture ({error})") from error
+    if saved != architecture(model):
+        raise ValueError(f"load_weights: '{filepath}' holds weights of another architecture: "
+                         f"{architecture_difference(model, saved)}\n  file:  {saved}\n"
+                         f"  model: {architecture(model)}")
+    try:  # read and check everything before changing anything
+        weights = [arrays[f"layer{i}/{name}"] for i, layer in enumerate(model.layers) for name in layer.weight_names]
+        shuffle_seed = int(arrays.get("shuffle_seed", model.shuffle_seed))
+        rng_states = {int(i): state for i, state in json.loads(str(arrays.get("rng_states", "{}"))).items()}
+        for index, state in rng_states.items():
+            probe = copy.deepcopy(model.layers[index].rng)  # AttributeError if the layer has none
+            probe.bit_generator.state = state  # ValueError/TypeError if the state does not fit it
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{damaged}: {type(error).__name__}: {error}") from error
+    for weight in weights:
+        if weight.dtype.kind != "f" or not np.isfinite(weight).all():
+            raise ValueError(f"load_weights: '{filepath}' holds non-finite or non-float weights")
+    model.set_weights(weights)
+    model.shuffle_seed = shuffle_seed
+    for index, state in rng_states.items():
+        model.layers[index].rng.bit_generator.state = state
+    optimizer_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
+    if not optimizer_state:
+        return None
+    return (str(arrays["optimizer_class"]) if "optimizer_class" in arrays else None), optimizer_state
+
+
+def restore_optimizer_state(optimizer, saved: OptimizerState, source: str) -> None:
+    """Give the optimiser the state saved by save_weights, if it is of the same kind."""
+    saved_class, state = saved
+    if saved_class is not None and saved_class != type(optimizer).__name__:
+        warnings.warn(f"{source}: the saved optimizer state is {saved_class}'s, but the model is compiled "
+                      f"with {type(optimizer).__name__}: it was not restored (training continues from "
+                      f"a fresh optimizer)", stacklevel=4)
+        return
+    optimizer.set_state(state)

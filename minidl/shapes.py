@@ -1,0 +1,11 @@
+"""Shapes as Keras writes them: a tuple with the batch axis first, None where the size is not fixed."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+Shape = tuple[Optional[int], ...]  # e.g. (None, 28, 28, 1)
+
+
+def format_shape(shape: Sequence) -> str:
+    """(None, 784) -> "(None, 784)", (8,) -> "(8,)": Python's tuple notation, for messages."""
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
