@@ -6,24 +6,25 @@
 Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
 machine; it complements benchmarks/run.py (minidl against Keras), which times whole epochs.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "experiments")]
+sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness (and its seed models)
+
+import numpy as np  # noqa: E402
 
 import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
-import numpy as np  # noqa: E402
-import seed_models  # noqa: E402
-
-from minidl.training import link_loss, params_and_grads  # noqa: E402
+from harness import seed_models  # noqa: E402
 from minidl.inference import InferencePlan  # noqa: E402
 from minidl.parallel import blockwise  # noqa: E402
+from minidl.training import link_loss, params_and_grads  # noqa: E402
 
 
 def best_ms(fn, repeats: int) -> float:
@@ -63,11 +64,20 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
         rows, a = [], x
         for step in InferencePlan(model.layers).steps:
             out = step(a)  # each step timed on the output of the one before (in-place steps: on their own)
-            rows.append((f"{step} {a.shape[1:]} -> {out.shape[1:]}", best_ms(lambda: step(a), repeats), float("nan")))
+            rows.append(
+                (
+                    f"{step} {a.shape[1:]} -> {out.shape[1:]}",
+                    best_ms(lambda step=step, a=a: step(a), repeats),
+                    float("nan"),
+                )
+            )
             a = out
-        rows.append((" whole pass, these steps (predict)", best_ms(lambda: model.predict(x, len(x)), repeats), float("nan")))
-        rows.append((" whole pass, the layers one by one", best_ms(lambda: layer_by_layer(model, x), repeats),
-                     float("nan")))
+        rows.append(
+            (" whole pass, these steps (predict)", best_ms(lambda: model.predict(x, len(x)), repeats), float("nan"))
+        )
+        rows.append(
+            (" whole pass, the layers one by one", best_ms(lambda: layer_by_layer(model, x), repeats), float("nan"))
+        )
         return rows
     rows = []
     inputs = [x]
@@ -80,15 +90,19 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
     for i in range(len(model.layers) - 1, -1, -1):
         grads[i] = model.layers[i].backward(grads[i + 1])
     for i, layer in enumerate(model.layers):
-        forward = best_ms(lambda: layer.forward(inputs[i], training=True), repeats)
+        forward = best_ms(lambda layer=layer, i=i: layer.forward(inputs[i], training=True), repeats)
         layer.forward(inputs[i], training=True)  # backward reads what this forward kept
-        backward = best_ms(lambda: layer.backward(grads[i + 1]), repeats)
+        backward = best_ms(lambda layer=layer, i=i: layer.backward(grads[i + 1]), repeats)
         rows.append((f"{layer.name} {inputs[i].shape[1:]} -> {inputs[i + 1].shape[1:]}", forward, backward))
     pairs = list(params_and_grads(model.layers))
-    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(pairs),
-                                             repeats), float("nan")))
-    rows.append(("  its memory traffic alone (Adam: read 4, write 3 arrays)",
-                 best_ms(streaming_floor(pairs), repeats), float("nan")))
+    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(pairs), repeats), float("nan")))
+    rows.append(
+        (
+            "  its memory traffic alone (Adam: read 4, write 3 arrays)",
+            best_ms(streaming_floor(pairs), repeats),
+            float("nan"),
+        )
+    )
     return rows
 
 
@@ -99,8 +113,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     shape, model = ((28, 28, 1), seed_models.cnn("minidl")) if args.model == "cnn" else ((784,), seed_models.mlp(1000))
-    sizes = {"training step": 32, "predict": 256} if args.model == "cnn" else {"training step": 10000,
-                                                                              "predict": 1024}
+    sizes = {"training step": 32, "predict": 256} if args.model == "cnn" else {"training step": 10000, "predict": 1024}
     for title, n in sizes.items():
         x = rng.random((n, *shape), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]

@@ -6,6 +6,7 @@
 In one process, contenders are interleaved and each is timed `--repeats` times after a warm-up;
 the table shows the best (and the median) time. Written to benchmarks/results/ as Markdown and JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "experiments"))
-import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
+sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness (and its seed models)
 import numpy as np  # noqa: E402
+
+import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import minidl  # noqa: E402
-import seed_models  # noqa: E402
+from harness import seed_models  # noqa: E402
 
 
 def timings(contenders: dict, repeats: int) -> dict[str, dict]:
@@ -55,18 +56,35 @@ def data(n: int, shape: tuple, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def keras_mlp(hidden: int):
     import keras
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hidden, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.99),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.99),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
 def minidl_mlp(hidden: int):
-    model = minidl.Sequential([minidl.layers.Input((784,)), minidl.layers.Dense(hidden, activation="relu"),
-                               minidl.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=minidl.optimizers.SGD(learning_rate=0.05, momentum=0.99),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model = minidl.Sequential(
+        [
+            minidl.layers.Input((784,)),
+            minidl.layers.Dense(hidden, activation="relu"),
+            minidl.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=minidl.optimizers.SGD(learning_rate=0.05, momentum=0.99),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -82,6 +100,7 @@ def mlp_floor(x: np.ndarray, y: np.ndarray, hidden: int):
         _ = h.T @ g  # dW2
         dh = g @ w2.T
         _ = x.T @ dh  # dW1
+
     return step
 
 
@@ -90,15 +109,21 @@ def bench_mlp(args, results: dict) -> None:
     x, y = data(n, (784,))
     keras_model, minidl_model = keras_mlp(hidden), minidl_mlp(hidden)
     fit = dict(batch_size=n, epochs=1, verbose=0)
-    results["mlp_epoch"] = timings({
-        "minidl": lambda: minidl_model.fit(x, y, **fit),
-        "keras": lambda: keras_model.fit(x, y, **fit),
-        "floor": mlp_floor(x, y, hidden),
-    }, args.repeats)
-    results["mlp_predict"] = timings({
-        "minidl": lambda: minidl_model.predict(x, batch_size=1024),
-        "keras": lambda: keras_model.predict(x, batch_size=1024, verbose=0),
-    }, args.repeats)
+    results["mlp_epoch"] = timings(
+        {
+            "minidl": lambda: minidl_model.fit(x, y, **fit),
+            "keras": lambda: keras_model.fit(x, y, **fit),
+            "floor": mlp_floor(x, y, hidden),
+        },
+        args.repeats,
+    )
+    results["mlp_predict"] = timings(
+        {
+            "minidl": lambda: minidl_model.predict(x, batch_size=1024),
+            "keras": lambda: keras_model.predict(x, batch_size=1024, verbose=0),
+        },
+        args.repeats,
+    )
     results["mlp_predict"]["samples"] = n
 
 
@@ -106,12 +131,17 @@ def bench_cnn(args, results: dict) -> None:
     n = args.cnn_samples
     x, y = data(n, (28, 28, 1))
     models = {"minidl": seed_models.cnn("minidl"), "keras": seed_models.cnn("keras")}
-    results["cnn_epoch"] = timings({name: (lambda m=m: m.fit(x, y, batch_size=32, epochs=1, verbose=0))
-                                    for name, m in models.items()}, max(1, args.repeats // 2))
-    results["cnn_predict"] = timings({
-        "minidl": lambda: models["minidl"].predict(x, batch_size=256),
-        "keras": lambda: models["keras"].predict(x, batch_size=256, verbose=0),
-    }, args.repeats)
+    results["cnn_epoch"] = timings(
+        {name: (lambda m=m: m.fit(x, y, batch_size=32, epochs=1, verbose=0)) for name, m in models.items()},
+        max(1, args.repeats // 2),
+    )
+    results["cnn_predict"] = timings(
+        {
+            "minidl": lambda: models["minidl"].predict(x, batch_size=256),
+            "keras": lambda: models["keras"].predict(x, batch_size=256, verbose=0),
+        },
+        args.repeats,
+    )
     results["cnn_predict"]["samples"] = n
 
 
@@ -120,6 +150,7 @@ def bench_adam(args, results: dict) -> None:
     element-wise work of a CNN step that no matrix product hides."""
     import keras
     import tensorflow as tf
+
     rng = np.random.default_rng(0)
     shape = (64, 64) if args.quick else (6272, 784)
     param, grad = rng.random(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)
@@ -127,15 +158,16 @@ def bench_adam(args, results: dict) -> None:
     variable, keras_grad, theirs = tf.Variable(param), tf.constant(grad), keras.optimizers.Adam(1e-4)
     theirs.build([variable])
     keras_step = tf.function(lambda: theirs.apply_gradients([(keras_grad, variable)]))
-    results["adam_update"] = timings({"minidl": lambda: ours.apply_gradients(pairs), "keras": keras_step},
-                                     args.repeats * 3)
+    results["adam_update"] = timings(
+        {"minidl": lambda: ours.apply_gradients(pairs), "keras": keras_step}, args.repeats * 3
+    )
     results["adam_update"]["shape"] = shape
 
 
 PEAK_RSS_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
-    sys.path[:0] = [{root!r}, {root!r} + "/experiments"]
-    import seed_models
+    sys.path.insert(0, {root!r} + "/experiments")
+    from harness import seed_models
     kind, n, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     rng = np.random.default_rng(0)
     shape = (784,) if kind == "mlp" else (28, 28, 1)
@@ -153,8 +185,9 @@ def bench_memory(args, results: dict) -> None:
     script = PEAK_RSS_SCRIPT.format(root=str(ROOT))
     results["peak_rss_mib"] = {}
     for kind, n in (("mlp", args.mlp_samples), ("cnn", args.cnn_samples)):
-        out = subprocess.run([sys.executable, "-c", script, kind, str(n), "2"], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", script, kind, str(n), "2"], capture_output=True, text=True, check=True
+        )
         results["peak_rss_mib"][kind] = float(out.stdout.strip().splitlines()[-1])
 
 
@@ -175,9 +208,16 @@ def in_fresh_process(group, args) -> dict:
 def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
-        return ", ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer', '')}, "
-                         f"{i['num_threads']} threads, {i.get('architecture')})" for i in threadpool_info()
-                         if i["user_api"] == "blas") or "unknown"
+
+        return (
+            ", ".join(
+                f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer', '')}, "
+                f"{i['num_threads']} threads, {i.get('architecture')})"
+                for i in threadpool_info()
+                if i["user_api"] == "blas"
+            )
+            or "unknown"
+        )
     except ImportError:
         return "threadpoolctl not installed"
 
@@ -199,12 +239,15 @@ def report(args, results: dict) -> str:
         "|---|---|---|---|---|---|---|",
         f"| MLP epoch ({args.mlp_samples} x 784, H={args.hidden}, full batch, SGD momentum) | "
         f"{cell('mlp_epoch', 'minidl')} | {cell('mlp_epoch', 'keras')} | {cell('mlp_epoch', 'floor')} | "
-        f"{ratio('mlp_epoch', 'minidl', 'keras'):.2f} | {ratio('mlp_epoch', 'minidl', 'floor'):.2f} | <= 1.0, <= 1.2 |",
+        f"{ratio('mlp_epoch', 'minidl', 'keras'):.2f} | {ratio('mlp_epoch', 'minidl', 'floor'):.2f} | "
+        "<= 1.0, <= 1.2 |",
         f"| CNN epoch ({args.cnn_samples} samples, batch 32, Adam) | {cell('cnn_epoch', 'minidl')} | "
         f"{cell('cnn_epoch', 'keras')} | | {ratio('cnn_epoch', 'minidl', 'keras'):.2f} | | <= 0.8 |",
-        f"| MLP predict (batch 1024) | {throughput('mlp_predict', 'minidl')} | {throughput('mlp_predict', 'keras')} | | "
+        f"| MLP predict (batch 1024) | {throughput('mlp_predict', 'minidl')} | "
+        f"{throughput('mlp_predict', 'keras')} | | "
         f"{ratio('mlp_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
-        f"| CNN predict (batch 256) | {throughput('cnn_predict', 'minidl')} | {throughput('cnn_predict', 'keras')} | | "
+        f"| CNN predict (batch 256) | {throughput('cnn_predict', 'minidl')} | "
+        f"{throughput('cnn_predict', 'keras')} | | "
         f"{ratio('cnn_predict', 'minidl', 'keras'):.2f} | | <= 1.0 |",
         f"| Adam update of one {results['adam_update']['shape'][0]} x {results['adam_update']['shape'][1]} kernel | "
         f"{cell('adam_update', 'minidl')} | {cell('adam_update', 'keras')} | | "
@@ -212,8 +255,10 @@ def report(args, results: dict) -> str:
     ]
     if "peak_rss_mib" in results:
         rss = results["peak_rss_mib"]
-        lines.append(f"\nPeak RSS of a fresh process, 2 epochs: MLP H=2000 full batch {rss['mlp']:.0f} MiB, "
-                     f"CNN batch 32 {rss['cnn']:.0f} MiB.")
+        lines.append(
+            f"\nPeak RSS of a fresh process, 2 epochs: MLP H=2000 full batch {rss['mlp']:.0f} MiB, "
+            f"CNN batch 32 {rss['cnn']:.0f} MiB."
+        )
     return "\n".join(lines)
 
 
@@ -235,17 +280,26 @@ def main(argv=None) -> dict:
     bench_memory(args, results)
     import keras
     import tensorflow as tf
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__} "
-               f"({blas_info()}, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}); "
-               f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__} "
+        f"({blas_info()}, OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}); "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + f" --repeats {args.repeats}"
     table = report(args, results)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
     text = f"# minidl benchmarks\n\nCommand: `{command}` at commit {commit}\n\nMachine: {machine}\n\n{table}\n"
     print(text)
     (out / "results.md").write_text(text)
-    (out / "results.json").write_text(json.dumps({"command": command, "machine": machine, "results": results}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps({"command": command, "machine": machine, "results": results}, indent=1)
+    )
     return results
 
 

@@ -1,11 +1,41 @@
 """minidl: a small deep-learning framework in NumPy, with Keras's API and every backward pass in sight."""
-from . import (callbacks, datasets, initializers, layers, losses, metrics, optimizers, parallel, regularizers,
-               testing, training, utils)
+
+from . import (
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    parallel,
+    regularizers,
+    testing,
+    training,
+    utils,
+)
 from .backend import floatx, set_floatx, set_seed
 from .models import Sequential
 from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "layers", "losses", "optimizers", "initializers", "regularizers", "metrics",
-           "callbacks", "datasets", "parallel", "testing", "training", "utils", "floatx", "set_floatx", "set_seed",
-           "set_num_threads", "get_num_threads"]
+__all__ = [
+    "Sequential",
+    "layers",
+    "losses",
+    "optimizers",
+    "initializers",
+    "regularizers",
+    "metrics",
+    "callbacks",
+    "datasets",
+    "parallel",
+    "testing",
+    "training",
+    "utils",
+    "floatx",
+    "set_floatx",
+    "set_seed",
+    "set_num_threads",
+    "get_num_threads",
+]

@@ -3,6 +3,7 @@
 Every layer, loss and optimiser asks `floatx()` for its dtype when it is built, so one call to
 `set_floatx("float64")` switches a whole program to double precision (as `keras.config.set_floatx`).
 """
+
 from __future__ import annotations
 
 import random

@@ -1,6 +1,7 @@
 """Callbacks with Keras's hook names: `fit` calls them at the start and end of training, of each
 epoch and of each batch. `self.model` is the model being trained; set `model.stop_training = True`
 to end training after the current epoch."""
+
 from __future__ import annotations
 
 import math
@@ -8,14 +9,15 @@ import os
 import string
 import sys
 import time
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tqdm.auto import tqdm
 
 
 class Callback:
     def __init__(self):
-        self.model = None
+        self.model: Any = None  # the model being trained, set by fit
         self.params: dict = {}
 
     def set_model(self, model) -> None:
@@ -46,12 +48,23 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
-    def on_train_batch_begin(self, batch, logs=None): self._call("on_train_batch_begin", batch, logs)
-    def on_train_batch_end(self, batch, logs=None): self._call("on_train_batch_end", batch, logs)
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs)
 
 
 class History(Callback):
@@ -84,8 +97,15 @@ class ProgressBar(Callback):
         self.epoch_start = time.perf_counter()
         self.title = f"Epoch {epoch + 1}/{self.params.get('epochs')}"
         if self.verbose == 1:
-            self.bar = tqdm(total=self.params.get("steps"), desc=self.title, unit="batch",
-                            file=self.file, leave=True, dynamic_ncols=True, mininterval=0.2)
+            self.bar = tqdm(
+                total=self.params.get("steps"),
+                desc=self.title,
+                unit="batch",
+                file=self.file,
+                leave=True,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
@@ -127,9 +147,17 @@ class EarlyStopping(Callback):
     epoch are restored when training ends (also when it ran to the last epoch without stopping).
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
-                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ):
         super().__init__()
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
@@ -202,8 +230,15 @@ class ModelCheckpoint(Callback):
     resumed (as Keras's argument of that name).
     """
 
-    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
-                 mode: str = "auto", initial_value_threshold: float | None = None):
+    def __init__(
+        self,
+        filepath: str,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        mode: str = "auto",
+        initial_value_threshold: float | None = None,
+    ):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
             raise TypeError(f"ModelCheckpoint: filepath must be a non-empty path, got {filepath!r}")
@@ -212,13 +247,16 @@ class ModelCheckpoint(Callback):
         try:  # a malformed template fails now, not after the first epoch of training
             list(string.Formatter().parse(os.fspath(filepath)))
         except ValueError as error:
-            raise ValueError(f"ModelCheckpoint: filepath {str(filepath)!r} is not a valid format string: {error}") \
-                from None
+            raise ValueError(
+                f"ModelCheckpoint: filepath {str(filepath)!r} is not a valid format string: {error}"
+            ) from None
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only = save_best_only
         self.maximize = _maximizes("ModelCheckpoint", monitor, mode)
         if initial_value_threshold is not None and not math.isfinite(initial_value_threshold):
-            raise ValueError(f"ModelCheckpoint: initial_value_threshold must be finite, got {initial_value_threshold!r}")
+            raise ValueError(
+                f"ModelCheckpoint: initial_value_threshold must be finite, got {initial_value_threshold!r}"
+            )
         self.best: float | None = initial_value_threshold
 
     def on_train_begin(self, logs=None):
@@ -228,23 +266,30 @@ class ModelCheckpoint(Callback):
         if metrics is None or "do_validation" not in self.params:
             return  # not run by Sequential.fit: the logs' keys are unknown
         keys = ["loss", *(m.name for m in metrics)]
-        expected = {**{k: 0.0 for k in keys},
-                    **({f"val_{k}": 0.0 for k in keys} if self.params["do_validation"] else {})}
+        expected = {
+            **dict.fromkeys(keys, 0.0),
+            **({f"val_{k}": 0.0 for k in keys} if self.params["do_validation"] else {}),
+        }
         self._path(0, expected)
         if self.save_best_only and self.monitor not in expected:
-            raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' will not be in the logs, which hold "
-                           f"{sorted(expected)}" + _validation_hint(self.monitor))
+            raise KeyError(
+                f"ModelCheckpoint: monitor '{self.monitor}' will not be in the logs, which hold "
+                f"{sorted(expected)}" + _validation_hint(self.monitor)
+            )
 
     def _path(self, epoch: int, logs: dict) -> str:
         try:
             return self.filepath.format(epoch=epoch + 1, **logs)
         except (KeyError, IndexError) as error:
-            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} uses {{{error.args[0]}}}, which is not in "
-                           f"this epoch's logs; available: epoch, {', '.join(sorted(logs))}"
-                           + _validation_hint(str(error.args[0]))) from None
+            raise KeyError(
+                f"ModelCheckpoint: filepath {self.filepath!r} uses {{{error.args[0]}}}, which is not in "
+                f"this epoch's logs; available: epoch, {', '.join(sorted(logs))}" + _validation_hint(str(error.args[0]))
+            ) from None
         except ValueError as error:  # e.g. {loss:02d}: a float with an integer format
-            raise ValueError(f"ModelCheckpoint: cannot format filepath {self.filepath!r} with epoch={epoch + 1} "
-                             f"and the logs {logs}: {error}") from None
+            raise ValueError(
+                f"ModelCheckpoint: cannot format filepath {self.filepath!r} with epoch={epoch + 1} "
+                f"and the logs {logs}: {error}"
+            ) from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -252,10 +297,13 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                raise KeyError(f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}"
-                               + _validation_hint(self.monitor))
+                raise KeyError(
+                    f"ModelCheckpoint: monitor '{self.monitor}' is not in the logs {sorted(logs)}"
+                    + _validation_hint(self.monitor)
+                )
             improved = math.isfinite(current) and (
-                self.best is None or (current > self.best if self.maximize else current < self.best))
+                self.best is None or (current > self.best if self.maximize else current < self.best)
+            )
             if not improved:
                 if self.verbose:
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best}")

@@ -1,13 +1,14 @@
 """From what a user passes to `fit`/`evaluate`/`predict` to the batches a training step sees.
 
-    prepare_x / prepare_xy   checked arrays in the model's dtype (clear errors, nothing changed yet)
-    epoch_order              the sample order of one epoch, a function of (seed, epoch) alone
-    batches                  the index of each batch in an epoch's order
+prepare_x / prepare_xy   checked arrays in the model's dtype (clear errors, nothing changed yet)
+epoch_order              the sample order of one epoch, a function of (seed, epoch) alone
+batches                  the index of each batch in an epoch's order
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,8 +30,10 @@ def prepare_x(model, x, caller: str) -> np.ndarray:
         raise ValueError(f"Model '{model.name}' has no layers: add some before {caller}()")
     if not model.built:
         if model.input_shape is None and x.ndim < 2:
-            raise ValueError(f"{caller}: x has shape {x.shape}, but the model needs the batch axis first, "
-                             f"(N, features...): one sample x[np.newaxis], one feature x.reshape(-1, 1)")
+            raise ValueError(
+                f"{caller}: x has shape {x.shape}, but the model needs the batch axis first, "
+                f"(N, features...): one sample x[np.newaxis], one feature x.reshape(-1, 1)"
+            )
         model.build(model.input_shape or (None, *x.shape[1:]))
     try:
         model.layers[0].check_input_shape(x.shape)

@@ -12,10 +12,11 @@ of four times. The output has the same values as running the layers one by one (
 at most the sign of a zero may differ, as max(-0.0, 0.0) may return either).
 Training keeps the layers' own order: its backward pass needs every layer's input.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,6 +32,7 @@ class Step:
     """One step of the inference pass: `run` is a bound method of `layer` (training defaults to False): its forward,
     or one of the two halves of a Conv2D/Dense forward, `linear` (its own map) and `activate` (bias and
     activation)."""
+
     layer: Layer
     run: Callable[[np.ndarray], np.ndarray]
 
@@ -62,8 +64,11 @@ class InferencePlan:
             else:  # a layer that mixes values or channels: the maps waiting before it run first
                 steps += waiting
                 waiting = []
-                if isinstance(layer, ActivatedLayer) and _splits_into_linear_and_activate(layer) \
-                        and _nondecreasing_activation(layer.activation):
+                if (
+                    isinstance(layer, ActivatedLayer)
+                    and _splits_into_linear_and_activate(layer)
+                    and _nondecreasing_activation(layer.activation)
+                ):
                     steps.append(Step(layer, layer.linear))
                     waiting.append(Step(layer, layer.activate))  # bias and activation
                 else:

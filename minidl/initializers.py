@@ -3,9 +3,10 @@
 Each is a callable `init(shape, dtype) -> ndarray`. Fans follow Keras: a Dense kernel (in, out) has
 fan_in = in, fan_out = out; a Conv2D kernel (kh, kw, in, out) has fan_in = kh*kw*in, fan_out = kh*kw*out.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -76,8 +77,7 @@ class VarianceScaling(Initializer):
     untruncated_normal: stddev = sqrt(variance);  uniform: U(-sqrt(3 variance), +sqrt(3 variance)).
     """
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed=None):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed=None):
         super().__init__(seed)
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling: mode must be fan_in, fan_out or fan_avg, got {mode!r}")
@@ -139,7 +139,7 @@ glorot_normal, glorot_uniform, he_normal, xavier_normal = GlorotNormal, GlorotUn
 def get(identifier: str | Initializer | Callable | None) -> Callable:
     """An initializer from a name ("glorot_normal", "GlorotNormal", ...), an instance, or any
     callable(shape, dtype)."""
-    if isinstance(identifier, str) or isinstance(identifier, Initializer):
+    if isinstance(identifier, (str, Initializer)):
         return INITIALIZERS.get(identifier)
     if callable(identifier) and not isinstance(identifier, type):
         return identifier

@@ -1,12 +1,14 @@
 """Atomic file writes: a crash while saving never leaves a half-written file in place of a good one."""
+
 from __future__ import annotations
 
 import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -36,8 +38,10 @@ def atomic_savez(path: str | os.PathLike, compressed: bool = False, **arrays: np
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")  # np.savez would append it anyway
-    save = np.savez_compressed if compressed else np.savez
-    return atomic_write(path, lambda f: save(f, **arrays))
+    named: dict[str, Any] = dict(arrays)  # NumPy's stubs read a keyword as maybe its allow_pickle flag
+    if compressed:
+        return atomic_write(path, lambda f: np.savez_compressed(f, **named))
+    return atomic_write(path, lambda f: np.savez(f, **named))
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -46,7 +50,9 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     with open(path, "rb") as f:
         head = f.read(4)
         if head not in (b"PK\x03\x04", b"PK\x05\x06"):  # else np.load tries .npy and pickle, confusingly
-            what = "it is empty" if not head else "it is a .npy file" if head == b"\x93NUM" else f"it starts with {head!r}"
+            what = (
+                "it is empty" if not head else "it is a .npy file" if head == b"\x93NUM" else f"it starts with {head!r}"
+            )
             raise ValueError(f"not a .npz (zip) file, {what}")
         f.seek(0)
         try:

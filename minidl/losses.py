@@ -4,6 +4,7 @@ A cross-entropy also gives `softmax_input_gradient()`, dL/dz for y_pred = softma
 training loop asks for it when the model ends in a Softmax (`minidl.training.link_loss`); the loss itself
 holds nothing about the model it is compiled into.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Metrics: `metric(y_true, y_pred)` returns the batch's mean value; the model averages them over an
 epoch weighted by batch size, as Keras's stateful metrics do."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +42,7 @@ METRICS.register(SparseCategoricalAccuracy)
 
 
 def get(identifier: str | Metric, loss=None) -> Metric:
-    """"accuracy"/"acc" picks the accuracy that fits the loss's labels, named "accuracy" as in Keras."""
+    """ "accuracy"/"acc" picks the accuracy that fits the loss's labels, named "accuracy" as in Keras."""
     if identifier in ("accuracy", "acc"):
         sparse = getattr(loss, "expects_integer_labels", False)
         return SparseCategoricalAccuracy("accuracy") if sparse else CategoricalAccuracy("accuracy")

@@ -1,10 +1,11 @@
 """Sequential: a stack of layers with Keras's API. The model holds the layers and what compile chose;
 the loops live in `training`, the data checks in `data`, the files in `saving`."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -83,8 +84,10 @@ class Sequential:
         if input_shape is not None:
             input_shape = validation.check_model_input_shape(self.name, input_shape)
         elif self.input_shape is None:
-            raise ValueError(f"Model '{self.name}' has no input shape yet: start it with "
-                             f"layers.Input(shape), or call fit/predict/build(input_shape)")
+            raise ValueError(
+                f"Model '{self.name}' has no input shape yet: start it with "
+                f"layers.Input(shape), or call fit/predict/build(input_shape)"
+            )
         else:
             input_shape = self.input_shape
         shape = input_shape
@@ -103,7 +106,9 @@ class Sequential:
 
     @property
     def compute_dtype(self) -> str:
-        return self.layers[0].dtype if self.built and self.layers else (self.dtype or floatx())
+        if self.built and self.layers and self.layers[0].dtype is not None:
+            return self.layers[0].dtype
+        return self.dtype or floatx()
 
     def compile(self, optimizer="sgd", loss="categorical_crossentropy", metrics: Sequence | None = None) -> None:
         validation.check_compile_arguments(optimizer, loss, metrics)
@@ -113,8 +118,9 @@ class Sequential:
         metrics = [metrics_module.get(m, loss) for m in (metrics or [])]
         self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
         if self._pending_optimizer_state is not None:
-            saving.restore_optimizer_state(optimizer, self._pending_optimizer_state,
-                                           source="the weights loaded before compile()")
+            saving.restore_optimizer_state(
+                optimizer, self._pending_optimizer_state, source="the weights loaded before compile()"
+            )
             self._pending_optimizer_state = None
 
     # ------------------------------------------------------------------ the passes
@@ -128,24 +134,47 @@ class Sequential:
 
     def backward(self, grad_output: np.ndarray) -> None:
         """dL/d(output) back through the layers, down to the first one with parameters."""
-        for layer in reversed(self.layers[self._first_trainable:]):
-            grad_output = layer.backward(grad_output)
+        grad: np.ndarray | None = grad_output
+        for layer in reversed(self.layers[self._first_trainable :]):
+            assert grad is not None  # only the first layer with parameters, the last one here, returns None
+            grad = layer.backward(grad)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
         """The inference pass, planned once for the layers as they are now (see minidl.inference)."""
         return InferencePlan(self.layers)
 
     # ------------------------------------------------------------------ Keras's API
-    def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int | str = "auto",
-            callbacks=None, validation_data=None, shuffle: bool = True, initial_epoch: int = 0) -> History:
+    def fit(
+        self,
+        x,
+        y,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        callbacks=None,
+        validation_data=None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+    ) -> History:
         """Train for `epochs` epochs (counting from `initial_epoch`) and return the History."""
         callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
         batch_size = validation.check_batch_size(batch_size)
         x, y = data.prepare_xy(self, x, y, "fit")
         if validation_data is not None:
-            validation_data = data.prepare_xy(self, *validation_data, "fit (validation_data)")
-        return training.fit(self, x, y, batch_size, epochs, 1 if verbose == "auto" else int(verbose), callbacks,
-                            validation_data, shuffle, initial_epoch)
+            x_val, y_val = validation_data
+            validation_data = data.prepare_xy(self, x_val, y_val, "fit (validation_data)")
+        return training.fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            1 if verbose == "auto" else int(verbose),
+            callbacks,
+            validation_data,
+            shuffle,
+            initial_epoch,
+        )
 
     def train_on_batch(self, x, y, return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """One gradient step on (x, y). Returns, as Keras, the batch's loss (computed before the update),
@@ -154,8 +183,9 @@ class Sequential:
         logs = training.train_step(self, x, y, training.link_loss(self))
         return training.keras_return(logs, return_dict)
 
-    def evaluate(self, x, y, batch_size: int = 32, verbose: int | str = "auto",
-                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    def evaluate(
+        self, x, y, batch_size: int = 32, verbose: int | str = "auto", return_dict: bool = False
+    ) -> float | list[float] | dict[str, float]:
         """[loss, *metrics] on (x, y) in inference mode (or a dict with return_dict=True)."""
         batch_size = validation.check_batch_size(batch_size)
         x, y = data.prepare_xy(self, x, y, "evaluate")
@@ -179,15 +209,17 @@ class Sequential:
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         weights = list(weights)
         if not self.built and weights:
-            raise ValueError(f"set_weights: model '{self.name}' is not built yet, so it has no weights to set "
-                             f"(give it an Input, or call build(input_shape) first)")
+            raise ValueError(
+                f"set_weights: model '{self.name}' is not built yet, so it has no weights to set "
+                f"(give it an Input, or call build(input_shape) first)"
+            )
         expected = sum(len(layer.weight_names) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received {len(weights)}")
         start = 0
         for layer in self.layers:
             count = len(layer.weight_names)
-            layer.set_weights(weights[start:start + count])
+            layer.set_weights(weights[start : start + count])
             start += count
 
     def count_params(self) -> int:

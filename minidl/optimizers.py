@@ -4,9 +4,10 @@ Layers compute gradients (`backward`); optimisers alone change parameters. Per-p
 (velocities, moments) lives in `self.slots[slot_name][param_key]`, so it can be saved and restored
 (`get_state` / `set_state`) to resume training exactly.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -24,8 +25,11 @@ def update_blockwise(step: Callable[..., None], *arrays: np.ndarray) -> None:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
         and bool(np.isfinite(value))
+    )
 
 
 def _check_positive(owner: str, name: str, value: float) -> float:
@@ -99,8 +103,10 @@ class SGD(Optimizer):
     def update(self, key, param, grad):
         lr, momentum = self.learning_rate, self.momentum
         if momentum == 0 and self.initial_velocity == 0:
+
             def step(p, g):
                 p -= lr * g
+
             update_blockwise(step, param, grad)
             return
 
@@ -108,19 +114,19 @@ class SGD(Optimizer):
             v *= momentum
             v += lr * g
             p -= v
+
         update_blockwise(step_with_momentum, param, grad, self.slot("velocity", key, param, fill=self.initial_velocity))
 
 
 class Adam(Optimizer):
     """Adam with Keras's exact update (epsilon on the uncorrected sqrt(v)):
 
-        m <- m + (1 - beta_1) (grad - m);      v <- v + (1 - beta_2) (grad^2 - v)
-        alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-        param <- param - alpha * m / (sqrt(v) + epsilon)
+    m <- m + (1 - beta_1) (grad - m);      v <- v + (1 - beta_2) (grad^2 - v)
+    alpha = learning_rate * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+    param <- param - alpha * m / (sqrt(v) + epsilon)
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7):
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
         super().__init__(learning_rate)
         self.beta_1 = _check_fraction("Adam", "beta_1", beta_1)
         self.beta_2 = _check_fraction("Adam", "beta_2", beta_2)
@@ -140,16 +146,17 @@ class Adam(Optimizer):
         def step(p, g, m, v):  # Keras's operations in Keras's order, on one block
             update = np.subtract(g, m)
             update *= one_minus_beta_1
-            m += update                                  # m += (1 - beta_1) (g - m)
+            m += update  # m += (1 - beta_1) (g - m)
             np.square(g, out=update)
             update -= v
             update *= one_minus_beta_2
-            v += update                                  # v += (1 - beta_2) (g^2 - v)
+            v += update  # v += (1 - beta_2) (g^2 - v)
             denominator = np.sqrt(v)
             denominator += epsilon
             np.multiply(m, alpha, out=update)
             update /= denominator
-            p -= update                                  # p -= alpha m / (sqrt(v) + epsilon)
+            p -= update  # p -= alpha m / (sqrt(v) + epsilon)
+
         update_blockwise(step, param, grad, self.slot("m", key, param), self.slot("v", key, param))
 
 

@@ -10,11 +10,12 @@ NumPy releases the GIL inside its loops, so blocks handed to a few threads run o
 
 Element-wise kernels give bit-identical results however the arrays are cut.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import numpy as np
 

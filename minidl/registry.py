@@ -5,10 +5,12 @@ Keras's rule: a class is found by its own name or by that name in snake_case ("G
 "glorot_normal"), plus the aliases a kind declares ("mse"); the match is exact, except for optimizers,
 whose names Keras lower-cases first ("Adam", "adam" and "ADAM" are one optimizer).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -23,9 +25,9 @@ def snake_case(name: str) -> str:
 class Registry(Generic[T]):
     """The objects of one kind by name: `get(name)` makes a new one, `get(instance)` returns it as is.
 
-        LOSSES = Registry("loss", Loss)
-        LOSSES.register(CategoricalCrossentropy)            # "CategoricalCrossentropy", "categorical_crossentropy"
-        LOSSES.register(MeanSquaredError, aliases=("mse",))
+    LOSSES = Registry("loss", Loss)
+    LOSSES.register(CategoricalCrossentropy)            # "CategoricalCrossentropy", "categorical_crossentropy"
+    LOSSES.register(MeanSquaredError, aliases=("mse",))
     """
 
     def __init__(self, kind: str, base: type, case_sensitive: bool = True):
@@ -38,12 +40,13 @@ class Registry(Generic[T]):
     def _key(self, name: str) -> str:
         return name if self.case_sensitive else name.lower()
 
-    def register(self, maker: Callable[[], T], names: tuple[str, ...] | None = None,
-                 aliases: tuple[str, ...] = ()) -> Callable[[], T]:
+    def register(
+        self, maker: Callable[[], T], names: tuple[str, ...] | None = None, aliases: tuple[str, ...] = ()
+    ) -> Callable[[], T]:
         """Make `maker()` findable by `names` (default: a class's name and its snake_case) and `aliases`."""
         shown: tuple[str, ...] = names or ()
         if names is None:
-            class_name = getattr(maker, "__name__")
+            class_name = maker.__name__
             names, shown = (class_name, snake_case(class_name)), (snake_case(class_name),)
         for name in (*names, *aliases):
             self._makers[self._key(name)] = maker
@@ -61,7 +64,10 @@ class Registry(Generic[T]):
         if isinstance(identifier, str) and self._key(identifier) in self._makers:
             return self._makers[self._key(identifier)]()
         if isinstance(identifier, type) and issubclass(identifier, self.base):
-            raise TypeError(f"Expected a {self.kind} name or instance, got the class {identifier.__name__}: "
-                            f"call it, e.g. {identifier.__name__}()")
-        raise ValueError(f"Unknown {self.kind} {identifier!r}; known: {self.names()} or a {self.base.__name__} "
-                         f"instance")
+            raise TypeError(
+                f"Expected a {self.kind} name or instance, got the class {identifier.__name__}: "
+                f"call it, e.g. {identifier.__name__}()"
+            )
+        raise ValueError(
+            f"Unknown {self.kind} {identifier!r}; known: {self.names()} or a {self.base.__name__} instance"
+        )

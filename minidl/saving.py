@@ -3,6 +3,7 @@ random layers' generator states), the architecture they belong to, written atomi
 
 A file is data, never code: `.npz` arrays read without unpickling, JSON for the rest.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,8 +22,10 @@ OptimizerState = tuple[str | None, dict[str, np.ndarray]]  # (optimiser class na
 
 def architecture(model) -> list[list]:
     """[[layer class, {weight name: shape}], ...]: what a weights file must match."""
-    return [[type(layer).__name__, {name: list(w.shape) for name, w in zip(layer.weight_names, layer.weights)}]
-            for layer in model.layers]
+    return [
+        [type(layer).__name__, {name: list(w.shape) for name, w in zip(layer.weight_names, layer.weights)}]
+        for layer in model.layers
+    ]
 
 
 def _describe_layer(entry: list) -> str:
@@ -38,8 +41,10 @@ def architecture_difference(model, saved: list) -> str:
         return "the file holds no architecture (it was not written by save_weights)"
     for i, (theirs, mine) in enumerate(zip(saved, ours)):
         if theirs != mine:
-            return (f"layer {i} ('{model.layers[i].name}'): the file has {_describe_layer(theirs)}, "
-                    f"the model has {_describe_layer(mine)}")
+            return (
+                f"layer {i} ('{model.layers[i].name}'): the file has {_describe_layer(theirs)}, "
+                f"the model has {_describe_layer(mine)}"
+            )
     return f"the file has {len(saved)} layers, the model has {len(ours)}"
 
 
@@ -51,23 +56,31 @@ def _json_array(value):
 
 
 def _random_layers(model) -> dict[int, np.random.Generator]:
-    return {i: layer.rng for i, layer in enumerate(model.layers)
-            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+    return {
+        i: layer.rng
+        for i, layer in enumerate(model.layers)
+        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+    }
 
 
 def save_weights(model, filepath: str | os.PathLike) -> Path:
     """Save weights (and the optimiser's state, if compiled) to an .npz file, atomically."""
     if not model.built:
-        raise ValueError(f"save_weights: model '{model.name}' is not built yet, it has no weights to save "
-                         f"(give it an Input, or call build/fit/predict first)")
-    arrays = {f"layer{i}/{name}": weight for i, layer in enumerate(model.layers)
-              for name, weight in zip(layer.weight_names, layer.weights)}
+        raise ValueError(
+            f"save_weights: model '{model.name}' is not built yet, it has no weights to save "
+            f"(give it an Input, or call build/fit/predict first)"
+        )
+    arrays = {
+        f"layer{i}/{name}": weight
+        for i, layer in enumerate(model.layers)
+        for name, weight in zip(layer.weight_names, layer.weights)
+    }
     arrays["architecture"] = np.array(json.dumps(architecture(model)))
     arrays["shuffle_seed"] = np.array(model.shuffle_seed)
     # Random layers (Dropout) continue their streams after a resume exactly as without the break
-    arrays["rng_states"] = np.array(json.dumps({str(i): rng.bit_generator.state for i, rng in
-                                                _random_layers(model).items()},
-                                               default=_json_array))  # e.g. MT19937's state holds an array
+    arrays["rng_states"] = np.array(
+        json.dumps({str(i): rng.bit_generator.state for i, rng in _random_layers(model).items()}, default=_json_array)
+    )  # e.g. MT19937's state holds an array
     if model.optimizer is not None:
         arrays["optimizer_class"] = np.array(type(model.optimizer).__name__)
         arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
@@ -80,8 +93,10 @@ def _read(filepath: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise FileNotFoundError(f"load_weights: no weights file '{filepath}'") from None
     except Exception as error:
-        raise ValueError(f"load_weights: cannot read '{filepath}' (truncated or not a weights file?): "
-                         f"{type(error).__name__}: {error}") from error
+        raise ValueError(
+            f"load_weights: cannot read '{filepath}' (truncated or not a weights file?): "
+            f"{type(error).__name__}: {error}"
+        ) from error
 
 
 def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
@@ -92,8 +107,9 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
     if filepath.suffix != ".npz" and not filepath.exists():
         filepath = filepath.with_name(filepath.name + ".npz")  # as save_weights names it
     if not model.built:
-        raise ValueError(f"load_weights: build model '{model.name}' first (give it an Input, or call "
-                         f"build(input_shape))")
+        raise ValueError(
+            f"load_weights: build model '{model.name}' first (give it an Input, or call build(input_shape))"
+        )
     arrays = _read(filepath)
     damaged = f"load_weights: '{filepath}' is damaged or not a minidl weights file"
     try:
@@ -101,9 +117,11 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
     except json.JSONDecodeError as error:
         raise ValueError(f"{damaged}: unreadable architecture ({error})") from error
     if saved != architecture(model):
-        raise ValueError(f"load_weights: '{filepath}' holds weights of another architecture: "
-                         f"{architecture_difference(model, saved)}\n  file:  {saved}\n"
-                         f"  model: {architecture(model)}")
+        raise ValueError(
+            f"load_weights: '{filepath}' holds weights of another architecture: "
+            f"{architecture_difference(model, saved)}\n  file:  {saved}\n"
+            f"  model: {architecture(model)}"
+        )
     try:  # read and check everything before changing anything
         weights = [arrays[f"layer{i}/{name}"] for i, layer in enumerate(model.layers) for name in layer.weight_names]
         shuffle_seed = int(arrays.get("shuffle_seed", model.shuffle_seed))
@@ -130,8 +148,11 @@ def restore_optimizer_state(optimizer, saved: OptimizerState, source: str) -> No
     """Give the optimiser the state saved by save_weights, if it is of the same kind."""
     saved_class, state = saved
     if saved_class is not None and saved_class != type(optimizer).__name__:
-        warnings.warn(f"{source}: the saved optimizer state is {saved_class}'s, but the model is compiled "
-                      f"with {type(optimizer).__name__}: it was not restored (training continues from "
-                      f"a fresh optimizer)", stacklevel=4)
+        warnings.warn(
+            f"{source}: the saved optimizer state is {saved_class}'s, but the model is compiled "
+            f"with {type(optimizer).__name__}: it was not restored (training continues from "
+            f"a fresh optimizer)",
+            stacklevel=4,
+        )
         return
     optimizer.set_state(state)

@@ -1,9 +1,10 @@
 """Shapes as Keras writes them: a tuple with the batch axis first, None where the size is not fixed."""
+
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
-Shape = tuple[Optional[int], ...]  # e.g. (None, 28, 28, 1)
+Shape = tuple[int | None, ...]  # e.g. (None, 28, 28, 1)
 
 
 def format_shape(shape: Sequence) -> str:

@@ -1,7 +1,8 @@
 """`model.summary()`: a table of the layers, their output shapes and parameter counts, as Keras prints it."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,8 +21,10 @@ def human_bytes(n: float) -> str:
 def print_summary(model, print_fn: Callable[[str], object] = print) -> None:
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: give it an Input or call build()")
-    rows = [(f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape),
-             f"{layer.count_params():,}") for layer in model.layers]
+    rows = [
+        (f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape), f"{layer.count_params():,}")
+        for layer in model.layers
+    ]
     widths = [max(32, *(len(r[0]) + 2 for r in rows)), 26, 12]
 
     def line(cells) -> str:

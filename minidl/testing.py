@@ -9,6 +9,7 @@ loss L = sum(layer(x) * R) (+ the layer's weight penalties), where R is a fixed 
 a plain sum(output) would hide errors whose contributions cancel (for softmax, d sum(p)/dx = 0).
 Every parameter gradient and the input gradient are compared with what `backward(R)` gives.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,8 +58,15 @@ def _set_path(obj, path: tuple, value) -> None:
     setattr(obj, path[-1], value)
 
 
-def check_layer_gradients(layer: Layer, x: np.ndarray, *, training: bool = True, eps: float = 1e-6,
-                          seed: int = 0, return_details: bool = False) -> float | dict[str, float]:
+def check_layer_gradients(
+    layer: Layer,
+    x: np.ndarray,
+    *,
+    training: bool = True,
+    eps: float = 1e-6,
+    seed: int = 0,
+    return_details: bool = False,
+) -> float | dict[str, float]:
     """Worst relative error between `backward` and central differences, over the input gradient and
     every parameter gradient (a dict of errors by name with return_details=True).
 
@@ -89,7 +97,9 @@ def check_layer_gradients(layer: Layer, x: np.ndarray, *, training: bool = True,
         return float(np.sum(forward(inputs) * projection)) + layer.regularization_loss()
 
     forward(x)
-    analytic = {"input": layer.backward(projection.copy())}
+    input_gradient = layer.backward(projection.copy())
+    assert input_gradient is not None  # need_input_grad is set above
+    analytic = {"input": input_gradient}
     layer.add_regularization_gradients()
     analytic.update({name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()})
 

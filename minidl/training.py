@@ -7,10 +7,11 @@ with params/grads and state), `forward(x, training)`, `backward(grad)`, `inferen
 pass, planned once per call) and what `compile` set (`loss`, `optimizer`, `metrics`). Any model that
 offers these trains here: a Sequential, or a graph of layers.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -79,17 +80,29 @@ def keras_return(logs: Logs, return_dict: bool) -> float | list[float] | Logs:
     return list(logs.values()) if len(logs) > 1 else logs["loss"]
 
 
-def fit(model, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, verbose: int, callbacks: list,
-        validation_data: tuple[np.ndarray, np.ndarray] | None, shuffle: bool, initial_epoch: int) -> History:
+def fit(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    epochs: int,
+    verbose: int,
+    callbacks: list,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    shuffle: bool,
+    initial_epoch: int,
+) -> History:
     """The epoch loop on prepared arrays. Each epoch's logs hold the batch-size-weighted means of the loss
     (with weight penalties) and metrics over its batches, then val_* computed after the epoch."""
     loss_gradient = link_loss(model)
     n = len(x)
     steps = data.steps_per_epoch(n, batch_size)
     model.history = History()
-    callback_list = CallbackList([*callbacks, model.history, *([ProgressBar(verbose)] if verbose else [])],
-                                 model, {"epochs": epochs, "steps": steps, "verbose": verbose,
-                                         "do_validation": validation_data is not None})
+    callback_list = CallbackList(
+        [*callbacks, model.history, *([ProgressBar(verbose)] if verbose else [])],
+        model,
+        {"epochs": epochs, "steps": steps, "verbose": verbose, "do_validation": validation_data is not None},
+    )
     model.stop_training = False
     callback_list.on_train_begin()
     epoch_logs: Logs = {}
@@ -129,9 +142,15 @@ def fit(model, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, verbo
 def _report_divergence(model, epoch: int, step: int, error: NonFiniteLossError) -> None:
     model.stop_training = True
     finite = all(np.isfinite(w).all() for w in model.get_weights())  # rare: only when stopping
-    print(f"Epoch {epoch + 1}, batch {step + 1}: {error}; training stopped. Try a smaller learning rate."
-          + ("" if finite else " The weights themselves are not finite (an earlier update overflowed): "
-             "reload the last checkpoint."), flush=True)
+    print(
+        f"Epoch {epoch + 1}, batch {step + 1}: {error}; training stopped. Try a smaller learning rate."
+        + (
+            ""
+            if finite
+            else " The weights themselves are not finite (an earlier update overflowed): reload the last checkpoint."
+        ),
+        flush=True,
+    )
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int) -> Logs:

@@ -1,4 +1,5 @@
 """Small helpers shared by examples and experiments."""
+
 from __future__ import annotations
 
 import operator
@@ -43,8 +44,10 @@ def to_categorical(y, num_classes: int | None = None, dtype=None) -> np.ndarray:
         if num_classes < 1:
             raise ValueError(f"to_categorical: num_classes must be positive, got {num_classes}")
         if y.size and y.max() >= num_classes:
-            raise ValueError(f"to_categorical: label {y.max()} is out of range for num_classes={num_classes} "
-                             f"(labels must be < num_classes)")
+            raise ValueError(
+                f"to_categorical: label {y.max()} is out of range for num_classes={num_classes} "
+                f"(labels must be < num_classes)"
+            )
 
     out = np.zeros((y.size, num_classes), dtype=dtype or floatx())
     out[np.arange(y.size), y] = 1

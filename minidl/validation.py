@@ -1,5 +1,6 @@
 """Checks of what users pass in, at the boundary: each failure names the caller, the argument and the
 shapes, before anything runs, so a mistake never surfaces as a NumPy traceback from deep inside."""
+
 from __future__ import annotations
 
 import numbers
@@ -22,11 +23,14 @@ def as_array(data, what: str, caller: str) -> np.ndarray:
     try:
         array = np.asarray(data)
     except ValueError as error:  # ragged nested lists
-        raise ValueError(f"{caller}: {what} cannot be made into an array (rows of different lengths?): "
-                         f"{error}") from None
+        raise ValueError(
+            f"{caller}: {what} cannot be made into an array (rows of different lengths?): {error}"
+        ) from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{caller}: {what} must be numeric, got an array of dtype {array.dtype}"
-                        + (" (rows of different lengths, or None values?)" if array.dtype.kind == "O" else ""))
+        raise TypeError(
+            f"{caller}: {what} must be numeric, got an array of dtype {array.dtype}"
+            + (" (rows of different lengths, or None values?)" if array.dtype.kind == "O" else "")
+        )
     if array.ndim == 0:
         raise ValueError(f"{caller}: {what} must be an array with a batch axis first, got the scalar {data!r}")
     if array.size == 0:
@@ -43,8 +47,7 @@ def cast_finite(a: np.ndarray, dtype: str, what: str, caller: str) -> np.ndarray
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f"at sample {first[0]}, index {first}; {int(bad.sum())} non-finite value(s) in all"
         if np.isfinite(a[first]):
-            raise ValueError(f"{caller}: {what} has values too large for {dtype} ({a[first]} {where}): "
-                             f"scale the data")
+            raise ValueError(f"{caller}: {what} has values too large for {dtype} ({a[first]} {where}): scale the data")
         raise ValueError(f"{caller}: {what} contains NaN or infinite values ({a[first]} {where})")
     return cast
 
@@ -59,30 +62,46 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
     if loss.expects_integer_labels:
         y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
         if y.ndim == 2 and y.shape[1] == classes:
-            raise ValueError(f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), got "
-                             f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
-                             f"pass y.argmax(axis=1)")
+            raise ValueError(
+                f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), got "
+                f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
+                f"pass y.argmax(axis=1)"
+            )
         if y.ndim != 1:
-            raise ValueError(f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), "
-                             f"got {y.dtype} labels of shape {y.shape}")
+            raise ValueError(
+                f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), "
+                f"got {y.dtype} labels of shape {y.shape}"
+            )
         if y.dtype.kind == "f":  # whole-valued floats (labels read from a CSV) are labels, as in Keras
             bad = ~np.isfinite(y) | (y != np.round(y))
             if bad.any():
-                raise ValueError(f"{caller}: loss '{loss.name}' expects integer class labels, got "
-                                 f"{y.dtype} values such as {y[bad][0]} at index {int(np.argmax(bad))}")
+                raise ValueError(
+                    f"{caller}: loss '{loss.name}' expects integer class labels, got "
+                    f"{y.dtype} values such as {y[bad][0]} at index {int(np.argmax(bad))}"
+                )
         if y.min() < 0 or y.max() >= classes:
-            raise ValueError(f"{caller}: labels must be in 0..{classes - 1} for the model's {classes} "
-                             f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}")
+            raise ValueError(
+                f"{caller}: labels must be in 0..{classes - 1} for the model's {classes} "
+                f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}"
+            )
         return y.astype(np.intp, copy=False)
     if y.ndim == 1:
-        raise ValueError(f"{caller}: loss '{loss.name}' expects one-hot targets of shape (N, {classes}), "
-                         f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
-                         f"or loss='sparse_categorical_crossentropy'")
+        raise ValueError(
+            f"{caller}: loss '{loss.name}' expects one-hot targets of shape (N, {classes}), "
+            f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
+            f"or loss='sparse_categorical_crossentropy'"
+        )
     if y.shape[1:] != tuple(output_shape[1:]):
-        hint = (f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
-                f"loss='sparse_categorical_crossentropy'" if y.shape[1:] == (1,) else "")
-        raise ValueError(f"{caller}: targets of shape {format_shape((None, *y.shape[1:]))} do not match the "
-                         f"model's output shape {format_shape(output_shape)}{hint}")
+        hint = (
+            f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
+            f"loss='sparse_categorical_crossentropy'"
+            if y.shape[1:] == (1,)
+            else ""
+        )
+        raise ValueError(
+            f"{caller}: targets of shape {format_shape((None, *y.shape[1:]))} do not match the "
+            f"model's output shape {format_shape(output_shape)}{hint}"
+        )
     y = cast_finite(y, dtype, "y", caller)
     if isinstance(loss, CategoricalCrossentropy):
         # Cross-entropy targets are probability rows. The loss's fused softmax gradient (p - y)/N
@@ -91,10 +110,12 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
         bad_rows = (np.abs(sums - 1) > 1e-3) | (y < 0).any(axis=-1)
         if bad_rows.any():
             i = int(np.argmax(bad_rows.reshape(-1)))
-            raise ValueError(f"{caller}: loss '{loss.name}' expects one-hot (or probability) target rows "
-                             f"with values in [0, 1] summing to 1; row {i} sums to {sums.reshape(-1)[i]:g} "
-                             f"(min {y.reshape(-1, classes)[i].min():g}); for class labels use "
-                             f"minidl.utils.to_categorical(labels, {classes})")
+            raise ValueError(
+                f"{caller}: loss '{loss.name}' expects one-hot (or probability) target rows "
+                f"with values in [0, 1] summing to 1; row {i} sums to {sums.reshape(-1)[i]:g} "
+                f"(min {y.reshape(-1, classes)[i].min():g}); for class labels use "
+                f"minidl.utils.to_categorical(labels, {classes})"
+            )
     return y
 
 
@@ -110,9 +131,11 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"fit: {name} must be an integer >= 0, got {value!r}")
     if initial_epoch > epochs:
-        raise ValueError(f"fit: initial_epoch={initial_epoch} is larger than epochs={epochs}; epochs is the "
-                         f"index of the last epoch (as in Keras), not the number of epochs to run: "
-                         f"to train {epochs} more epochs use epochs={initial_epoch + epochs}")
+        raise ValueError(
+            f"fit: initial_epoch={initial_epoch} is larger than epochs={epochs}; epochs is the "
+            f"index of the last epoch (as in Keras), not the number of epochs to run: "
+            f"to train {epochs} more epochs use epochs={initial_epoch + epochs}"
+        )
     if callbacks is None:
         callbacks = []
     elif isinstance(callbacks, Callback):
@@ -123,17 +146,20 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
         raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
     for callback in callbacks:
         if isinstance(callback, type) and issubclass(callback, Callback):
-            raise TypeError(f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
-                            f"call it, e.g. callbacks=[{callback.__name__}(...)]")
+            raise TypeError(
+                f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
+                f"call it, e.g. callbacks=[{callback.__name__}(...)]"
+            )
         if not isinstance(callback, Callback):
-            raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: "
-                            f"{callback!r}")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list))
-                                        or len(validation_data) != 2):
-        got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
-               if isinstance(validation_data, (tuple, list)) else
-               f"an array of shape {validation_data.shape}" if isinstance(validation_data, np.ndarray) else
-               f"a {type(validation_data).__name__}")
+            raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: {callback!r}")
+    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+        got = (
+            f"a {type(validation_data).__name__} of length {len(validation_data)}"
+            if isinstance(validation_data, (tuple, list))
+            else f"an array of shape {validation_data.shape}"
+            if isinstance(validation_data, np.ndarray)
+            else f"a {type(validation_data).__name__}"
+        )
         raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
     return callbacks
 
@@ -141,8 +167,10 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
 def check_layer_to_add(model, layer) -> None:
     """Sequential.add's checks: a Layer instance, an Input only first, no layer or name twice."""
     if isinstance(layer, type) and issubclass(layer, Layer):
-        raise TypeError(f"Sequential.add expects a Layer instance, got the class {layer.__name__}: "
-                        f"call it, e.g. {layer.__name__}(...)")
+        raise TypeError(
+            f"Sequential.add expects a Layer instance, got the class {layer.__name__}: "
+            f"call it, e.g. {layer.__name__}(...)"
+        )
     if not isinstance(layer, Layer):
         raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
     if isinstance(layer, Input):
@@ -150,12 +178,16 @@ def check_layer_to_add(model, layer) -> None:
             raise ValueError("Sequential.add: an Input must come first, and only once")
         return
     if any(layer is other for other in model.layers):
-        raise ValueError(f"Sequential.add: layer '{layer.name}' is already in model '{model.name}'; "
-                         f"a layer can appear only once (create a new one)")
+        raise ValueError(
+            f"Sequential.add: layer '{layer.name}' is already in model '{model.name}'; "
+            f"a layer can appear only once (create a new one)"
+        )
     if any(layer.name == other.name for other in model.layers):
-        raise ValueError(f"All layers added to a Sequential model should have unique names. Name "
-                         f"'{layer.name}' is already the name of a layer in this model. Update the "
-                         f"`name` argument to pass a unique name.")
+        raise ValueError(
+            f"All layers added to a Sequential model should have unique names. Name "
+            f"'{layer.name}' is already the name of a layer in this model. Update the "
+            f"`name` argument to pass a unique name."
+        )
 
 
 def check_model_input_shape(model_name: str, input_shape) -> tuple:
@@ -163,25 +195,41 @@ def check_model_input_shape(model_name: str, input_shape) -> tuple:
     try:
         shape = tuple(input_shape)
     except TypeError:
-        raise TypeError(f"Model '{model_name}': build expects an input shape such as (None, 784), "
-                        f"got {input_shape!r}") from None
+        raise TypeError(
+            f"Model '{model_name}': build expects an input shape such as (None, 784), got {input_shape!r}"
+        ) from None
     dims = shape[1:]
-    if len(shape) < 2 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in dims) \
-            or not (shape[0] is None or isinstance(shape[0], numbers.Integral)):
-        hint = (f"; with the batch axis first, it is probably {format_shape((None, *shape))}"
-                if len(shape) >= 1 and all(isinstance(d, numbers.Integral) and d >= 1 for d in shape) else "")
-        raise ValueError(f"Model '{model_name}': build expects the input shape with the batch axis first "
-                         f"and positive sizes after it, e.g. (None, 784); got {input_shape!r}{hint}")
+    if (
+        len(shape) < 2
+        or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in dims)
+        or not (shape[0] is None or isinstance(shape[0], (int, np.integer)))
+    ):
+        hint = (
+            f"; with the batch axis first, it is probably {format_shape((None, *shape))}"
+            if len(shape) >= 1 and all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape)
+            else ""
+        )
+        raise ValueError(
+            f"Model '{model_name}': build expects the input shape with the batch axis first "
+            f"and positive sizes after it, e.g. (None, 784); got {input_shape!r}{hint}"
+        )
     return (None, *(int(d) for d in dims))
 
 
 def check_compile_arguments(optimizer, loss, metrics) -> None:
     """compile's arguments: instances (not classes), metrics as a list."""
-    for argument, value, base in (("optimizer", optimizer, Optimizer), ("loss", loss, Loss),
-                                  ("metrics", metrics, Metric)):
+    for argument, value, base in (
+        ("optimizer", optimizer, Optimizer),
+        ("loss", loss, Loss),
+        ("metrics", metrics, Metric),
+    ):
         if isinstance(value, type) and issubclass(value, base):
-            raise TypeError(f"compile: {argument} must be a name or an instance, got the class "
-                            f"{value.__name__}: call it, e.g. {argument}={value.__name__}()")
+            raise TypeError(
+                f"compile: {argument} must be a name or an instance, got the class "
+                f"{value.__name__}: call it, e.g. {argument}={value.__name__}()"
+            )
     if metrics is not None and not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "
-                        f"of type {type(metrics).__name__}")
+        raise TypeError(
+            f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "
+            f"of type {type(metrics).__name__}"
+        )

@@ -1,4 +1,5 @@
 """Shared test setup: Keras on TensorFlow (when installed), float32 restored after every test."""
+
 from __future__ import annotations
 
 import os

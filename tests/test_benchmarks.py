@@ -1,29 +1,26 @@
 """The benchmark's smoke run: it must run end to end and write its table (no timing assertions)."""
+
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_quick_runs(tmp_path):
     pytest.importorskip("tensorflow")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import run
+    import run  # benchmarks/run.py: benchmarks/ is on pytest's pythonpath
+
     results = run.main(["--quick", "--out", str(tmp_path)])
     for row in ("mlp_epoch", "cnn_epoch", "mlp_predict", "cnn_predict", "adam_update"):
         assert results[row]["minidl"]["best"] > 0 and results[row]["keras"]["best"] > 0
     assert results["mlp_epoch"]["floor"]["best"] > 0
-    assert 0 < results["peak_rss_mib"]["mlp"] and 0 < results["peak_rss_mib"]["cnn"]
+    assert results["peak_rss_mib"]["mlp"] > 0 and results["peak_rss_mib"]["cnn"] > 0
     assert "minidl / Keras" in (tmp_path / "results.md").read_text()
     assert json.loads((tmp_path / "results.json").read_text())["results"]["cnn_epoch"]
 
 
 def test_layer_profile_runs(capsys):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import layers
+    import layers  # benchmarks/layers.py
+
     layers.main(["--repeats", "1"])
     out = capsys.readouterr().out
     for name in ("conv2d", "batch_normalization", "max_pooling2d", "dense", "optimizer update", "memory traffic"):

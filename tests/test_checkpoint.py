@@ -2,6 +2,7 @@
 fit(initial_epoch=k)) ends BIT-identical to the uninterrupted run (weights, optimiser state, shuffling,
 Dropout's random stream, BatchNormalization's statistics); a crash while saving never damages the
 previous checkpoint; save_best_only and the {epoch:02d} file names behave as Keras's."""
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import WeightsPerEpoch
 
 import minidl
 from minidl import callbacks, layers, optimizers
 from minidl.utils import to_categorical
-from helpers import WeightsPerEpoch
 
 CLASSES = 3
 
 
 # ------------------------------------------------------------------------------------------ set-ups
+
 
 def data(kind, n=30, seed=0):
     rng = np.random.default_rng(seed)
@@ -38,13 +40,26 @@ def build(kind, seed):
     kind "mlp": Dense, Dropout, Dense, with SGD + momentum (another optimiser state)."""
     minidl.set_seed(seed)
     if kind == "cnn":
-        model = minidl.Sequential([
-            layers.Input((6, 6, 1)), layers.Conv2D(3, 3, activation="relu"), layers.BatchNormalization(),
-            layers.MaxPooling2D(), layers.Flatten(), layers.Dropout(0.4),
-            layers.Dense(CLASSES, activation="softmax")])
+        model = minidl.Sequential(
+            [
+                layers.Input((6, 6, 1)),
+                layers.Conv2D(3, 3, activation="relu"),
+                layers.BatchNormalization(),
+                layers.MaxPooling2D(),
+                layers.Flatten(),
+                layers.Dropout(0.4),
+                layers.Dense(CLASSES, activation="softmax"),
+            ]
+        )
     else:
-        model = minidl.Sequential([layers.Input((5,)), layers.Dense(12, activation="relu"), layers.Dropout(0.3),
-                                   layers.Dense(CLASSES, activation="softmax")])
+        model = minidl.Sequential(
+            [
+                layers.Input((5,)),
+                layers.Dense(12, activation="relu"),
+                layers.Dropout(0.3),
+                layers.Dense(CLASSES, activation="softmax"),
+            ]
+        )
     return model
 
 
@@ -57,7 +72,7 @@ FIT = dict(batch_size=7, verbose=0, shuffle=True)  # 30 samples: 5 batches, the 
 EPOCHS = 6
 
 
-class Crash(Exception):
+class Crash(Exception):  # noqa: N818  (an interruption, like KeyboardInterrupt, not an error)
     """Stands for Ctrl-C, a killed job, a full disk..."""
 
 
@@ -112,11 +127,11 @@ def uninterrupted(kind, x, y, validation):
 
 # --------------------------------------------------------------------------------- crash and resume
 
+
 @pytest.mark.parametrize("kind", ["cnn", "mlp"])
 @pytest.mark.parametrize("crash_epoch, crash_batch", [(3, None), (4, 2)], ids=["between_epochs", "mid_epoch"])
 @pytest.mark.parametrize("order", ["compile_then_load", "load_then_compile"])
-def test_killed_run_resumed_from_checkpoint_matches_uninterrupted_run(tmp_path, kind, crash_epoch, crash_batch,
-                                                                      order):
+def test_killed_run_resumed_from_checkpoint_matches_uninterrupted_run(tmp_path, kind, crash_epoch, crash_batch, order):
     x, y = data(kind)
     validation = (x[:10], y[:10])
     reference_history, reference_state = uninterrupted(kind, x, y, validation)
@@ -126,8 +141,14 @@ def test_killed_run_resumed_from_checkpoint_matches_uninterrupted_run(tmp_path, 
     compile_(model, kind)
     template = str(tmp_path / "ckpt-{epoch:02d}.npz")
     with pytest.raises(Crash):
-        model.fit(x, y, epochs=EPOCHS, validation_data=validation, **FIT,
-                  callbacks=[callbacks.ModelCheckpoint(template), CrashAt(crash_epoch, crash_batch)])
+        model.fit(
+            x,
+            y,
+            epochs=EPOCHS,
+            validation_data=validation,
+            **FIT,
+            callbacks=[callbacks.ModelCheckpoint(template), CrashAt(crash_epoch, crash_batch)],
+        )
     first_part = model.history.history  # the epochs that completed before the crash
     done = crash_epoch  # epochs 0..crash_epoch-1 are complete and checkpointed
     saved = sorted(p.name for p in tmp_path.iterdir())
@@ -142,8 +163,15 @@ def test_killed_run_resumed_from_checkpoint_matches_uninterrupted_run(tmp_path, 
     else:
         resumed.load_weights(latest)
         compile_(resumed, kind)  # the optimiser state read by load_weights is restored here
-    second_part = resumed.fit(x, y, epochs=EPOCHS, initial_epoch=done, validation_data=validation, **FIT,
-                              callbacks=[callbacks.ModelCheckpoint(template)]).history
+    second_part = resumed.fit(
+        x,
+        y,
+        epochs=EPOCHS,
+        initial_epoch=done,
+        validation_data=validation,
+        **FIT,
+        callbacks=[callbacks.ModelCheckpoint(template)],
+    ).history
     assert resumed.history.epoch == list(range(done, EPOCHS))
 
     joined = {key: first_part[key] + second_part[key] for key in reference_history}
@@ -188,10 +216,9 @@ def test_hard_kill_then_resume(tmp_path):
     runs) at the start of epoch 4; a new process resumes from the newest checkpoint."""
     root = Path(__file__).resolve().parent.parent
     script = textwrap.dedent(f"""
-        import os, signal, sys
-        sys.path[:0] = [{str(root)!r}, {str(root / "tests")!r}]
+        import os, signal
         from minidl import callbacks
-        from tests.test_checkpoint import EPOCHS, FIT, build, compile_, data
+        from test_checkpoint import EPOCHS, FIT, build, compile_, data
 
         class Kill(callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -204,7 +231,14 @@ def test_hard_kill_then_resume(tmp_path):
         model.fit(x, y, epochs=EPOCHS, **FIT, callbacks=[
             callbacks.ModelCheckpoint({str(tmp_path / "ckpt-{epoch:02d}.npz")!r}), Kill()])
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root / "tests")},
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     files = sorted(tmp_path.glob("ckpt-*.npz"))
     assert [f.name for f in files] == ["ckpt-01.npz", "ckpt-02.npz", "ckpt-03.npz", "ckpt-04.npz"]
@@ -221,6 +255,7 @@ def test_hard_kill_then_resume(tmp_path):
 
 # ------------------------------------------------------------------------------- crash while saving
 
+
 def trained(seed=0):
     x, y = data("mlp")
     model = build("mlp", seed)
@@ -235,6 +270,7 @@ def half_write_then(exception):
 
     def savez(file, *args, **kwargs):
         import io
+
         buffer = io.BytesIO()
         real(buffer, *args, **kwargs)
         file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
@@ -302,6 +338,7 @@ def test_crash_while_checkpointing_in_fit_then_resume(tmp_path, monkeypatch):
 
 # -------------------------------------------------------------------------------------- save_best_only
 
+
 class FakeModel:
     """Records what ModelCheckpoint saves (the weights are the epoch number)."""
 
@@ -324,17 +361,20 @@ def drive(checkpoint, monitor, values):
     return [epoch for epoch, _ in model.saved]
 
 
-@pytest.mark.parametrize("kwargs, monitor, values, saved_epochs", [
-    (dict(), "val_loss", [1.0, 0.9, 0.95, 0.8, 0.8], [0, 1, 3]),                  # equal is no improvement
-    (dict(mode="min"), "loss", [3.0, 2.0, 2.5, 1.0], [0, 1, 3]),
-    (dict(), "val_accuracy", [0.5, 0.6, 0.55, 0.6, 0.7], [0, 1, 4]),              # auto: max for accuracy
-    (dict(mode="max"), "val_accuracy", [0.5, 0.6, 0.55, 0.6, 0.7], [0, 1, 4]),
-    (dict(mode="max"), "val_loss", [1.0, 0.9, 1.1], [0, 2]),                      # mode wins over the name
-    (dict(), "acc", [0.1, 0.2], [0, 1]),
-    (dict(), "val_loss", [float("nan"), 0.9, float("nan"), 0.8], [1, 3]),         # NaN is never the best
-    (dict(initial_value_threshold=0.85), "val_loss", [0.9, 0.86, 0.84, 0.85], [2]),
-    (dict(initial_value_threshold=0.6, mode="max"), "val_accuracy", [0.5, 0.6, 0.7], [2]),
-])
+@pytest.mark.parametrize(
+    "kwargs, monitor, values, saved_epochs",
+    [
+        (dict(), "val_loss", [1.0, 0.9, 0.95, 0.8, 0.8], [0, 1, 3]),  # equal is no improvement
+        (dict(mode="min"), "loss", [3.0, 2.0, 2.5, 1.0], [0, 1, 3]),
+        (dict(), "val_accuracy", [0.5, 0.6, 0.55, 0.6, 0.7], [0, 1, 4]),  # auto: max for accuracy
+        (dict(mode="max"), "val_accuracy", [0.5, 0.6, 0.55, 0.6, 0.7], [0, 1, 4]),
+        (dict(mode="max"), "val_loss", [1.0, 0.9, 1.1], [0, 2]),  # mode wins over the name
+        (dict(), "acc", [0.1, 0.2], [0, 1]),
+        (dict(), "val_loss", [float("nan"), 0.9, float("nan"), 0.8], [1, 3]),  # NaN is never the best
+        (dict(initial_value_threshold=0.85), "val_loss", [0.9, 0.86, 0.84, 0.85], [2]),
+        (dict(initial_value_threshold=0.6, mode="max"), "val_accuracy", [0.5, 0.6, 0.7], [2]),
+    ],
+)
 def test_save_best_only_semantics(kwargs, monitor, values, saved_epochs):
     checkpoint = callbacks.ModelCheckpoint("best.npz", monitor=monitor, save_best_only=True, **kwargs)
     assert drive(checkpoint, monitor, values) == saved_epochs
@@ -353,9 +393,13 @@ def test_save_best_only_matches_keras(tmp_path):
         values = np.round(0.5 + np.cumsum(rng.normal(0, 0.05, 8)), 2).tolist()  # rounding makes ties
         ours = drive(callbacks.ModelCheckpoint("b.npz", monitor=monitor, save_best_only=True), monitor, values)
         folder = tmp_path / f"trial{trial}"
-        theirs = keras.callbacks.ModelCheckpoint(str(folder / "e{epoch:02d}.weights.h5"), monitor=monitor,
-                                                 save_best_only=True, save_weights_only=True,
-                                                 mode="max" if maximize else "min")  # ours: "auto"
+        theirs = keras.callbacks.ModelCheckpoint(
+            str(folder / "e{epoch:02d}.weights.h5"),
+            monitor=monitor,
+            save_best_only=True,
+            save_weights_only=True,
+            mode="max" if maximize else "min",
+        )  # ours: "auto"
         theirs.set_model(kmodel)
         theirs.on_train_begin()
         for epoch, value in enumerate(values):
@@ -375,8 +419,14 @@ def test_save_best_only_in_a_real_fit_keeps_the_best_epochs_weights(tmp_path):
     model.save_weights = lambda path: saves.append(path) or real_save(path)
     recorder = WeightsPerEpoch()
     path = tmp_path / "best.npz"
-    history = model.fit(x, y, epochs=8, validation_data=(x[:20], y_val), **FIT, callbacks=[
-        callbacks.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True), recorder]).history
+    history = model.fit(
+        x,
+        y,
+        epochs=8,
+        validation_data=(x[:20], y_val),
+        **FIT,
+        callbacks=[callbacks.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True), recorder],
+    ).history
     val_loss = history["val_loss"]
     improvements = [e for e in range(len(val_loss)) if val_loss[e] < min(val_loss[:e], default=np.inf)]
     assert len(saves) == len(improvements) < len(val_loss)  # written only on improvement
@@ -390,9 +440,17 @@ def test_save_best_only_in_a_real_fit_keeps_the_best_epochs_weights(tmp_path):
     model = build("mlp", seed=1)
     compile_(model, "mlp")
     recorder = WeightsPerEpoch()
-    history = model.fit(x, y, epochs=8, validation_data=(x[:20], y[:20]), **FIT, callbacks=[
-        callbacks.ModelCheckpoint(str(tmp_path / "acc.npz"), monitor="val_accuracy", save_best_only=True),
-        recorder]).history
+    history = model.fit(
+        x,
+        y,
+        epochs=8,
+        validation_data=(x[:20], y[:20]),
+        **FIT,
+        callbacks=[
+            callbacks.ModelCheckpoint(str(tmp_path / "acc.npz"), monitor="val_accuracy", save_best_only=True),
+            recorder,
+        ],
+    ).history
     best = int(np.argmax(history["val_accuracy"]))
     loaded.load_weights(tmp_path / "acc.npz")
     for got, expected in zip(loaded.get_weights(), recorder.weights[best], strict=True):
@@ -401,14 +459,22 @@ def test_save_best_only_in_a_real_fit_keeps_the_best_epochs_weights(tmp_path):
 
 # --------------------------------------------------------------------------------------- file names
 
+
 def test_filepath_formatting(tmp_path):
     x, y = data("mlp")
     model = build("mlp", seed=0)
     compile_(model, "mlp")
-    history = model.fit(x, y, epochs=3, validation_data=(x[:10], y[:10]), **FIT, callbacks=[
-        callbacks.ModelCheckpoint(str(tmp_path / "run" / "epoch{epoch:02d}.npz")),
-        callbacks.ModelCheckpoint(str(tmp_path / "named" / "e{epoch:03d}-{val_loss:.4f}-{accuracy:.2f}")),
-    ]).history
+    history = model.fit(
+        x,
+        y,
+        epochs=3,
+        validation_data=(x[:10], y[:10]),
+        **FIT,
+        callbacks=[
+            callbacks.ModelCheckpoint(str(tmp_path / "run" / "epoch{epoch:02d}.npz")),
+            callbacks.ModelCheckpoint(str(tmp_path / "named" / "e{epoch:03d}-{val_loss:.4f}-{accuracy:.2f}")),
+        ],
+    ).history
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["epoch01.npz", "epoch02.npz", "epoch03.npz"]
     expected = [f"e{e + 1:03d}-{history['val_loss'][e]:.4f}-{history['accuracy'][e]:.2f}.npz" for e in range(3)]
     assert sorted(p.name for p in (tmp_path / "named").iterdir()) == sorted(expected)
@@ -429,8 +495,14 @@ def test_checkpoint_file_contents(tmp_path):
         assert str(file["optimizer_class"]) == "SGD"
         assert int(file["shuffle_seed"]) == model.shuffle_seed
         assert json.loads(str(file["rng_states"])).keys() == {"1"}  # the Dropout layer
-    assert {"layer0/kernel", "layer0/bias", "layer2/kernel", "layer2/bias", "architecture",
-            "optimizer/iterations"} <= keys
+    assert {
+        "layer0/kernel",
+        "layer0/bias",
+        "layer2/kernel",
+        "layer2/bias",
+        "architecture",
+        "optimizer/iterations",
+    } <= keys
     assert any(k.startswith("optimizer/velocity:") for k in keys)
 
 
@@ -439,8 +511,11 @@ def test_optimizer_state_of_another_kind_is_not_restored(tmp_path):
     path = model.save_weights(tmp_path / "w.npz")
     other = build("mlp", seed=1)
     other.compile(optimizers.Adam(0.01), "categorical_crossentropy")
-    with pytest.warns(UserWarning, match=r"the saved optimizer state is SGD's, but the model is compiled with "
-                                         r"Adam: it was not restored"):
+    with pytest.warns(
+        UserWarning,
+        match=r"the saved optimizer state is SGD's, but the model is compiled with "
+        r"Adam: it was not restored",
+    ):
         other.load_weights(path)
     assert other.optimizer.iterations == 0 and other.optimizer.slots == {}
     for got, want in zip(other.get_weights(), model.get_weights(), strict=True):
@@ -475,8 +550,9 @@ def test_a_rejected_load_changes_nothing(tmp_path):
 @pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937, np.random.Philox])
 def test_dropout_generators_of_any_kind_are_saved_and_restored(tmp_path, bit_generator):
     def model_with(seed):
-        return minidl.Sequential([layers.Input((3,)), layers.Dropout(0.5, seed=np.random.Generator(bit_generator(seed))),
-                                  layers.Dense(2)])
+        return minidl.Sequential(
+            [layers.Input((3,)), layers.Dropout(0.5, seed=np.random.Generator(bit_generator(seed))), layers.Dense(2)]
+        )
 
     model = model_with(1)
     model.layers[0].rng.random(5)  # somewhere in its stream
@@ -494,10 +570,11 @@ def test_a_damaged_generator_state_is_refused_before_anything_changes(tmp_path):
     target = build("mlp", seed=5)
     compile_(target, "mlp")
     before = full_state(target)
-    for bad, error in (({"1": {"bit_generator": "MT19937", "state": {}}}, "ValueError: state must be for a PCG64"),
-                       ({"0": json.loads(str(arrays["rng_states"]))["1"]}, "AttributeError: 'Dense' object has no "
-                                                                             "attribute 'rng'"),
-                       ("not json", "JSONDecodeError")):
+    for bad, error in (
+        ({"1": {"bit_generator": "MT19937", "state": {}}}, "ValueError: state must be for a PCG64"),
+        ({"0": json.loads(str(arrays["rng_states"]))["1"]}, "AttributeError: 'Dense' object has no attribute 'rng'"),
+        ("not json", "JSONDecodeError"),
+    ):
         arrays["rng_states"] = np.array(bad if isinstance(bad, str) else json.dumps(bad))
         np.savez(tmp_path / "bad.npz", **arrays)
         with pytest.raises(ValueError, match=rf"'.*bad\.npz' is damaged or not a minidl weights file: {error}"):

@@ -1,6 +1,7 @@
 """The CNN layers (Conv2D, MaxPooling2D, Flatten, BatchNormalization, Dropout): float64 gradient checks
 of every input and parameter gradient, plus shapes, validation errors, dtypes and the exact semantics
 (padding, tie routing, moving statistics, dropout scaling) that the gradient checker cannot see."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -77,13 +78,15 @@ class Chain(Layer):
 
 # ------------------------------------------------------------------------------------------- Conv2D
 
+
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("strides", [1, 2, (2, 1)])
 @pytest.mark.parametrize("kernel_size", [3, (2, 3)])
 @pytest.mark.parametrize("activation", [None, "relu"])
 def test_conv2d_gradients(padding, strides, kernel_size, activation):
-    layer = layers.Conv2D(3, kernel_size, strides=strides, padding=padding, activation=activation,
-                          bias_initializer="random_normal")
+    layer = layers.Conv2D(
+        3, kernel_size, strides=strides, padding=padding, activation=activation, bias_initializer="random_normal"
+    )
     errors = assert_gradients_ok(layer, rng(1).standard_normal((2, 5, 6, 2)))
     assert set(errors) == {"input", "kernel", "bias"}
 
@@ -93,8 +96,10 @@ def test_conv2d_gradients_no_bias_1x1_kernel():
 
 
 def test_conv2d_gradients_many_channels():  # the sliding-window im2col path (C >= 8)
-    assert_gradients_ok(layers.Conv2D(3, 3, strides=2, padding="same", bias_initializer="random_normal"),
-                        rng(5).standard_normal((2, 5, 6, 9)))
+    assert_gradients_ok(
+        layers.Conv2D(3, 3, strides=2, padding="same", bias_initializer="random_normal"),
+        rng(5).standard_normal((2, 5, 6, 9)),
+    )
 
 
 def test_conv2d_gradients_kernel_covers_input():
@@ -107,8 +112,9 @@ def test_conv2d_matches_naive_loops(channels):
     """The im2col result against the definition, with TF's asymmetric "same" padding (stride 2)."""
     x = rng(4).standard_normal((2, 6, 7, channels))
     for padding, strides in [("valid", 1), ("valid", 2), ("same", 1), ("same", 2), ("same", 3)]:
-        layer = layers.Conv2D(4, (3, 2), strides=strides, padding=padding, bias_initializer="random_normal",
-                              dtype="float64")
+        layer = layers.Conv2D(
+            4, (3, 2), strides=strides, padding=padding, bias_initializer="random_normal", dtype="float64"
+        )
         y = layer(x)
         k, b = layer.params["kernel"], layer.params["bias"]
         kh, kw = 3, 2
@@ -122,7 +128,7 @@ def test_conv2d_matches_naive_loops(channels):
         expected = np.empty((2, ho, wo, 4))
         for i in range(ho):
             for j in range(wo):
-                patch = xp[:, i * strides:i * strides + kh, j * strides:j * strides + kw, :]
+                patch = xp[:, i * strides : i * strides + kh, j * strides : j * strides + kw, :]
                 expected[:, i, j, :] = np.einsum("nabc,abcf->nf", patch, k) + b
         assert y.shape == expected.shape and layer.output_shape == (None, ho, wo, 4)
         np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
@@ -144,20 +150,28 @@ def test_conv2d_float32_end_to_end_and_first_layer_skips_input_grad():
 
 
 def test_conv2d_input_shape_kwarg_and_summary_shapes():
-    model = minidl.Sequential([layers.Conv2D(4, 3, strides=2, padding="same", input_shape=(7, 9, 2)),
-                               layers.MaxPooling2D(2), layers.Flatten()])
+    model = minidl.Sequential(
+        [
+            layers.Conv2D(4, 3, strides=2, padding="same", input_shape=(7, 9, 2)),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+        ]
+    )
     assert [layer.output_shape for layer in model.layers] == [(None, 4, 5, 4), (None, 2, 2, 4), (None, 16)]
     assert model.layers[0].count_params() == 3 * 3 * 2 * 4 + 4
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(filters=0, kernel_size=3), "filters"),
-    (dict(filters=2.5, kernel_size=3), "filters"),
-    (dict(filters=2, kernel_size=0), "kernel_size"),
-    (dict(filters=2, kernel_size=(3, 3, 3)), "kernel_size"),
-    (dict(filters=2, kernel_size=3, strides=0), "strides"),
-    (dict(filters=2, kernel_size=3, padding="full"), "padding"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(filters=0, kernel_size=3), "filters"),
+        (dict(filters=2.5, kernel_size=3), "filters"),
+        (dict(filters=2, kernel_size=0), "kernel_size"),
+        (dict(filters=2, kernel_size=(3, 3, 3)), "kernel_size"),
+        (dict(filters=2, kernel_size=3, strides=0), "strides"),
+        (dict(filters=2, kernel_size=3, padding="full"), "padding"),
+    ],
+)
 def test_conv2d_validates_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         layers.Conv2D(**kwargs, name="bad_conv")
@@ -188,18 +202,32 @@ def test_dense_l2_penalty_gradient():
 
 # --------------------------------------------------------------------------------------- MaxPooling2D
 
-@pytest.mark.parametrize("pool_size, strides, padding", [
-    (2, None, "valid"), (2, None, "same"), ((2, 3), None, "valid"), (3, 2, "valid"), (3, 2, "same"),
-    (2, 1, "valid"), (3, 1, "same"),
-])
+
+@pytest.mark.parametrize(
+    "pool_size, strides, padding",
+    [
+        (2, None, "valid"),
+        (2, None, "same"),
+        ((2, 3), None, "valid"),
+        (3, 2, "valid"),
+        (3, 2, "same"),
+        (2, 1, "valid"),
+        (3, 1, "same"),
+    ],
+)
 def test_maxpool_gradients(pool_size, strides, padding):
     layer = layers.MaxPooling2D(pool_size, strides, padding)
     assert_gradients_ok(layer, distinct_values((2, 7, 6, 3)))
 
 
 def test_maxpool_output_shapes_crop_like_keras():
-    shapes = {(2, None, "valid"): (3, 2), (2, None, "same"): (4, 3), (3, 2, "valid"): (3, 2),
-              (3, 2, "same"): (4, 3), ((3, 1), 1, "valid"): (5, 5)}
+    shapes = {
+        (2, None, "valid"): (3, 2),
+        (2, None, "same"): (4, 3),
+        (3, 2, "valid"): (3, 2),
+        (3, 2, "same"): (4, 3),
+        ((3, 1), 1, "valid"): (5, 5),
+    }
     for (pool, strides, padding), (ho, wo) in shapes.items():
         y = layers.MaxPooling2D(pool, strides, padding)(np.zeros((1, 7, 5, 2), np.float32))
         assert y.shape == (1, ho, wo, 2), (pool, strides, padding)
@@ -234,6 +262,7 @@ def test_maxpool_validates():
 
 # -------------------------------------------------------------------------------------------- Flatten
 
+
 def test_flatten_gradient_and_order():
     assert_gradients_ok(layers.Flatten(), rng(8).standard_normal((2, 3, 4, 5)))
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
@@ -247,16 +276,19 @@ def test_flatten_gradient_and_order():
 
 # --------------------------------------------------------------------------------- BatchNormalization
 
+
 def random_bn(**kwargs):
-    return layers.BatchNormalization(gamma_initializer="random_normal", beta_initializer="random_normal",
-                                     **kwargs)
+    return layers.BatchNormalization(gamma_initializer="random_normal", beta_initializer="random_normal", **kwargs)
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (3, 4, 3, 5)])
 @pytest.mark.parametrize("training", [True, False])
 def test_batchnorm_gradients(shape, training):
-    layer = layers.BatchNormalization(gamma_initializer=minidl.initializers.RandomNormal(1.0, 0.5),
-                                      beta_initializer="random_normal", moving_mean_initializer="random_normal")
+    layer = layers.BatchNormalization(
+        gamma_initializer=minidl.initializers.RandomNormal(1.0, 0.5),
+        beta_initializer="random_normal",
+        moving_mean_initializer="random_normal",
+    )
     errors = assert_gradients_ok(layer, rng(9).standard_normal(shape) * 2 + 1, training=training)
     assert set(errors) == {"input", "gamma", "beta"}
 
@@ -270,12 +302,14 @@ def test_batchnorm_input_gradient_behind_other_layers():
     """BN's input gradient, chained: Conv2D(relu) -> BN, Dense (no bias) -> BN -> ReLU (all gradients checked).
     (A bias directly before BN has dL/dbias = 0 exactly, since BN subtracts the per-channel mean: its
     "relative error" would compare rounding noise. Hence a ReLU in between, or no bias.)"""
-    errors = assert_gradients_ok(Chain(layers.Conv2D(3, 3, padding="same", activation="relu",
-                                                     bias_initializer="random_normal"),
-                                       random_bn()), rng(11).standard_normal((2, 4, 5, 2)))
+    errors = assert_gradients_ok(
+        Chain(layers.Conv2D(3, 3, padding="same", activation="relu", bias_initializer="random_normal"), random_bn()),
+        rng(11).standard_normal((2, 4, 5, 2)),
+    )
     assert set(errors) == {"input", "0/kernel", "0/bias", "1/gamma", "1/beta"}
-    assert_gradients_ok(Chain(layers.Dense(4, use_bias=False), random_bn(), layers.ReLU()),
-                        rng(12).standard_normal((5, 3)))
+    assert_gradients_ok(
+        Chain(layers.Dense(4, use_bias=False), random_bn(), layers.ReLU()), rng(12).standard_normal((5, 3))
+    )
 
 
 def test_batchnorm_training_statistics_and_moving_update():
@@ -284,8 +318,7 @@ def test_batchnorm_training_statistics_and_moving_update():
     y = layer(x, training=True)
     assert y.dtype == np.float32 and layer.state["moving_mean"].dtype == np.float32
     np.testing.assert_allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-5)
-    np.testing.assert_allclose(y.var(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)) / (x.var(axis=(0, 1, 2)) + 1e-3),
-                               rtol=1e-5)
+    np.testing.assert_allclose(y.var(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)) / (x.var(axis=(0, 1, 2)) + 1e-3), rtol=1e-5)
     np.testing.assert_allclose(layer.state["moving_mean"], 0.1 * x.mean(axis=(0, 1, 2)), rtol=1e-5)
     np.testing.assert_allclose(layer.state["moving_variance"], 0.9 + 0.1 * x.var(axis=(0, 1, 2)), rtol=1e-5)
     assert layer.weight_names == ["gamma", "beta", "moving_mean", "moving_variance"]
@@ -314,14 +347,16 @@ def test_batchnorm_validates():
 
 # -------------------------------------------------------------------------------------------- Dropout
 
+
 def test_dropout_gradient_with_frozen_mask():
     layer = layers.Dropout(0.4, seed=3)
     assert_gradients_ok(layer, rng(15).standard_normal((4, 3, 3, 5)))
-    assert_gradients_ok(layers.Dropout(0.5, noise_shape=(None, 1, 1, 5), seed=4),
-                        rng(16).standard_normal((4, 3, 3, 5)))
+    assert_gradients_ok(layers.Dropout(0.5, noise_shape=(None, 1, 1, 5), seed=4), rng(16).standard_normal((4, 3, 3, 5)))
     # inside a chain, behind a Dense: the checker finds the inner rng too
-    assert_gradients_ok(Chain(layers.Dense(6, activation="relu"), layers.Dropout(0.3, seed=5), layers.Dense(2)),
-                        rng(17).standard_normal((5, 4)))
+    assert_gradients_ok(
+        Chain(layers.Dense(6, activation="relu"), layers.Dropout(0.3, seed=5), layers.Dense(2)),
+        rng(17).standard_normal((5, 4)),
+    )
 
 
 def test_dropout_training_scaling_and_inference_identity():
@@ -362,26 +397,50 @@ def test_dropout_validates_rate(rate):
 
 # --------------------------------------------------------------------------- the seed CNN, in small
 
+
 def test_small_seed_cnn_chain_gradients():
     """Conv(relu) -> BN -> MaxPool -> Flatten -> Dense(relu) -> Dropout -> Dense, with L2 on the kernels:
     every parameter gradient of the whole stack at once."""
-    chain = Chain(layers.Conv2D(3, 3, padding="same", activation="relu", bias_initializer="random_normal",
-                                kernel_regularizer=regularizers.L2(0.01)),
-                  random_bn(), layers.MaxPooling2D(2), layers.Flatten(),
-                  layers.Dense(5, activation="relu", kernel_regularizer=regularizers.L2(0.01),
-                               bias_initializer="random_normal"),
-                  layers.Dropout(0.3, seed=0), layers.Dense(3))
+    chain = Chain(
+        layers.Conv2D(
+            3,
+            3,
+            padding="same",
+            activation="relu",
+            bias_initializer="random_normal",
+            kernel_regularizer=regularizers.L2(0.01),
+        ),
+        random_bn(),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(5, activation="relu", kernel_regularizer=regularizers.L2(0.01), bias_initializer="random_normal"),
+        layers.Dropout(0.3, seed=0),
+        layers.Dense(3),
+    )
     assert_gradients_ok(chain, rng(18).standard_normal((3, 6, 6, 1)))
 
 
 def test_seed_cnn_model_summary_shapes():
-    model = minidl.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal"),
-        layers.BatchNormalization(), layers.MaxPooling2D(2), layers.Flatten(),
-        layers.Dense(784, activation="relu"), layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
+    model = minidl.Sequential(
+        [
+            layers.Input((28, 28, 1)),
+            layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(784, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     assert [layer.output_shape for layer in model.layers] == [
-        (None, 28, 28, 32), (None, 28, 28, 32), (None, 14, 14, 32), (None, 6272), (None, 784), (None, 784),
-        (None, 10)]
+        (None, 28, 28, 32),
+        (None, 28, 28, 32),
+        (None, 14, 14, 32),
+        (None, 6272),
+        (None, 784),
+        (None, 784),
+        (None, 10),
+    ]
     assert model.count_params() == 320 + 128 + 6272 * 784 + 784 + 7850
     assert model.layers[0].need_input_grad is False and model.layers[1].need_input_grad is True

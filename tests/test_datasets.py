@@ -1,4 +1,5 @@
 """Tests of minidl.datasets.notmnist and minidl.utils.to_categorical. Never touch the network."""
+
 from __future__ import annotations
 
 import io
@@ -17,8 +18,7 @@ from minidl.utils import to_categorical
 
 REAL_DOWNLOAD = notmnist.download_archive  # kept before the autouse fixture below replaces it
 # Read before the autouse fixture below clears the variable.
-REAL_NPZ = Path(os.environ.get("MINIDL_NOTMNIST") or
-                Path(__file__).resolve().parents[2] / "shared/data/notMNIST.npz")
+REAL_NPZ = Path(os.environ.get("MINIDL_NOTMNIST") or Path(__file__).resolve().parents[2] / "shared/data/notMNIST.npz")
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +29,12 @@ def isolated_env(monkeypatch, tmp_path):
 
     def no_network(url, dest):
         raise AssertionError("a test tried to download " + url)
+
     monkeypatch.setattr(notmnist, "download_archive", no_network)
 
 
 # --------------------------------------------------------------------------------------- tiny archive
+
 
 def glyph(value: int) -> np.ndarray:
     """A distinct 28x28 uint8 image: a constant plus a small gradient (so the orientation is checked too)."""
@@ -52,12 +54,12 @@ TINY_MEMBERS = [
     ("notMNIST_small/A/cherry.png", 30),
     ("notMNIST_small/A/Banana.png", 20),
     ("notMNIST_small/A/apple.png", 10),
-    ("notMNIST_small/A/empty.png", None),        # empty file: skipped
+    ("notMNIST_small/A/empty.png", None),  # empty file: skipped
     ("notMNIST_small/B/Delta.png", 50),
     ("notMNIST_small/B/corrupt.png", "garbage"),  # not a PNG: skipped
     ("notMNIST_small/B/beta.png", 40),
     ("notMNIST_small/README.txt", "not an image"),  # ignored: not in a class directory
-    ("other/A/x.png", 99),                          # ignored: not under notMNIST_small
+    ("other/A/x.png", 99),  # ignored: not under notMNIST_small
 ]
 # Expected rows: classes A..J, names case-insensitively sorted.
 TINY_ORDER = [(0, 10), (0, 20), (0, 30), (1, 40), (1, 50), (2, 60), (2, 70)]
@@ -85,12 +87,14 @@ def tiny_archive(tmp_path) -> Path:
 
 def write_npz(path: Path, n: int) -> Path:
     """A valid small notMNIST-like file with n rows (the row count tells which file was loaded)."""
-    np.savez_compressed(path, images=np.stack([glyph(i) for i in range(n)]),
-                        labels=(np.arange(n) % 10).astype(np.uint8))
+    np.savez_compressed(
+        path, images=np.stack([glyph(i) for i in range(n)]), labels=(np.arange(n) % 10).astype(np.uint8)
+    )
     return path
 
 
 # --------------------------------------------------------------------------------------------- builder
+
 
 def test_build_npz_order_labels_pixels(tiny_archive, tmp_path):
     out = tmp_path / "out" / "notMNIST.npz"  # parent dir does not exist yet
@@ -119,6 +123,7 @@ def test_build_npz_writes_atomically(tiny_archive, tmp_path, monkeypatch):
     def crash(f, **arrays):  # dies half way through writing, like a full disk or Ctrl-C
         f.write(b"PK partial")
         raise KeyboardInterrupt
+
     monkeypatch.setattr(notmnist.np, "savez_compressed", crash)
     with pytest.raises(KeyboardInterrupt):
         notmnist.build_npz(tiny_archive, out)
@@ -148,10 +153,11 @@ def test_build_npz_bad_archives(tmp_path):
 
 # ------------------------------------------------------------------------------------ bad .npz files
 
+
 def corrupt_middle(path: Path) -> None:
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + 64] = bytes(64)
+    data[mid : mid + 64] = bytes(64)
     path.write_bytes(bytes(data))
 
 
@@ -228,8 +234,10 @@ def test_checksum_mismatch(tmp_path):
     images = np.zeros((notmnist.NUM_EXAMPLES, 28, 28), np.uint8)
     labels = np.zeros(notmnist.NUM_EXAMPLES, np.uint8)
     np.savez_compressed(path, images=images, labels=labels)
-    with pytest.raises(ValueError, match=f"checksum mismatch: expected {notmnist.SHA256}, got "
-                                         f"{notmnist.checksum(images, labels)}.*delete"):
+    with pytest.raises(
+        ValueError,
+        match=f"checksum mismatch: expected {notmnist.SHA256}, got {notmnist.checksum(images, labels)}.*delete",
+    ):
         notmnist.load_arrays(path)
     with pytest.raises(ValueError, match="checksum mismatch"):
         notmnist.load_data(path)
@@ -246,6 +254,7 @@ def test_checksum_depends_on_labels_and_images():
 
 
 # --------------------------------------------------------------------------------------------- split
+
 
 def global_seed_order(n: int) -> np.ndarray:
     """The README's recipe, restoring NumPy's global state afterwards."""
@@ -289,6 +298,7 @@ def test_split_small_arrays():
 
 # -------------------------------------------------------------------------------- where the file is
 
+
 @pytest.fixture
 def places(tmp_path, monkeypatch):
     """Three distinguishable files (5, 6 and 7 rows) and a fake download that serves the tiny archive."""
@@ -303,6 +313,7 @@ def places(tmp_path, monkeypatch):
     def fake_download(url, dest):
         downloads.append((url, Path(dest)))
         shutil.copyfile(source, dest)
+
     monkeypatch.setattr(notmnist, "download_archive", fake_download)
     return dict(arg=arg, env=env, cache=cache, cached=cached, downloads=downloads)
 
@@ -315,18 +326,18 @@ def n_rows(*args, **kwargs) -> int:
 def test_resolution_order(places, monkeypatch, tmp_path):
     monkeypatch.setenv("MINIDL_NOTMNIST", str(places["env"]))
     monkeypatch.setenv("MINIDL_CACHE_DIR", str(places["cache"]))
-    assert n_rows(places["arg"]) == 5                             # path argument first
+    assert n_rows(places["arg"]) == 5  # path argument first
     assert n_rows(str(places["arg"]), cache_dir=places["cache"]) == 5
-    assert n_rows() == 6                                          # then the environment variable
-    monkeypatch.setenv("MINIDL_NOTMNIST", "")                     # (empty means unset)
-    assert n_rows() == 7                                          # then the cache ($MINIDL_CACHE_DIR)
+    assert n_rows() == 6  # then the environment variable
+    monkeypatch.setenv("MINIDL_NOTMNIST", "")  # (empty means unset)
+    assert n_rows() == 7  # then the cache ($MINIDL_CACHE_DIR)
     monkeypatch.delenv("MINIDL_CACHE_DIR")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     default_cache = tmp_path / "home" / ".cache" / "minidl"
     default_cache.mkdir(parents=True)
     write_npz(default_cache / "notMNIST.npz", 8)
-    assert n_rows() == 8                                          # default cache ~/.cache/minidl
-    assert n_rows(cache_dir=places["cache"]) == 7                 # cache_dir argument
+    assert n_rows() == 8  # default cache ~/.cache/minidl
+    assert n_rows(cache_dir=places["cache"]) == 7  # cache_dir argument
     assert places["downloads"] == []
 
 
@@ -350,11 +361,13 @@ def test_download_archive_without_network(tmp_path, monkeypatch):
 
     class FakeResponse(io.BytesIO):
         headers = {"Content-Length": str(len(payload))}
+
     opened = []
 
     def fake_urlopen(url, timeout):
         opened.append(url)
         return FakeResponse(payload)
+
     monkeypatch.setattr(notmnist.urllib.request, "urlopen", fake_urlopen)
     dest = tmp_path / "dl" / "notMNIST_small.tar.gz"
     REAL_DOWNLOAD(notmnist.ARCHIVE_URL, dest)  # (the autouse fixture replaced notmnist.download_archive)
@@ -368,8 +381,15 @@ def test_not_found_message(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         notmnist.load_data(cache_dir=cache, download=False)
     message = str(info.value)
-    for part in ["path argument", "MINIDL_NOTMNIST", str(cache / "notMNIST.npz"), "MINIDL_CACHE_DIR",
-                 notmnist.ARCHIVE_URL, "download=False", "download=True"]:
+    for part in [
+        "path argument",
+        "MINIDL_NOTMNIST",
+        str(cache / "notMNIST.npz"),
+        "MINIDL_CACHE_DIR",
+        notmnist.ARCHIVE_URL,
+        "download=False",
+        "download=True",
+    ]:
         assert part in message, part
     assert not cache.exists() or not any(cache.iterdir())
 
@@ -377,6 +397,7 @@ def test_not_found_message(tmp_path):
 def test_download_failure_is_reported(tmp_path, monkeypatch):
     def offline(url, dest):
         raise urllib.error.URLError("no route to host")
+
     monkeypatch.setattr(notmnist, "download_archive", offline)
     with pytest.raises(FileNotFoundError, match="(?s)MINIDL_NOTMNIST.*failed: .*no route to host"):
         notmnist.load_data(cache_dir=tmp_path / "c")
@@ -392,6 +413,7 @@ def test_explicit_missing_paths_are_errors(tmp_path, monkeypatch, places):
 
 
 # ------------------------------------------------------------------------------------ the real file
+
 
 @pytest.fixture(scope="module")
 def real_file() -> Path:
@@ -439,29 +461,33 @@ def test_real_data_via_env_var(real_file, monkeypatch):
 
 # --------------------------------------------------------------------------------- to_categorical
 
+
 def test_to_categorical():
     out = to_categorical([0, 2, 1, 2])
     assert out.dtype == np.float32 and out.shape == (4, 3)
     np.testing.assert_array_equal(out, np.eye(3)[[0, 2, 1, 2]])
-    assert to_categorical(np.array([[1], [3]]), 5).shape == (2, 5)     # column of labels
+    assert to_categorical(np.array([[1], [3]]), 5).shape == (2, 5)  # column of labels
     assert to_categorical(np.array([[1, 0], [0, 1]]), 2).shape == (2, 2, 2)
-    assert to_categorical(3, 4).tolist() == [0, 0, 0, 1]               # scalar
-    assert to_categorical([1.0, 0.0]).tolist() == [[0, 1], [1, 0]]     # whole-valued floats
+    assert to_categorical(3, 4).tolist() == [0, 0, 0, 1]  # scalar
+    assert to_categorical([1.0, 0.0]).tolist() == [[0, 1], [1, 0]]  # whole-valued floats
     assert to_categorical([1], 2, dtype="float64").dtype == np.float64
     assert to_categorical(np.array([], dtype=np.int64), 3).shape == (0, 3)
     assert to_categorical([1], np.int64(2)).shape == (1, 2)
 
 
-@pytest.mark.parametrize("y, num_classes, message", [
-    ([0, -1], None, "non-negative"),
-    ([0, 3], 3, "out of range"),
-    ([0.5], None, "whole numbers"),
-    ([np.nan], 2, "whole numbers"),
-    (["a"], 2, "integers"),
-    ([], None, "empty"),
-    ([0], 0, "positive"),
-    ([0], 2.0, "integer"),
-])
+@pytest.mark.parametrize(
+    "y, num_classes, message",
+    [
+        ([0, -1], None, "non-negative"),
+        ([0, 3], 3, "out of range"),
+        ([0.5], None, "whole numbers"),
+        ([np.nan], 2, "whole numbers"),
+        (["a"], 2, "integers"),
+        ([], None, "empty"),
+        ([0], 0, "positive"),
+        ([0], 2.0, "integer"),
+    ],
+)
 def test_to_categorical_errors(y, num_classes, message):
     with pytest.raises(ValueError, match=message):
         to_categorical(y, num_classes)

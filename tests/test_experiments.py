@@ -1,30 +1,33 @@
 """Smoke runs (--quick: two epochs on a subset) of every experiment script, on the real data."""
+
+import importlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MINIDL_NOTMNIST") or ROOT.parent / "shared/data/notMNIST.npz")
-sys.path.insert(0, str(ROOT / "experiments"))
 
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"notMNIST.npz not found at {DATA}")
 
 
 def run_script(name: str, tmp_path: Path, *extra: str) -> dict:
-    module = __import__(name)
+    module = importlib.import_module(name)  # experiments/ is on pytest's pythonpath
     module.main(["--quick", "--data", str(DATA), "--out", str(tmp_path), "--verbose", "0", *extra])
     results = json.loads((tmp_path / "results.json").read_text())
     assert (tmp_path / "results.md").read_text().count("|") > 10
     return results
 
 
-@pytest.mark.parametrize("name, settings", [
-    ("train_mlp", ["H=1000"]),
-    ("hidden_units", ["H=100", "H=500", "H=1000", "H=2000"]),
-])
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("train_mlp", ["H=1000"]),
+        ("hidden_units", ["H=100", "H=500", "H=1000", "H=2000"]),
+    ],
+)
 def test_part1_scripts(name, settings, tmp_path):
     results = run_script(name, tmp_path)
     assert [run["setting"] for run in results["runs"]] == settings
@@ -44,11 +47,14 @@ def test_early_stopping_script(tmp_path):
     assert any(s.startswith("min valid loss") for s in settings)
 
 
-@pytest.mark.parametrize("name, settings", [
-    ("train_cnn", ["base CNN"]),
-    ("l2_regularization", ["L2 0.01", "L2 0.1", "L2 0.5"]),
-    ("dropout", ["dropout 0.9", "dropout 0.75", "dropout 0.5"]),
-])
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("train_cnn", ["base CNN"]),
+        ("l2_regularization", ["L2 0.01", "L2 0.1", "L2 0.5"]),
+        ("dropout", ["dropout 0.9", "dropout 0.75", "dropout 0.5"]),
+    ],
+)
 def test_part2_scripts_both_frameworks(name, settings, tmp_path):
     pytest.importorskip("tensorflow")
     results = run_script(name, tmp_path)
@@ -56,8 +62,14 @@ def test_part2_scripts_both_frameworks(name, settings, tmp_path):
     assert [(r["setting"], r["framework"]) for r in runs] == [(s, f) for s in settings for f in ("keras", "minidl")]
     for run in runs:
         final = run["final"]
-        assert set(final) >= {"train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "test_loss",
-                              "test_accuracy"}
+        assert set(final) >= {
+            "train_loss",
+            "train_accuracy",
+            "valid_loss",
+            "valid_accuracy",
+            "test_loss",
+            "test_accuracy",
+        }
         assert len(run["curves"]["test"]["accuracy"]) == 2
     assert len(list(tmp_path.glob("*.png"))) == 2 * len(runs)
 
@@ -68,7 +80,9 @@ def test_frameworks_run_apart_share_one_table(tmp_path):
     run_script("train_cnn", tmp_path, "--framework", "keras")
     results = run_script("train_cnn", tmp_path, "--framework", "minidl")
     assert [(r["framework"], r["command"].split("--framework ")[1].split()[0]) for r in results["runs"]] == [
-        ("keras", "keras"), ("minidl", "minidl")]
+        ("keras", "keras"),
+        ("minidl", "minidl"),
+    ]
     other_seed = run_script("train_cnn", tmp_path, "--framework", "minidl", "--seed", "7")
     assert [r["framework"] for r in other_seed["runs"]] == ["minidl"]  # runs of another seed are not mixed in
 
@@ -87,7 +101,8 @@ def test_hidden_units_over_seeds(tmp_path):
     that seed gives alone (same seed, same history)."""
     results = run_script("hidden_units", tmp_path / "both", "--seeds", "3", "4")
     assert [(r["setting"], r["seed"]) for r in results["runs"]] == [
-        (f"H={h}", seed) for seed in (3, 4) for h in (100, 500, 1000, 2000)]
+        (f"H={h}", seed) for seed in (3, 4) for h in (100, 500, 1000, 2000)
+    ]
     table = (tmp_path / "both" / "results.md").read_text()
     means, each_seed = table.split("Each seed:")
     assert " ± " in means and "| seed |" in each_seed and " ± " not in each_seed

@@ -1,5 +1,6 @@
 """Float64 gradient checks: every layer's backward, the losses' gradients (unfused and fused with the
 softmax), a whole model's train_on_batch, and the checker itself (it must fail on a wrong layer)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,13 +32,18 @@ def softmax(z):
 
 # ------------------------------------------------------------------------------------------- layers
 
-@pytest.mark.parametrize("kwargs", [
-    dict(),
-    dict(activation="relu"),
-    dict(activation="softmax"),
-    dict(use_bias=False),
-    dict(use_bias=False, activation="relu"),
-], ids=["linear", "relu", "softmax", "no_bias", "no_bias_relu"])
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(activation="relu"),
+        dict(activation="softmax"),
+        dict(use_bias=False),
+        dict(use_bias=False, activation="relu"),
+    ],
+    ids=["linear", "relu", "softmax", "no_bias", "no_bias_relu"],
+)
 def test_dense(kwargs):
     layer = layers.Dense(7, **kwargs)
     x = rng(1).standard_normal((5, 4))
@@ -86,10 +92,14 @@ def test_softmax_large_logits_stable():
     assert_gradients_ok(layers.Softmax(), x)
 
 
-@pytest.mark.parametrize("regularizer, formula", [
-    (regularizers.L2(0.1), lambda w: 0.2 * w),
-    (regularizers.L1(0.1), lambda w: 0.1 * np.sign(w)),
-], ids=["L2", "L1"])
+@pytest.mark.parametrize(
+    "regularizer, formula",
+    [
+        (regularizers.L2(0.1), lambda w: 0.2 * w),
+        (regularizers.L1(0.1), lambda w: 0.1 * np.sign(w)),
+    ],
+    ids=["L2", "L1"],
+)
 def test_dense_kernel_regularizer(regularizer, formula):
     layer = layers.Dense(4, kernel_regularizer=regularizer)
     x = rng(7).standard_normal((5, 3))
@@ -103,7 +113,7 @@ def test_dense_kernel_regularizer(regularizer, formula):
     layer.add_regularization_gradients()
     np.testing.assert_allclose(layer.grads["kernel"] - plain, formula(layer.params["kernel"]), rtol=1e-12)
     w = layer.params["kernel"]
-    expected_penalty = 0.1 * np.sum(w ** 2) if isinstance(regularizer, regularizers.L2) else 0.1 * np.abs(w).sum()
+    expected_penalty = 0.1 * np.sum(w**2) if isinstance(regularizer, regularizers.L2) else 0.1 * np.abs(w).sum()
     assert layer.regularization_loss() == pytest.approx(expected_penalty, rel=1e-12)
 
 
@@ -116,6 +126,7 @@ def test_checker_converts_a_built_float32_layer():
 
 
 # ------------------------------------------------------------------------ the checker can fail
+
 
 class DoubledInputGradient(layers.Dense):
     def backward(self, grad_output):
@@ -131,6 +142,7 @@ class DroppedBiasGradient(layers.Dense):
 
 class KernelGradientWithoutInput(layers.Dense):
     """dL/dkernel computed from a wrong x (a sign flip): same shape, wrong values."""
+
     def backward(self, grad_output):
         grad_input = super().backward(grad_output)
         self.grads["kernel"] = -self.grads["kernel"]
@@ -139,6 +151,7 @@ class KernelGradientWithoutInput(layers.Dense):
 
 class DiagonalSoftmax(layers.Softmax):
     """The classic mistake: only the Jacobian's diagonal, dL/dx = g * p * (1 - p)."""
+
     def backward(self, grad_output):
         return grad_output * self.output * (1 - self.output)
 
@@ -148,13 +161,16 @@ class ForgetsReluMask(layers.ReLU):
         return grad_output
 
 
-@pytest.mark.parametrize("layer_cls, kwargs, culprit", [
-    (DoubledInputGradient, dict(units=4), "input"),
-    (DroppedBiasGradient, dict(units=4), "bias"),
-    (KernelGradientWithoutInput, dict(units=4), "kernel"),
-    (DiagonalSoftmax, dict(), "input"),
-    (ForgetsReluMask, dict(), "input"),
-])
+@pytest.mark.parametrize(
+    "layer_cls, kwargs, culprit",
+    [
+        (DoubledInputGradient, dict(units=4), "input"),
+        (DroppedBiasGradient, dict(units=4), "bias"),
+        (KernelGradientWithoutInput, dict(units=4), "kernel"),
+        (DiagonalSoftmax, dict(), "input"),
+        (ForgetsReluMask, dict(), "input"),
+    ],
+)
 def test_checker_fails_on_wrong_layer(layer_cls, kwargs, culprit):
     """A test that the test can fail: a deliberately wrong backward gives a large error, on the
     gradient that is wrong (and only there)."""
@@ -177,6 +193,7 @@ def test_relative_error():
 
 
 # -------------------------------------------------------------------------------------------- losses
+
 
 def probabilities(n, k, seed):
     """Probabilities away from the clip range (rows need not sum to 1: forward does not renormalise)."""
@@ -278,6 +295,7 @@ def test_a_loss_shared_by_two_models_follows_each_model(float64):
 
     def model_loss():
         return losses.CategoricalCrossentropy().forward(y, np.maximum(x @ kernel + bias, 0))
+
     expected = [w - lr * numeric_gradient(model_loss, w) for w in (kernel, bias)]  # perturbs w in place
     probabilities.train_on_batch(x, y)
     for weight, want in zip(probabilities.get_weights(), expected):
@@ -287,12 +305,14 @@ def test_a_loss_shared_by_two_models_follows_each_model(float64):
 
 
 def build_model(kernel_regularizer=None):
-    model = minidl.Sequential([
-        layers.Input((6,)),
-        layers.Dense(8, activation="relu", kernel_regularizer=kernel_regularizer),
-        layers.Dense(5, activation="relu"),
-        layers.Dense(4, activation="softmax"),
-    ])
+    model = minidl.Sequential(
+        [
+            layers.Input((6,)),
+            layers.Dense(8, activation="relu", kernel_regularizer=kernel_regularizer),
+            layers.Dense(5, activation="relu"),
+            layers.Dense(4, activation="softmax"),
+        ]
+    )
     return model
 
 
@@ -330,6 +350,7 @@ def test_model_fused_gradients_equal_unfused_chain(float64, loss_name, regulariz
         for layer in model.layers:
             h = layer.forward(h, training=True)
         return losses.get(loss_name).forward(y, h) + sum(layer.regularization_loss() for layer in model.layers)
+
     for layer, grads in zip(model.layers, manual):
         for name, param in layer.params.items():
             assert relative_error(grads[name], numeric_gradient(model_loss, param)) < TOL, (layer.name, name)
@@ -341,10 +362,12 @@ def test_model_fused_gradients_equal_unfused_chain(float64, loss_name, regulariz
     for layer, grads in zip(model.layers, manual):
         assert set(layer.grads) == set(grads)
         for name in grads:
-            np.testing.assert_allclose(layer.grads[name], grads[name], rtol=1e-9, atol=1e-14,
-                                       err_msg=f"{layer.name}/{name}")
+            np.testing.assert_allclose(
+                layer.grads[name], grads[name], rtol=1e-9, atol=1e-14, err_msg=f"{layer.name}/{name}"
+            )
     # and the step applied exactly those gradients: w <- w - lr * grad
-    expected = [w - lr * g for w, g in zip(before, [g[n] for layer, g in zip(model.layers, manual)
-                                                    for n in layer.weight_names])]
+    expected = [
+        w - lr * g for w, g in zip(before, [g[n] for layer, g in zip(model.layers, manual) for n in layer.weight_names])
+    ]
     for a, b in zip(model.get_weights(), expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -1,5 +1,6 @@
 """Inference with pooling moved ahead of the per-channel non-decreasing maps (minidl/inference.py): the
 same values as running the layers one by one (array_equal); and the reordering happens only where exact."""
+
 import numpy as np
 import pytest
 
@@ -20,15 +21,22 @@ def describe(steps):
 
 def cnn(*middle, pool=None, seed=0):
     minidl.set_seed(seed)
-    model = minidl.Sequential([layers.Input((12, 12, 3)),
-                               layers.Conv2D(8, 3, padding="same", activation="relu", name="conv"),
-                               *middle, pool or layers.MaxPooling2D(2, name="pool"), layers.Flatten(name="flat"),
-                               layers.Dense(5, activation="softmax", name="out")])
+    model = minidl.Sequential(
+        [
+            layers.Input((12, 12, 3)),
+            layers.Conv2D(8, 3, padding="same", activation="relu", name="conv"),
+            *middle,
+            pool or layers.MaxPooling2D(2, name="pool"),
+            layers.Flatten(name="flat"),
+            layers.Dense(5, activation="softmax", name="out"),
+        ]
+    )
     rng = np.random.default_rng(seed)
     for layer in model.layers:  # random weights everywhere, incl. BatchNormalization's statistics
         if isinstance(layer, layers.BatchNormalization):
-            layer.set_weights([rng.uniform(0.5, 1.5, 8), rng.normal(size=8), rng.normal(size=8),
-                               rng.uniform(0.5, 2.0, 8)])
+            layer.set_weights(
+                [rng.uniform(0.5, 1.5, 8), rng.normal(size=8), rng.normal(size=8), rng.uniform(0.5, 2.0, 8)]
+            )
         else:
             layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
     return model
@@ -38,16 +46,24 @@ def batch(seed=1):
     return np.random.default_rng(seed).normal(size=(7, 12, 12, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("pool", [
-    layers.MaxPooling2D(2, name="pool"),
-    layers.MaxPooling2D(3, strides=2, padding="same", name="pool"),  # overlapping windows, -inf padding
-    layers.MaxPooling2D((2, 3), strides=(1, 2), name="pool"),
-])
+@pytest.mark.parametrize(
+    "pool",
+    [
+        layers.MaxPooling2D(2, name="pool"),
+        layers.MaxPooling2D(3, strides=2, padding="same", name="pool"),  # overlapping windows, -inf padding
+        layers.MaxPooling2D((2, 3), strides=(1, 2), name="pool"),
+    ],
+)
 def test_pooling_overtakes_bias_relu_and_batchnorm_bit_for_bit(pool):
     model = cnn(layers.BatchNormalization(name="bn"), pool=pool)
     assert describe(InferencePlan(model.layers).steps) == [
-        ("conv", "linear"), ("pool", "forward"), ("conv", "activate"), ("bn", "forward"),
-        ("flat", "forward"), ("out", "forward")]
+        ("conv", "linear"),
+        ("pool", "forward"),
+        ("conv", "activate"),
+        ("bn", "forward"),
+        ("flat", "forward"),
+        ("out", "forward"),
+    ]
     x = batch()
     np.testing.assert_array_equal(model.predict(x, batch_size=4), layer_by_layer(model, x))
 
@@ -59,32 +75,56 @@ def test_batchnorm_with_a_negative_scale_keeps_its_place():
     gamma[3] = -0.7
     model.layers[1].set_weights([gamma, beta, mean, var])
     assert describe(InferencePlan(model.layers).steps)[:4] == [
-        ("conv", "linear"), ("conv", "activate"), ("bn", "forward"), ("pool", "forward")]
+        ("conv", "linear"),
+        ("conv", "activate"),
+        ("bn", "forward"),
+        ("pool", "forward"),
+    ]
     x = batch()
     np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
 
 
 def test_maps_wait_across_consecutive_poolings_and_stop_at_a_mixing_layer():
     minidl.set_seed(3)
-    model = minidl.Sequential([layers.Input((8, 8, 2)), layers.Conv2D(4, 3, padding="same", name="conv"),
-                               layers.ReLU(name="relu"), layers.MaxPooling2D(name="pool1"),
-                               layers.MaxPooling2D(name="pool2"),
-                               layers.Conv2D(3, 1, activation="relu", name="conv1x1"), layers.Flatten(name="flat")])
+    model = minidl.Sequential(
+        [
+            layers.Input((8, 8, 2)),
+            layers.Conv2D(4, 3, padding="same", name="conv"),
+            layers.ReLU(name="relu"),
+            layers.MaxPooling2D(name="pool1"),
+            layers.MaxPooling2D(name="pool2"),
+            layers.Conv2D(3, 1, activation="relu", name="conv1x1"),
+            layers.Flatten(name="flat"),
+        ]
+    )
     assert describe(InferencePlan(model.layers).steps) == [
-        ("conv", "linear"), ("pool1", "forward"), ("pool2", "forward"), ("conv", "activate"),
-        ("relu", "forward"), ("conv1x1", "linear"), ("conv1x1", "activate"), ("flat", "forward")]
+        ("conv", "linear"),
+        ("pool1", "forward"),
+        ("pool2", "forward"),
+        ("conv", "activate"),
+        ("relu", "forward"),
+        ("conv1x1", "linear"),
+        ("conv1x1", "activate"),
+        ("flat", "forward"),
+    ]
     x = np.random.default_rng(4).normal(size=(5, 8, 8, 2)).astype(np.float32)
     np.testing.assert_array_equal(model(x), layer_by_layer(model, x))
 
 
 def test_a_model_without_pooling_runs_its_layers_in_order():
-    model = minidl.Sequential([layers.Input((6,)), layers.Dense(4, activation="relu", name="d1"),
-                               layers.Dense(3, activation="softmax", name="d2")])
+    model = minidl.Sequential(
+        [
+            layers.Input((6,)),
+            layers.Dense(4, activation="relu", name="d1"),
+            layers.Dense(3, activation="softmax", name="d2"),
+        ]
+    )
     assert describe(InferencePlan(model.layers).steps) == [("d1", "linear"), ("d1", "activate"), ("d2", "forward")]
 
 
 def test_subclasses_that_override_forward_keep_their_place():
     """A subclass may compute anything in forward: only the library's own layers are reordered."""
+
     class NegatedReLU(layers.ReLU):
         def forward(self, x, training=False):
             return -super().forward(x, training)
@@ -94,9 +134,18 @@ def test_subclasses_that_override_forward_keep_their_place():
             return super().forward(x, training) + 1.0
 
     minidl.set_seed(5)
-    model = minidl.Sequential([layers.Input((6, 6, 2)), ShiftedDense(3, activation="relu", name="dense"),
-                               NegatedReLU(name="neg"), layers.MaxPooling2D(name="pool")])
-    assert describe(InferencePlan(model.layers).steps) == [("dense", "forward"), ("neg", "forward"),
-                                                       ("pool", "forward")]
+    model = minidl.Sequential(
+        [
+            layers.Input((6, 6, 2)),
+            ShiftedDense(3, activation="relu", name="dense"),
+            NegatedReLU(name="neg"),
+            layers.MaxPooling2D(name="pool"),
+        ]
+    )
+    assert describe(InferencePlan(model.layers).steps) == [
+        ("dense", "forward"),
+        ("neg", "forward"),
+        ("pool", "forward"),
+    ]
     x = np.random.default_rng(6).normal(size=(3, 6, 6, 2)).astype(np.float32)
     np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))

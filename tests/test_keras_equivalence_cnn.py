@@ -6,10 +6,12 @@ bar is set in float64, where the weights after 1 and 3 steps agree to <= 2e-10 (
 < 1e-7), minidl's Adam computing beta^t from float32-rounded betas as Keras does. In
 float32, TensorFlow's own gradients of the seed CNN are ~5e-6 (relative) from the float64 truth
 (minidl's ~3e-7), and Adam's first steps are ~learning_rate * sign(grad), so a weight whose gradient
-is within that noise of zero moves differently in the two frameworks (up to ~1% of a step). The float32 Adam tests therefore compare
-losses (1e-5), BatchNormalization's moving statistics (1e-5) and the updates as a whole (relative
-L2 norm of the difference); see test_seed_cnn_adam_steps_float64 for the exact comparison.
+is within that noise of zero moves differently in the two frameworks (up to ~1% of a step). The
+float32 Adam tests therefore compare losses (1e-5), BatchNormalization's moving statistics (1e-5)
+and the updates as a whole (relative L2 norm of the difference); see test_seed_cnn_adam_steps_float64
+for the exact comparison.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +47,12 @@ def randomize_keras_weights(layer, seed, positive=()):
     """Keras layers start with zero biases / unit gammas: give every weight random values, so a
     transposed kernel or a missing bias would show. Indices in `positive` get values in [0.5, 1.5)."""
     r = rng(seed)
-    layer.set_weights([(r.random(w.shape) + 0.5 if i in positive else r.standard_normal(w.shape) * 0.3)
-                       .astype(w.dtype) for i, w in enumerate(layer.get_weights())])
+    layer.set_weights(
+        [
+            (r.random(w.shape) + 0.5 if i in positive else r.standard_normal(w.shape) * 0.3).astype(w.dtype)
+            for i, w in enumerate(layer.get_weights())
+        ]
+    )
 
 
 def keras_forward_backward(layer, x, upstream, training=False):
@@ -88,6 +94,7 @@ def copy_and_compare(keras_layer, minidl_layer, x, training=False, tol=1e-5, ups
 
 # ------------------------------------------------------------------------------------------- layers
 
+
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("strides", [1, 2, (2, 1)])
 @pytest.mark.parametrize("kernel_size, in_shape", [(3, (2, 7, 8, 3)), ((2, 3), (2, 6, 9, 2)), (4, (1, 8, 8, 2))])
@@ -116,17 +123,26 @@ def tie_heavy(shape, seed):
     return np.maximum(rng(seed).integers(-2, 3, shape), 0).astype(np.float32)
 
 
-@pytest.mark.parametrize("pool_size, strides, padding", [
-    (2, None, "valid"), (2, None, "same"), (3, 2, "valid"), (3, 2, "same"), (2, 1, "valid"), ((2, 3), None, "valid"),
-])
+@pytest.mark.parametrize(
+    "pool_size, strides, padding",
+    [
+        (2, None, "valid"),
+        (2, None, "same"),
+        (3, 2, "valid"),
+        (3, 2, "same"),
+        (2, 1, "valid"),
+        ((2, 3), None, "valid"),
+    ],
+)
 @pytest.mark.parametrize("ties", [False, True])
 def test_maxpooling2d_outputs_and_input_gradients(pool_size, strides, padding, ties):
     """Odd sizes (7 x 9): "valid" crops, "same" pads; with ties the gradient goes to the same single
     element as in TensorFlow (the first maximum in row-major window order)."""
     shape = (2, 7, 9, 3)
     x = tie_heavy(shape, 5) if ties else rng(5).standard_normal(shape).astype(np.float32)
-    my, ky = copy_and_compare(K.MaxPooling2D(pool_size, strides, padding),
-                              layers.MaxPooling2D(pool_size, strides, padding), x, tol=1e-6)
+    my, ky = copy_and_compare(
+        K.MaxPooling2D(pool_size, strides, padding), layers.MaxPooling2D(pool_size, strides, padding), x, tol=1e-6
+    )
     np.testing.assert_array_equal(my, ky)
 
 
@@ -146,14 +162,17 @@ def test_flatten():
     np.testing.assert_array_equal(my, ky)
 
 
-@pytest.mark.parametrize("shape, kwargs", [
-    ((8, 5, 5, 4), {}),
-    ((16, 6), {}),
-    ((8, 5, 5, 4), dict(momentum=0.9, epsilon=1e-2)),
-    ((4, 3, 5, 2), dict(axis=1)),
-    ((8, 5, 5, 4), dict(center=False)),
-    ((8, 5, 5, 4), dict(scale=False)),
-])
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        ((8, 5, 5, 4), {}),
+        ((16, 6), {}),
+        ((8, 5, 5, 4), dict(momentum=0.9, epsilon=1e-2)),
+        ((4, 3, 5, 2), dict(axis=1)),
+        ((8, 5, 5, 4), dict(center=False)),
+        ((8, 5, 5, 4), dict(scale=False)),
+    ],
+)
 def test_batchnormalization(shape, kwargs):
     """Training output and gradients, the moving statistics after two training calls, inference."""
     x = (rng(9).standard_normal(shape) * 3 + 2).astype(np.float32)
@@ -188,27 +207,40 @@ def test_dropout_inference_identity_and_training_statistics():
 
 # ----------------------------------------------------------------------------------------- seed CNN
 
+
 def keras_seed_cnn(dtype="float32", l2=None, seed=0):
     keras.utils.set_random_seed(seed)
     reg = None if l2 is None else keras.regularizers.L2(l2)
-    return keras.Sequential([
-        keras.Input((28, 28, 1), dtype=dtype),
-        K.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal", dtype=dtype),
-        K.BatchNormalization(dtype=dtype), K.MaxPooling2D(2, dtype=dtype), K.Flatten(dtype=dtype),
-        K.Dense(784, activation="relu", kernel_regularizer=reg, dtype=dtype),
-        K.Dense(10, activation="softmax", kernel_regularizer=reg, dtype=dtype)])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1), dtype=dtype),
+            K.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal", dtype=dtype),
+            K.BatchNormalization(dtype=dtype),
+            K.MaxPooling2D(2, dtype=dtype),
+            K.Flatten(dtype=dtype),
+            K.Dense(784, activation="relu", kernel_regularizer=reg, dtype=dtype),
+            K.Dense(10, activation="softmax", kernel_regularizer=reg, dtype=dtype),
+        ]
+    )
 
 
 def minidl_seed_cnn(dtype="float32", l2=None, optimizer=None):
     reg = None if l2 is None else regularizers.L2(l2)
-    model = minidl.Sequential([
-        layers.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal"),
-        layers.BatchNormalization(), layers.MaxPooling2D(2), layers.Flatten(),
-        layers.Dense(784, activation="relu", kernel_regularizer=reg),
-        layers.Dense(10, activation="softmax", kernel_regularizer=reg)], dtype=dtype)
-    model.compile(optimizer=optimizer or minidl.optimizers.Adam(1e-4), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = minidl.Sequential(
+        [
+            layers.Input((28, 28, 1)),
+            layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer="glorot_normal"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(784, activation="relu", kernel_regularizer=reg),
+            layers.Dense(10, activation="softmax", kernel_regularizer=reg),
+        ],
+        dtype=dtype,
+    )
+    model.compile(
+        optimizer=optimizer or minidl.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -223,8 +255,8 @@ def non_trivial_bn_statistics(keras_model, seed=13):
     """Moving statistics other than the initial 0 / 1, so inference really uses them."""
     weights = keras_model.get_weights()
     r = rng(seed)
-    weights[4] = (r.standard_normal(32) * 0.2).astype(weights[4].dtype)   # moving_mean
-    weights[5] = (r.random(32) + 0.5).astype(weights[5].dtype)            # moving_variance
+    weights[4] = (r.standard_normal(32) * 0.2).astype(weights[4].dtype)  # moving_mean
+    weights[5] = (r.random(32) + 0.5).astype(weights[5].dtype)  # moving_variance
     keras_model.set_weights(weights)
 
 
@@ -343,14 +375,18 @@ def test_seed_cnn_l2_fit_float64_matches_keras(keras_float64):
     """fit with L2(0.01) on both Dense layers, same initial weights, same batches (shuffle=False), in
     float64: after 20 Adam steps the weights and every epoch's loss agree, so the frameworks' L2 runs can
     differ only by their random draws (initialisation, shuffling), not by what a step computes."""
-    km, mm = keras_seed_cnn("float64", l2=0.01), minidl_seed_cnn("float64", l2=0.01,
-                                                                  optimizer=minidl.optimizers.Adam(1e-4))
+    km, mm = (
+        keras_seed_cnn("float64", l2=0.01),
+        minidl_seed_cnn("float64", l2=0.01, optimizer=minidl.optimizers.Adam(1e-4)),
+    )
     mm.set_weights(km.get_weights())
     compile_keras(km)
     x, y = batch(320, seed=15, dtype="float64")
     k_history = km.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history
     m_history = mm.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history
     for key in ("loss", "accuracy"):
-        np.testing.assert_allclose(m_history[key], k_history[key], rtol=1e-6)  # measured 2e-8: the weights differ by up to ~1e-8
+        np.testing.assert_allclose(
+            m_history[key], k_history[key], rtol=1e-6
+        )  # measured 2e-8: the weights differ by up to ~1e-8
     for i, (mw, kw) in enumerate(zip(mm.get_weights(), km.get_weights())):
         assert rel(mw, kw) < 1e-7, (i, rel(mw, kw))

@@ -4,15 +4,12 @@ Keras 3 (TensorFlow backend) with TensorFlow's global seed set repeats fit's fir
 epoch; harness.seed_everything works around it (the part-2 comparison depends on it: trained on one
 fixed order, Keras's CNN fitted the training set closer and tested ~0.01 lower than with reshuffling).
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 tf = pytest.importorskip("tensorflow")
-import harness  # noqa: E402
+import harness  # noqa: E402  (the experiments' harness: pytest's pythonpath has experiments/)
 
 keras = harness.import_keras()
 
@@ -38,7 +35,7 @@ def batches_seen_by_fit(seed_with, epochs: int = 3) -> tuple[list[list[list[int]
     model.compile(optimizer="sgd", loss="mse")
     x = np.arange(12, dtype="float32")[:, None]
     model.fit(x, x, batch_size=4, epochs=epochs, shuffle=True, verbose=0)
-    return [seen[i:i + 3] for i in range(0, len(seen), 3)], kernel
+    return [seen[i : i + 3] for i in range(0, len(seen), 3)], kernel
 
 
 def orders(epochs: list[list[list[int]]]) -> list[tuple[int, ...]]:

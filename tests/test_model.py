@@ -1,5 +1,6 @@
 """Sequential's training API on small problems: learning, determinism, History and verbosity, summary,
 saving, losses, dtypes, user layers, callbacks (EarlyStopping against Keras's own) and initializers."""
+
 from __future__ import annotations
 
 import math
@@ -7,13 +8,13 @@ import os
 
 import numpy as np
 import pytest
+from helpers import WeightsPerEpoch
 
 import minidl
 from minidl import callbacks, initializers, layers, optimizers
 from minidl.layers import Layer
 from minidl.testing import check_layer_gradients
 from minidl.utils import to_categorical
-from helpers import WeightsPerEpoch
 
 
 def keras_or_skip():
@@ -23,6 +24,7 @@ def keras_or_skip():
 
 
 # --------------------------------------------------------------------------------------------- data
+
 
 def blobs(n=200, seed=0):
     """n points of 3 Gaussian blobs in 2-D (well separated): x (n, 2) float64, labels (n,) int."""
@@ -35,8 +37,9 @@ def blobs(n=200, seed=0):
 
 
 def mlp(hidden=16, activation="relu"):
-    return minidl.Sequential([layers.Input((2,)), layers.Dense(hidden, activation=activation),
-                              layers.Dense(3, activation="softmax")])
+    return minidl.Sequential(
+        [layers.Input((2,)), layers.Dense(hidden, activation=activation), layers.Dense(3, activation="softmax")]
+    )
 
 
 def accuracy(model, x, labels):
@@ -51,8 +54,12 @@ def assert_weights_equal(a, b):
 
 # ------------------------------------------------------------------------------- learning, seeding
 
-@pytest.mark.parametrize("optimizer", [lambda: optimizers.Adam(0.02), lambda: optimizers.SGD(0.1, momentum=0.9)],
-                         ids=["adam", "sgd_momentum"])
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [lambda: optimizers.Adam(0.02), lambda: optimizers.SGD(0.1, momentum=0.9)],
+    ids=["adam", "sgd_momentum"],
+)
 def test_fit_learns_blobs(optimizer):
     x, labels = blobs()
     minidl.set_seed(0)
@@ -92,6 +99,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
 
 
 # ---------------------------------------------------------------------------- History, verbosity
+
 
 @pytest.fixture
 def small():
@@ -187,12 +195,23 @@ def test_verbose_1_shows_a_progress_bar(small, capsys, verbose):
 
 # --------------------------------------------------------------------------------------- summary
 
+
 def test_summary_matches_keras_counts():
     keras = keras_or_skip()
-    model = minidl.Sequential([layers.Input((2,)), layers.Dense(16, activation="relu", name="hidden"),
-                               layers.Dense(3, activation="softmax", name="out")])
-    kmodel = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu", name="hidden"),
-                               keras.layers.Dense(3, activation="softmax", name="out")])
+    model = minidl.Sequential(
+        [
+            layers.Input((2,)),
+            layers.Dense(16, activation="relu", name="hidden"),
+            layers.Dense(3, activation="softmax", name="out"),
+        ]
+    )
+    kmodel = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(16, activation="relu", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="out"),
+        ]
+    )
     lines = []
     model.summary(print_fn=lines.append)
     text = "\n".join(lines)
@@ -215,8 +234,7 @@ def test_summary_matches_keras_counts():
 
 
 def test_summary_and_count_params(capsys):
-    model = minidl.Sequential([layers.Input((5,)), layers.Dense(4, use_bias=False), layers.ReLU(),
-                               layers.Dense(2)])
+    model = minidl.Sequential([layers.Input((5,)), layers.Dense(4, use_bias=False), layers.ReLU(), layers.Dense(2)])
     assert model.count_params() == 5 * 4 + 4 * 2 + 2
     assert [layer.count_params() for layer in model.layers] == [20, 0, 10]
     model.summary()
@@ -229,6 +247,7 @@ def test_summary_and_count_params(capsys):
 
 
 # --------------------------------------------------------------------------------- save and load
+
 
 def test_save_load_weights_round_trip(tmp_path, small):
     model, x, y = small
@@ -255,13 +274,18 @@ def test_save_load_weights_round_trip(tmp_path, small):
     assert_weights_equal(uncompiled.get_weights(), saved)
 
 
-@pytest.mark.parametrize("other", [
-    lambda: mlp(9),
-    lambda: minidl.Sequential([layers.Input((2,)), layers.Dense(8, activation="relu"),
-                               layers.Dense(3, use_bias=False)]),
-    lambda: minidl.Sequential([layers.Input((2,)), layers.Dense(8), layers.Dense(8), layers.Dense(3)]),
-    lambda: minidl.Sequential([layers.Input((3,)), layers.Dense(8), layers.Dense(3)]),
-], ids=["wider", "no_bias", "deeper", "other_input"])
+@pytest.mark.parametrize(
+    "other",
+    [
+        lambda: mlp(9),
+        lambda: minidl.Sequential(
+            [layers.Input((2,)), layers.Dense(8, activation="relu"), layers.Dense(3, use_bias=False)]
+        ),
+        lambda: minidl.Sequential([layers.Input((2,)), layers.Dense(8), layers.Dense(8), layers.Dense(3)]),
+        lambda: minidl.Sequential([layers.Input((3,)), layers.Dense(8), layers.Dense(3)]),
+    ],
+    ids=["wider", "no_bias", "deeper", "other_input"],
+)
 def test_load_into_another_architecture_raises(tmp_path, other):
     model = mlp(8)
     path = model.save_weights(tmp_path / "w.npz")
@@ -282,6 +306,7 @@ def test_load_weights_bad_file(tmp_path):
 
 
 # ------------------------------------------------------------------------- sparse vs categorical
+
 
 def test_sparse_equals_categorical():
     x, labels = blobs(90, seed=3)
@@ -306,6 +331,7 @@ def test_sparse_equals_categorical():
 
 # ----------------------------------------------------------------------------------------- dtypes
 
+
 def all_arrays_after_a_step(loss="categorical_crossentropy", optimizer=None):
     x, labels = blobs(40, seed=5)  # float64 inputs, int64 labels
     model = mlp(8)
@@ -324,8 +350,9 @@ def all_arrays_after_a_step(loss="categorical_crossentropy", optimizer=None):
 
 
 @pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
-@pytest.mark.parametrize("optimizer", [lambda: optimizers.Adam(0.01), lambda: optimizers.SGD(0.1, momentum=0.9)],
-                         ids=["adam", "sgd"])
+@pytest.mark.parametrize(
+    "optimizer", [lambda: optimizers.Adam(0.01), lambda: optimizers.SGD(0.1, momentum=0.9)], ids=["adam", "sgd"]
+)
 def test_float32_by_default_no_silent_upcasts(loss, optimizer):
     assert minidl.floatx() == "float32"
     arrays = all_arrays_after_a_step(loss, optimizer())
@@ -350,6 +377,7 @@ def test_set_floatx_rejects_other_types():
 
 
 # -------------------------------------------------------------------------------- user-defined layer
+
 
 class LeakyReLU(Layer):
     """y = x if x > 0 else alpha * x;  dL/dx = dL/dy * (1 if x > 0 else alpha)."""
@@ -376,8 +404,9 @@ def test_user_defined_layer_gradients():
 def test_user_defined_layer_trains_in_sequential():
     x, labels = blobs(seed=6)
     minidl.set_seed(6)
-    model = minidl.Sequential([layers.Input((2,)), layers.Dense(16), LeakyReLU(),
-                               layers.Dense(3, activation="softmax")])
+    model = minidl.Sequential(
+        [layers.Input((2,)), layers.Dense(16), LeakyReLU(), layers.Dense(3, activation="softmax")]
+    )
     assert model.layers[1].name.startswith("leaky_re_lu")
     model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy", metrics=["accuracy"])
     before = accuracy(model, x, labels)
@@ -388,6 +417,7 @@ def test_user_defined_layer_trains_in_sequential():
 
 
 # ------------------------------------------------------------------------------------ EarlyStopping
+
 
 class FakeModel:
     """Enough of a model for EarlyStopping: its "weights" are the index of the epoch that made them."""
@@ -417,9 +447,14 @@ def drive(callback, monitor, values):
         if model.stop_training:
             break
     callback.on_train_end()
-    return dict(epochs_run=epochs_run, stopped_epoch=int(callback.stopped_epoch),
-                best_epoch=int(callback.best_epoch), restored=float(model.weights[0][0]),
-                best=None if callback.best is None else float(callback.best), wait=int(callback.wait))
+    return dict(
+        epochs_run=epochs_run,
+        stopped_epoch=int(callback.stopped_epoch),
+        best_epoch=int(callback.best_epoch),
+        restored=float(model.weights[0][0]),
+        best=None if callback.best is None else float(callback.best),
+        wait=int(callback.wait),
+    )
 
 
 SCRIPTS = [
@@ -438,15 +473,16 @@ SCRIPTS = [
     (dict(patience=2, baseline=0.5), "val_loss", [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.45, 0.45, 0.45]),
     (dict(patience=1, baseline=0.8, mode="max"), "val_accuracy", [0.7, 0.7, 0.9, 0.85, 0.85, 0.95]),
     (dict(patience=3), "val_loss", [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),  # equal is no improvement
-    (dict(patience=1), "val_loss", [0.5]),                            # never stops at epoch 0
+    (dict(patience=1), "val_loss", [0.5]),  # never stops at epoch 0
 ]
 
 
 def compare_with_keras(kwargs, monitor, values, restore):
     keras = keras_or_skip()
     ours = drive(callbacks.EarlyStopping(monitor=monitor, restore_best_weights=restore, **kwargs), monitor, values)
-    theirs = drive(keras.callbacks.EarlyStopping(monitor=monitor, restore_best_weights=restore, **kwargs),
-                   monitor, values)
+    theirs = drive(
+        keras.callbacks.EarlyStopping(monitor=monitor, restore_best_weights=restore, **kwargs), monitor, values
+    )
     assert ours == theirs, (kwargs, values)
     return ours
 
@@ -461,8 +497,9 @@ def test_early_stopping_matches_keras_scripted(kwargs, monitor, values, restore)
 
 def test_early_stopping_hand_checked():
     """Sequences worked out by hand, so the tests do not only say 'the same as Keras' (and run without it)."""
-    r = drive(callbacks.EarlyStopping(patience=2, restore_best_weights=True), "val_loss",
-              [1.0, 0.9, 0.95, 0.91, 0.92, 0.5])
+    r = drive(
+        callbacks.EarlyStopping(patience=2, restore_best_weights=True), "val_loss", [1.0, 0.9, 0.95, 0.91, 0.92, 0.5]
+    )
     assert r["epochs_run"] == 4 and r["stopped_epoch"] == 3 and r["best_epoch"] == 1 and r["restored"] == 1.0
     r = drive(callbacks.EarlyStopping(start_from_epoch=3), "val_loss", [1.0, 2.0, 3.0, 4.0, 5.0])
     assert r["epochs_run"] == 5 and r["stopped_epoch"] == 4 and r["best_epoch"] == 3
@@ -476,10 +513,14 @@ def test_early_stopping_hand_checked():
 
 def test_early_stopping_matches_keras_random_sequences():
     rng = np.random.default_rng(2024)
-    for trial in range(60):
+    for _trial in range(60):
         maximize = bool(rng.integers(2))
-        kwargs = dict(patience=int(rng.integers(0, 4)), min_delta=float(rng.choice([0.0, 0.01, 0.05])),
-                      start_from_epoch=int(rng.integers(0, 4)), mode="max" if maximize else "min")
+        kwargs = dict(
+            patience=int(rng.integers(0, 4)),
+            min_delta=float(rng.choice([0.0, 0.01, 0.05])),
+            start_from_epoch=int(rng.integers(0, 4)),
+            mode="max" if maximize else "min",
+        )
         if rng.random() < 0.3:
             kwargs["baseline"] = float(rng.uniform(0.3, 0.7))
         walk = np.round(0.5 + np.cumsum(rng.normal(0, 0.05, 12)), 2)  # rounding makes ties
@@ -503,8 +544,9 @@ def test_early_stopping_restores_best_weights_in_real_fit():
     model.compile(optimizers.Adam(0.02), "categorical_crossentropy", metrics=["accuracy"])
     recorder = WeightsPerEpoch()
     early = callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    history = model.fit(x, y, batch_size=16, epochs=30, verbose=0, callbacks=[recorder, early],
-                        validation_data=(x[:60], y_val))
+    history = model.fit(
+        x, y, batch_size=16, epochs=30, verbose=0, callbacks=[recorder, early], validation_data=(x[:60], y_val)
+    )
     val_loss = history.history["val_loss"]
     best = int(np.argmin(val_loss))
     last = history.epoch[-1]
@@ -517,24 +559,35 @@ def test_early_stopping_restores_best_weights_in_real_fit():
 
 # ------------------------------------------------------------------------------------- callbacks
 
+
 class HookRecorder(callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.calls = []
 
-    def on_train_begin(self, logs=None): self.calls.append(("train_begin",))
-    def on_train_end(self, logs=None): self.calls.append(("train_end",))
-    def on_epoch_begin(self, epoch, logs=None): self.calls.append(("epoch_begin", epoch))
-    def on_epoch_end(self, epoch, logs=None): self.calls.append(("epoch_end", epoch, sorted(logs)))
-    def on_train_batch_begin(self, batch, logs=None): self.calls.append(("batch_begin", batch))
-    def on_train_batch_end(self, batch, logs=None): self.calls.append(("batch_end", batch, sorted(logs)))
+    def on_train_begin(self, logs=None):
+        self.calls.append(("train_begin",))
+
+    def on_train_end(self, logs=None):
+        self.calls.append(("train_end",))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(("epoch_end", epoch, sorted(logs)))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append(("batch_begin", batch))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append(("batch_end", batch, sorted(logs)))
 
 
 def test_callback_hook_order_and_counts(small):
     model, x, y = small
     recorder = HookRecorder()
-    model.fit(x[:6], y[:6], batch_size=2, epochs=2, verbose=0, callbacks=[recorder],
-              validation_data=(x[:4], y[:4]))
+    model.fit(x[:6], y[:6], batch_size=2, epochs=2, verbose=0, callbacks=[recorder], validation_data=(x[:4], y[:4]))
     keys = ["accuracy", "loss"]
     expected = [("train_begin",)]
     for epoch in range(2):
@@ -599,11 +652,14 @@ def test_truncation_constant():
     assert math.sqrt(1 - 2 * a * density / mass) == pytest.approx(TRUNC_STD, rel=1e-12)
 
 
-@pytest.mark.parametrize("name, shape, scale, mode", [
-    ("glorot_normal", (400, 600), 1.0, "fan_avg"),
-    ("he_normal", (500, 400), 2.0, "fan_in"),
-    ("glorot_normal", (3, 3, 32, 64), 1.0, "fan_avg"),
-])
+@pytest.mark.parametrize(
+    "name, shape, scale, mode",
+    [
+        ("glorot_normal", (400, 600), 1.0, "fan_avg"),
+        ("he_normal", (500, 400), 2.0, "fan_in"),
+        ("glorot_normal", (3, 3, 32, 64), 1.0, "fan_avg"),
+    ],
+)
 def test_truncated_normal_initializers(name, shape, scale, mode):
     fan_in, fan_out = initializers.compute_fans(shape)
     fan = {"fan_in": fan_in, "fan_avg": (fan_in + fan_out) / 2}[mode]
@@ -635,8 +691,16 @@ def test_xavier_normal_is_untruncated():
     assert np.mean(np.abs(w) > 2 * std) == pytest.approx(0.0455, abs=0.003)
 
 
-@pytest.mark.parametrize("cls", [initializers.GlorotNormal, initializers.GlorotUniform, initializers.HeNormal,
-                                 initializers.XavierNormal, initializers.RandomNormal])
+@pytest.mark.parametrize(
+    "cls",
+    [
+        initializers.GlorotNormal,
+        initializers.GlorotUniform,
+        initializers.HeNormal,
+        initializers.XavierNormal,
+        initializers.RandomNormal,
+    ],
+)
 def test_initializer_seeds(cls):
     shape = (20, 30)
     np.testing.assert_array_equal(cls(seed=5)(shape), cls(seed=5)(shape))
@@ -659,14 +723,17 @@ def test_dense_kernel_initializer_seeded_like_the_seed_report():
     np.testing.assert_array_equal(a.params["bias"], np.zeros(10))
 
 
-@pytest.mark.parametrize("shape, fans", [
-    ((), (1, 1)),
-    ((7,), (7, 7)),
-    ((784, 1000), (784, 1000)),
-    ((3, 3, 16, 32), (144, 288)),   # Conv2D (kh, kw, in, out)
-    ((5, 8, 4), (40, 20)),          # Conv1D (k, in, out)
-    ((2, 3, 3, 4, 6), (72, 108)),   # Conv3D
-])
+@pytest.mark.parametrize(
+    "shape, fans",
+    [
+        ((), (1, 1)),
+        ((7,), (7, 7)),
+        ((784, 1000), (784, 1000)),
+        ((3, 3, 16, 32), (144, 288)),  # Conv2D (kh, kw, in, out)
+        ((5, 8, 4), (40, 20)),  # Conv1D (k, in, out)
+        ((2, 3, 3, 4, 6), (72, 108)),  # Conv3D
+    ],
+)
 def test_compute_fans(shape, fans):
     assert initializers.compute_fans(shape) == fans
 
@@ -674,5 +741,6 @@ def test_compute_fans(shape, fans):
 def test_compute_fans_matches_keras():
     keras_or_skip()
     from keras.src.initializers.random_initializers import compute_fans
+
     for shape in [(7,), (784, 1000), (3, 3, 16, 32), (5, 8, 4), (2, 3, 3, 4, 6)]:
         assert initializers.compute_fans(shape) == tuple(compute_fans(shape))

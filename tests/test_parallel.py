@@ -1,4 +1,5 @@
 """minidl.parallel.blockwise: cutting an element-wise kernel into blocks and threads changes nothing."""
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,9 @@ def affine(x_block, y_block):  # two operations, the second reading what the fir
     np.add(y_block, np.float32(0.3), out=y_block)
 
 
-@pytest.mark.parametrize("shape", [(1,), (7,), (parallel.PARALLEL_MIN + 13,), (513, 1031), (3, 5, 7, 11),
-                                   (1, parallel.PARALLEL_MIN + 1)])
+@pytest.mark.parametrize(
+    "shape", [(1,), (7,), (parallel.PARALLEL_MIN + 13,), (513, 1031), (3, 5, 7, 11), (1, parallel.PARALLEL_MIN + 1)]
+)
 @pytest.mark.parametrize("block", [parallel.BLOCK, 100, None])
 def test_blocks_and_threads_give_the_unblocked_result(shape, block, threads):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)

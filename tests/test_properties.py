@@ -11,20 +11,18 @@
 Layers that are not in minidl.layers (yet) are left out of the stacks. Sizes are tiny; the
 whole file runs in a few seconds.
 """
+
 from __future__ import annotations
 
 import copy
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-
+from helpers import assert_raised_by_a_check, computations
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from helpers import assert_raised_by_a_check, computations
 
 import minidl
 from minidl import initializers, layers, regularizers
@@ -42,15 +40,19 @@ HAVE_IMAGES = Conv2D is not None and Flatten is not None
 TOLERANCE = 1e-6
 
 # Modest example counts, no deadline (the first call of a layer may be slow): the file stays in seconds.
-SETTINGS = settings(max_examples=int(os.environ.get("MINIDL_HYPOTHESIS_EXAMPLES", "60")), deadline=None,
-                    derandomize=not os.environ.get("MINIDL_HYPOTHESIS_RANDOM"), print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MINIDL_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=not os.environ.get("MINIDL_HYPOTHESIS_RANDOM"),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 # --------------------------------------------------------------------------------- specs -> layers
 # A stack is drawn as a list of specs (name, kwargs), so the same stack can be instantiated fresh
 # several times (per-layer checks, whole-stack check, model) and hypothesis can shrink it.
+
 
 def make(spec) -> Layer:
     """A fresh layer from a spec. Biases (and BatchNormalization's beta) start random, not 0: a zero
@@ -91,21 +93,33 @@ ACTIVATIONS = st.sampled_from([None, "relu", "softmax", "linear"])
 
 @st.composite
 def dense_spec(draw):
-    return ("Dense", dict(units=draw(st.integers(1, 5)), activation=draw(ACTIVATIONS),
-                          use_bias=draw(st.booleans()), l2=draw(st.booleans())))
+    return (
+        "Dense",
+        dict(
+            units=draw(st.integers(1, 5)),
+            activation=draw(ACTIVATIONS),
+            use_bias=draw(st.booleans()),
+            l2=draw(st.booleans()),
+        ),
+    )
 
 
 @st.composite
 def shape_free_spec(draw):
     """Layers that work on any input rank."""
-    choices = ["ReLU", "Softmax"] + (["Dropout"] if Dropout else []) + (["BatchNormalization"] if BatchNormalization
-                                                                          else [])
+    choices = (
+        ["ReLU", "Softmax"] + (["Dropout"] if Dropout else []) + (["BatchNormalization"] if BatchNormalization else [])
+    )
     name = draw(st.sampled_from(choices))
     if name == "Dropout":
         return ("Dropout", dict(rate=draw(st.sampled_from([0.0, 0.2, 0.5]))))
     if name == "BatchNormalization":
-        return ("BatchNormalization", dict(momentum=draw(st.sampled_from([0.0, 0.5, 0.99])),
-                                           center=draw(st.booleans()), scale=draw(st.booleans())))
+        return (
+            "BatchNormalization",
+            dict(
+                momentum=draw(st.sampled_from([0.0, 0.5, 0.99])), center=draw(st.booleans()), scale=draw(st.booleans())
+            ),
+        )
     return (name, {})
 
 
@@ -119,8 +133,16 @@ def image_spec(draw, shape):
     limit = min(3, h, w) if padding == "valid" else 3
     size = draw(st.integers(1, max(1, limit)))
     if name == "Conv2D":
-        return ("Conv2D", dict(filters=draw(st.integers(1, 3)), kernel_size=size, strides=draw(st.integers(1, 2)),
-                               padding=padding, activation=draw(st.sampled_from([None, "relu"]))))
+        return (
+            "Conv2D",
+            dict(
+                filters=draw(st.integers(1, 3)),
+                kernel_size=size,
+                strides=draw(st.integers(1, 2)),
+                padding=padding,
+                activation=draw(st.sampled_from([None, "relu"])),
+            ),
+        )
     return ("MaxPooling2D", dict(pool_size=size, strides=draw(st.sampled_from([None, 1, 2])), padding=padding))
 
 
@@ -137,8 +159,11 @@ def stacks(draw, images: bool, max_layers=4):
         if len(shape) == 3 and i == 0:
             spec = draw(image_spec(shape))
         elif len(shape) == 3:
-            spec = draw(st.one_of(image_spec(shape), image_spec(shape), shape_free_spec(), dense_spec(),
-                                  st.just(("Flatten", {}))))
+            spec = draw(
+                st.one_of(
+                    image_spec(shape), image_spec(shape), shape_free_spec(), dense_spec(), st.just(("Flatten", {}))
+                )
+            )
         else:
             spec = draw(st.one_of(dense_spec(), shape_free_spec()))
         specs.append(spec)
@@ -167,8 +192,11 @@ class Stack(Layer):
     def params(self):
         """The sub-layers' parameter arrays themselves (a fresh dict each time, so that code replacing
         an entry cannot disconnect it): perturbing one of them perturbs the stack."""
-        return {f"{i}/{name}": value for i, layer in enumerate(getattr(self, "sublayers", []))
-                for name, value in layer.params.items()}
+        return {
+            f"{i}/{name}": value
+            for i, layer in enumerate(getattr(self, "sublayers", []))
+            for name, value in layer.params.items()
+        }
 
     @params.setter
     def params(self, value):  # Layer.__init__ sets params = {}
@@ -210,8 +238,9 @@ class Stack(Layer):
         self._collect_grads()
 
 
-KINDS = pytest.mark.parametrize("images", [False, True] if HAVE_IMAGES else [False], ids=lambda i: "image" if i
-                                else "flat")
+KINDS = pytest.mark.parametrize(
+    "images", [False, True] if HAVE_IMAGES else [False], ids=lambda i: "image" if i else "flat"
+)
 
 
 def batch(shape, n, seed):
@@ -219,6 +248,7 @@ def batch(shape, n, seed):
 
 
 # ------------------------------------------------------------------------------------------ shapes
+
 
 @KINDS
 @SETTINGS
@@ -262,6 +292,7 @@ def test_model_output_shape_is_predicts_shape(images, data):
 
 
 # --------------------------------------------------------------------------------------- gradients
+
 
 @KINDS
 @SETTINGS
@@ -339,6 +370,7 @@ def assert_tiny_gradients_agree(layer, x, training, keys, context):
 
 # --------------------------------------------------------------------------------------- inference
 
+
 def randomized_model(input_shape, specs, seed):
     """A model with random weights, BatchNormalization's moving statistics included (variances > 0),
     so inference mode really differs from training mode."""
@@ -355,8 +387,13 @@ def randomized_model(input_shape, specs, seed):
 
 @KINDS
 @SETTINGS
-@given(data=st.data(), n=st.integers(1, 12), batch_size=st.integers(1, 14), seed=st.integers(0, 2**16),
-       dtype=st.sampled_from(["float32", "float64"]))
+@given(
+    data=st.data(),
+    n=st.integers(1, 12),
+    batch_size=st.integers(1, 14),
+    seed=st.integers(0, 2**16),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
 def test_predict_is_the_inference_forward_pass_batch_by_batch(images, data, n, batch_size, seed, dtype):
     minidl.set_floatx(dtype)
     check_predict(*data.draw(stacks(images), label="stack"), n, batch_size, seed, dtype)
@@ -369,13 +406,15 @@ def check_predict(input_shape, specs, n, batch_size, seed, dtype):
     assert out.dtype == dtype
     # exactly the inference-mode forward pass of each batch (Dropout off, moving statistics used)...
     for start in range(0, n, batch_size):
-        np.testing.assert_array_equal(out[start:start + batch_size],
-                                      model.forward(x[start:start + batch_size], training=False))
+        np.testing.assert_array_equal(
+            out[start : start + batch_size], model.forward(x[start : start + batch_size], training=False)
+        )
     # ...which is the forward pass of the whole array, up to the rounding of a BLAS product whose
     # blocking (or gemv for one row) depends on the number of rows
     whole = model.forward(x, training=False)
-    np.testing.assert_allclose(out, whole, rtol=1e-5 if dtype == "float32" else 1e-12,
-                               atol=1e-6 if dtype == "float32" else 1e-13)
+    np.testing.assert_allclose(
+        out, whole, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6 if dtype == "float32" else 1e-13
+    )
     np.testing.assert_array_equal(model.predict(x, batch_size=batch_size), out)  # deterministic
     np.testing.assert_array_equal(model(x), whole)  # model(x) is inference mode too
 
@@ -385,9 +424,9 @@ def check_predict(input_shape, specs, n, batch_size, seed, dtype):
 # make sure the usual combinations are always among them. (Set MINIDL_HYPOTHESIS_RANDOM=1 and
 # MINIDL_HYPOTHESIS_EXAMPLES=500 for a longer random search.)
 
+
 def conv(filters, size, strides=1, padding="valid", activation=None):
-    return ("Conv2D", dict(filters=filters, kernel_size=size, strides=strides, padding=padding,
-                           activation=activation))
+    return ("Conv2D", dict(filters=filters, kernel_size=size, strides=strides, padding=padding, activation=activation))
 
 
 def dense(units, activation=None, use_bias=True, l2=False):
@@ -400,15 +439,34 @@ FIXED_STACKS = {
     "mlp_batchnorm": ((4,), [dense(6), BN, ("ReLU", {}), dense(3), ("Softmax", {})]),
 }
 if HAVE_IMAGES:
-    FIXED_STACKS.update({
-        "seed_cnn": ((6, 6, 1), [conv(2, 3, padding="same", activation="relu"), BN,
-                                 ("MaxPooling2D", dict(pool_size=2, strides=None, padding="valid")), ("Flatten", {}),
-                                 ("Dropout", dict(rate=0.3)), dense(3, "softmax")]),
-        "strided_same": ((5, 4, 2), [conv(3, 2, strides=2, padding="same"), ("ReLU", {}),
-                                     ("MaxPooling2D", dict(pool_size=2, strides=1, padding="same")), BN,
-                                     ("Dropout", dict(rate=0.2)), ("Flatten", {}), dense(2)]),
-        "dense_on_images": ((3, 3, 2), [dense(3, "relu"), BN, ("Flatten", {}), dense(2, "softmax")]),
-    })
+    FIXED_STACKS.update(
+        {
+            "seed_cnn": (
+                (6, 6, 1),
+                [
+                    conv(2, 3, padding="same", activation="relu"),
+                    BN,
+                    ("MaxPooling2D", dict(pool_size=2, strides=None, padding="valid")),
+                    ("Flatten", {}),
+                    ("Dropout", dict(rate=0.3)),
+                    dense(3, "softmax"),
+                ],
+            ),
+            "strided_same": (
+                (5, 4, 2),
+                [
+                    conv(3, 2, strides=2, padding="same"),
+                    ("ReLU", {}),
+                    ("MaxPooling2D", dict(pool_size=2, strides=1, padding="same")),
+                    BN,
+                    ("Dropout", dict(rate=0.2)),
+                    ("Flatten", {}),
+                    dense(2),
+                ],
+            ),
+            "dense_on_images": ((3, 3, 2), [dense(3, "relu"), BN, ("Flatten", {}), dense(2, "softmax")]),
+        }
+    )
 
 
 @pytest.mark.parametrize("name", list(FIXED_STACKS))
@@ -445,8 +503,10 @@ def test_predict_accepts_the_right_shape_and_clearly_rejects_others(images, data
     message = str(excinfo.value)
     if len(x_shape) >= 1 and x.size > 0:  # a real shape mismatch: Keras's message, with both shapes
         expected = "(None, " + ", ".join(map(str, input_shape)) + ")"
-        assert f"Input 0 of layer '{model.layers[0].name}' is incompatible with the layer: expected shape " \
-               f"{expected}, found " in message, message
+        assert (
+            f"Input 0 of layer '{model.layers[0].name}' is incompatible with the layer: expected shape "
+            f"{expected}, found " in message
+        ), message
     else:
         assert "empty" in message or "scalar" in message, message
 
@@ -463,8 +523,14 @@ def fit_inputs(draw):
 
 def make_targets(kind, y_len, seed):
     labels = np.random.default_rng(seed).integers(0, 3, y_len)
-    return {"onehot": to_categorical(labels, 3), "labels": labels, "column": labels[:, None],
-            "wide": to_categorical(labels, 4), "floats": labels + 0.25, "bad_class": labels + 3}[kind]
+    return {
+        "onehot": to_categorical(labels, 3),
+        "labels": labels,
+        "column": labels[:, None],
+        "wide": to_categorical(labels, 4),
+        "floats": labels + 0.25,
+        "bad_class": labels + 3,
+    }[kind]
 
 
 @SETTINGS
@@ -472,8 +538,9 @@ def make_targets(kind, y_len, seed):
 def test_fit_with_fuzzed_x_and_y_trains_or_is_rejected_before_any_update(inputs, sparse, seed):
     x_shape, kind, y_len = inputs
     minidl.set_seed(0)
-    model = minidl.Sequential([layers.Input((4,)), layers.Dense(5, activation="relu"),
-                               layers.Dense(3, activation="softmax")])
+    model = minidl.Sequential(
+        [layers.Input((4,)), layers.Dense(5, activation="relu"), layers.Dense(3, activation="softmax")]
+    )
     loss = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
     model.compile("adam", loss, metrics=["accuracy"])
     x = np.random.default_rng(seed).standard_normal(x_shape)

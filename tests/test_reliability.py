@@ -4,6 +4,7 @@ good weights, and the same seed gives bit-identical runs.
 
 The table BAD_INPUTS is the source of the README's troubleshooting section: one row per mistake.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import assert_raised_by_a_check, computations
 
 import minidl
@@ -31,13 +31,18 @@ from minidl.utils import to_categorical
 N, FEATURES, CLASSES = 12, 4, 3
 
 
-
 # ------------------------------------------------------------------------------------------ helpers
+
 
 def mlp(hidden=8, name_prefix=""):
     """Input(4) -> Dense(8, relu) 'hidden' -> Dense(3, softmax) 'out' (names fixed for the messages)."""
-    return minidl.Sequential([layers.Input((FEATURES,)), layers.Dense(hidden, activation="relu", name="hidden"),
-                              layers.Dense(CLASSES, activation="softmax", name="out")])
+    return minidl.Sequential(
+        [
+            layers.Input((FEATURES,)),
+            layers.Dense(hidden, activation="relu", name="hidden"),
+            layers.Dense(CLASSES, activation="softmax", name="out"),
+        ]
+    )
 
 
 def make_context(tmp_path, loss="categorical_crossentropy"):
@@ -48,8 +53,13 @@ def make_context(tmp_path, loss="categorical_crossentropy"):
     model.compile(optimizers.Adam(0.01), loss, metrics=["accuracy"])
     x = rng.normal(size=(N, FEATURES)).astype(np.float32)
     labels = np.arange(N) % CLASSES
-    model.fit(x, to_categorical(labels, CLASSES) if loss.startswith("categorical") else labels,
-              batch_size=4, epochs=1, verbose=0)  # optimizer state exists: a rejected call must not touch it
+    model.fit(
+        x,
+        to_categorical(labels, CLASSES) if loss.startswith("categorical") else labels,
+        batch_size=4,
+        epochs=1,
+        verbose=0,
+    )  # optimizer state exists: a rejected call must not touch it
     c = types.SimpleNamespace(model=model, x=x, labels=labels, y=to_categorical(labels, CLASSES), tmp=tmp_path)
     return c
 
@@ -102,8 +112,9 @@ def assert_same_state(before, after):
 
 
 def write_weights_of_other_model(c):
-    other = minidl.Sequential([layers.Input((FEATURES,)), layers.Dense(9, activation="relu"),
-                               layers.Dense(CLASSES, activation="softmax")])
+    other = minidl.Sequential(
+        [layers.Input((FEATURES,)), layers.Dense(9, activation="relu"), layers.Dense(CLASSES, activation="softmax")]
+    )
     return other.save_weights(c.tmp / "other.npz")
 
 
@@ -136,8 +147,11 @@ def bad_data_file(c, kind):
     elif kind == "garbage":
         path.write_bytes(b"<html>404 Not Found</html>")
     elif kind == "checksum":
-        np.savez_compressed(path, images=np.zeros((notmnist.NUM_EXAMPLES, 28, 28), np.uint8),
-                            labels=np.zeros(notmnist.NUM_EXAMPLES, np.uint8))
+        np.savez_compressed(
+            path,
+            images=np.zeros((notmnist.NUM_EXAMPLES, 28, 28), np.uint8),
+            labels=np.zeros(notmnist.NUM_EXAMPLES, np.uint8),
+        )
     return path
 
 
@@ -156,232 +170,588 @@ def ragged():
 
 BAD_INPUTS = [
     # ---- shapes of x
-    ("fit x features mismatch", lambda c: fit(c, x=np.ones((N, 5))), ValueError,
-     r"^Input 0 of layer 'hidden' is incompatible with the layer: expected shape \(None, 4\), found \(None, 5\)$"),
-    ("fit images not flattened", lambda c: fit_mnist_like_mlp_on_images(), ValueError,
-     r"^Input 0 of layer 'dense_1' is incompatible with the layer: expected shape \(None, 784\), found "
-     r"\(None, 28, 28\)\. Flatten the samples first"),
-    ("evaluate x rank mismatch", lambda c: c.model.evaluate(np.ones((N, 2, 2)), c.y, verbose=0), ValueError,
-     r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 2, 2\)"),
-    ("predict x features mismatch", lambda c: c.model.predict(np.ones((3, 7))), ValueError,
-     r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 7\)"),
-    ("predict one sample without batch axis", lambda c: c.model.predict(c.x[0]), ValueError,
-     r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(4,\)\. This looks like ONE sample.*"
-     r"x\[np\.newaxis\]"),
-    ("train_on_batch x mismatch", lambda c: c.model.train_on_batch(np.ones((4, 3)), c.y[:4]), ValueError,
-     r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 3\)"),
-    ("predict 1-D x on an unbuilt model", lambda c: minidl.Sequential([layers.Dense(3)]).predict(np.ones(5)),
-     ValueError, r"predict: x has shape \(5,\), but the model needs the batch axis first"),
+    (
+        "fit x features mismatch",
+        lambda c: fit(c, x=np.ones((N, 5))),
+        ValueError,
+        r"^Input 0 of layer 'hidden' is incompatible with the layer: expected shape \(None, 4\), found \(None, 5\)$",
+    ),
+    (
+        "fit images not flattened",
+        lambda c: fit_mnist_like_mlp_on_images(),
+        ValueError,
+        r"^Input 0 of layer 'dense_1' is incompatible with the layer: expected shape \(None, 784\), found "
+        r"\(None, 28, 28\)\. Flatten the samples first",
+    ),
+    (
+        "evaluate x rank mismatch",
+        lambda c: c.model.evaluate(np.ones((N, 2, 2)), c.y, verbose=0),
+        ValueError,
+        r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 2, 2\)",
+    ),
+    (
+        "predict x features mismatch",
+        lambda c: c.model.predict(np.ones((3, 7))),
+        ValueError,
+        r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 7\)",
+    ),
+    (
+        "predict one sample without batch axis",
+        lambda c: c.model.predict(c.x[0]),
+        ValueError,
+        r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(4,\)\. This looks like ONE sample.*"
+        r"x\[np\.newaxis\]",
+    ),
+    (
+        "train_on_batch x mismatch",
+        lambda c: c.model.train_on_batch(np.ones((4, 3)), c.y[:4]),
+        ValueError,
+        r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 3\)",
+    ),
+    (
+        "predict 1-D x on an unbuilt model",
+        lambda c: minidl.Sequential([layers.Dense(3)]).predict(np.ones(5)),
+        ValueError,
+        r"predict: x has shape \(5,\), but the model needs the batch axis first",
+    ),
     # ---- x and y lengths
-    ("fit x/y lengths differ", lambda c: fit(c, y=c.y[:-1]), ValueError,
-     r"fit: x and y have different numbers of samples: x has 12, y has 11"),
-    ("evaluate x/y lengths differ", lambda c: c.model.evaluate(c.x[:5], c.y, verbose=0), ValueError,
-     r"evaluate: x and y have different numbers of samples: x has 5, y has 12"),
-    ("train_on_batch x/y lengths differ", lambda c: c.model.train_on_batch(c.x[:4], c.y[:3]), ValueError,
-     r"train_on_batch: x and y have different numbers of samples: x has 4, y has 3"),
+    (
+        "fit x/y lengths differ",
+        lambda c: fit(c, y=c.y[:-1]),
+        ValueError,
+        r"fit: x and y have different numbers of samples: x has 12, y has 11",
+    ),
+    (
+        "evaluate x/y lengths differ",
+        lambda c: c.model.evaluate(c.x[:5], c.y, verbose=0),
+        ValueError,
+        r"evaluate: x and y have different numbers of samples: x has 5, y has 12",
+    ),
+    (
+        "train_on_batch x/y lengths differ",
+        lambda c: c.model.train_on_batch(c.x[:4], c.y[:3]),
+        ValueError,
+        r"train_on_batch: x and y have different numbers of samples: x has 4, y has 3",
+    ),
     # ---- labels of the wrong kind for the loss
-    ("integer labels for categorical_crossentropy", lambda c: fit(c, y=c.labels), ValueError,
-     r"fit: loss 'categorical_crossentropy' expects one-hot targets of shape \(N, 3\), got labels of shape "
-     r"\(12,\); use minidl\.utils\.to_categorical\(y, 3\) or loss='sparse_categorical_crossentropy'"),
-    ("label column for categorical_crossentropy", lambda c: fit(c, y=c.labels[:, None]), ValueError,
-     r"targets of shape \(None, 1\) do not match the model's output shape \(None, 3\); these look like "
-     r"integer labels: use minidl\.utils\.to_categorical"),
-    ("one-hot of the wrong width", lambda c: fit(c, y=to_categorical(c.labels, 4)), ValueError,
-     r"fit: targets of shape \(None, 4\) do not match the model's output shape \(None, 3\)"),
-    ("targets that are not probabilities", lambda c: fit(c, y=c.y * 2), ValueError,
-     r"fit: loss 'categorical_crossentropy' expects one-hot \(or probability\) target rows with values in "
-     r"\[0, 1\] summing to 1; row 0 sums to 2"),
+    (
+        "integer labels for categorical_crossentropy",
+        lambda c: fit(c, y=c.labels),
+        ValueError,
+        r"fit: loss 'categorical_crossentropy' expects one-hot targets of shape \(N, 3\), got labels of shape "
+        r"\(12,\); use minidl\.utils\.to_categorical\(y, 3\) or loss='sparse_categorical_crossentropy'",
+    ),
+    (
+        "label column for categorical_crossentropy",
+        lambda c: fit(c, y=c.labels[:, None]),
+        ValueError,
+        r"targets of shape \(None, 1\) do not match the model's output shape \(None, 3\); these look like "
+        r"integer labels: use minidl\.utils\.to_categorical",
+    ),
+    (
+        "one-hot of the wrong width",
+        lambda c: fit(c, y=to_categorical(c.labels, 4)),
+        ValueError,
+        r"fit: targets of shape \(None, 4\) do not match the model's output shape \(None, 3\)",
+    ),
+    (
+        "targets that are not probabilities",
+        lambda c: fit(c, y=c.y * 2),
+        ValueError,
+        r"fit: loss 'categorical_crossentropy' expects one-hot \(or probability\) target rows with values in "
+        r"\[0, 1\] summing to 1; row 0 sums to 2",
+    ),
     ("negative targets", lambda c: fit(c, y=c.y * 2 - 1 / 3), ValueError, r"row 0 sums to 1 \(min -"),
-    ("class label out of range (sparse)", lambda c: fit(c, y=c.labels + 1, model=sparse_model()), ValueError,
-     r"fit: labels must be in 0\.\.2 for the model's 3 outputs, found values in 1\.\.3"),
-    ("negative class label (sparse)", lambda c: fit(c, y=c.labels - 1, model=sparse_model()), ValueError,
-     r"labels must be in 0\.\.2 for the model's 3 outputs, found values in -1\.\.1"),
-    ("one-hot for sparse_categorical_crossentropy", lambda c: fit(c, model=sparse_model()), ValueError,
-     r"loss 'sparse_categorical_crossentropy' expects integer labels of shape \(N,\), got one-hot targets of "
-     r"shape \(12, 3\); use loss='categorical_crossentropy' or pass y\.argmax\(axis=1\)"),
-    ("fractional labels (sparse)", lambda c: fit(c, y=c.labels + 0.5, model=sparse_model()), ValueError,
-     r"expects integer class labels, got float64 values such as 0\.5 at index 0"),
-    ("2-D labels (sparse)", lambda c: fit(c, y=np.zeros((N, 2), int), model=sparse_model()), ValueError,
-     r"expects integer labels of shape \(N,\), got int64 labels of shape \(12, 2\)"),
+    (
+        "class label out of range (sparse)",
+        lambda c: fit(c, y=c.labels + 1, model=sparse_model()),
+        ValueError,
+        r"fit: labels must be in 0\.\.2 for the model's 3 outputs, found values in 1\.\.3",
+    ),
+    (
+        "negative class label (sparse)",
+        lambda c: fit(c, y=c.labels - 1, model=sparse_model()),
+        ValueError,
+        r"labels must be in 0\.\.2 for the model's 3 outputs, found values in -1\.\.1",
+    ),
+    (
+        "one-hot for sparse_categorical_crossentropy",
+        lambda c: fit(c, model=sparse_model()),
+        ValueError,
+        r"loss 'sparse_categorical_crossentropy' expects integer labels of shape \(N,\), got one-hot targets of "
+        r"shape \(12, 3\); use loss='categorical_crossentropy' or pass y\.argmax\(axis=1\)",
+    ),
+    (
+        "fractional labels (sparse)",
+        lambda c: fit(c, y=c.labels + 0.5, model=sparse_model()),
+        ValueError,
+        r"expects integer class labels, got float64 values such as 0\.5 at index 0",
+    ),
+    (
+        "2-D labels (sparse)",
+        lambda c: fit(c, y=np.zeros((N, 2), int), model=sparse_model()),
+        ValueError,
+        r"expects integer labels of shape \(N,\), got int64 labels of shape \(12, 2\)",
+    ),
     # ---- NaN / inf
-    ("NaN in x", lambda c: fit(c, x=with_value(c.x, (3, 1), np.nan)), ValueError,
-     r"fit: x contains NaN or infinite values \(nan at sample 3, index \(3, 1\); 1 non-finite value"),
-    ("inf in x", lambda c: c.model.evaluate(with_value(c.x, (5, 0), np.inf), c.y, verbose=0), ValueError,
-     r"evaluate: x contains NaN or infinite values \(inf at sample 5"),
-    ("float64 value too large for float32", lambda c: fit(c, x=with_value(c.x, (2, 2), 1e300)), ValueError,
-     r"fit: x has values too large for float32 \(1e\+300 at sample 2, index \(2, 2\); .*scale the data"),
-    ("NaN in y", lambda c: fit(c, y=with_value(c.y, (7, 2), np.nan)), ValueError,
-     r"fit: y contains NaN or infinite values \(nan at sample 7"),
-    ("NaN in predict's x", lambda c: c.model.predict(with_value(c.x, (0, 0), np.nan)), ValueError,
-     r"predict: x contains NaN"),
-    ("NaN in validation x", lambda c: fit(c, validation_data=(with_value(c.x, (1, 1), np.nan), c.y)), ValueError,
-     r"fit \(validation_data\): x contains NaN"),
+    (
+        "NaN in x",
+        lambda c: fit(c, x=with_value(c.x, (3, 1), np.nan)),
+        ValueError,
+        r"fit: x contains NaN or infinite values \(nan at sample 3, index \(3, 1\); 1 non-finite value",
+    ),
+    (
+        "inf in x",
+        lambda c: c.model.evaluate(with_value(c.x, (5, 0), np.inf), c.y, verbose=0),
+        ValueError,
+        r"evaluate: x contains NaN or infinite values \(inf at sample 5",
+    ),
+    (
+        "float64 value too large for float32",
+        lambda c: fit(c, x=with_value(c.x, (2, 2), 1e300)),
+        ValueError,
+        r"fit: x has values too large for float32 \(1e\+300 at sample 2, index \(2, 2\); .*scale the data",
+    ),
+    (
+        "NaN in y",
+        lambda c: fit(c, y=with_value(c.y, (7, 2), np.nan)),
+        ValueError,
+        r"fit: y contains NaN or infinite values \(nan at sample 7",
+    ),
+    (
+        "NaN in predict's x",
+        lambda c: c.model.predict(with_value(c.x, (0, 0), np.nan)),
+        ValueError,
+        r"predict: x contains NaN",
+    ),
+    (
+        "NaN in validation x",
+        lambda c: fit(c, validation_data=(with_value(c.x, (1, 1), np.nan), c.y)),
+        ValueError,
+        r"fit \(validation_data\): x contains NaN",
+    ),
     # ---- empty, None, non-numeric
     ("empty x", lambda c: fit(c, x=c.x[:0], y=c.y[:0]), ValueError, r"fit: x is empty \(shape \(0, 4\)\)"),
     ("empty y", lambda c: fit(c, y=c.y[:0]), ValueError, r"fit: y is empty \(shape \(0, 3\)\)"),
     ("empty predict", lambda c: c.model.predict(np.zeros((0, 4))), ValueError, r"predict: x is empty"),
-    ("x is None", lambda c: c.model.fit(None, c.y, verbose=0), TypeError,
-     r"fit: x is None"),
+    ("x is None", lambda c: c.model.fit(None, c.y, verbose=0), TypeError, r"fit: x is None"),
     ("y is None", lambda c: c.model.fit(c.x, None, verbose=0), TypeError, r"fit: y is None"),
-    ("y is a scalar", lambda c: c.model.evaluate(c.x, 3, verbose=0), ValueError,
-     r"evaluate: y must be an array with a batch axis first, got the scalar 3"),
-    ("string x", lambda c: fit(c, x=np.full((N, 4), "1.0")), TypeError,
-     r"fit: x must be numeric, got an array of dtype <U3"),
-    ("string labels", lambda c: fit(c, y=np.array(["a", "b", "c"] * 4)), TypeError,
-     r"fit: y must be numeric, got an array of dtype <U1"),
-    ("object x (None inside)", lambda c: fit(c, x=np.array([[None] * 4] * N)), TypeError,
-     r"fit: x must be numeric, got an array of dtype object \(rows of different lengths, or None values\?\)"),
-    ("ragged x", lambda c: c.model.predict(ragged()), ValueError,
-     r"predict: x cannot be made into an array \(rows of different lengths\?\)"),
+    (
+        "y is a scalar",
+        lambda c: c.model.evaluate(c.x, 3, verbose=0),
+        ValueError,
+        r"evaluate: y must be an array with a batch axis first, got the scalar 3",
+    ),
+    (
+        "string x",
+        lambda c: fit(c, x=np.full((N, 4), "1.0")),
+        TypeError,
+        r"fit: x must be numeric, got an array of dtype <U3",
+    ),
+    (
+        "string labels",
+        lambda c: fit(c, y=np.array(["a", "b", "c"] * 4)),
+        TypeError,
+        r"fit: y must be numeric, got an array of dtype <U1",
+    ),
+    (
+        "object x (None inside)",
+        lambda c: fit(c, x=np.array([[None] * 4] * N)),
+        TypeError,
+        r"fit: x must be numeric, got an array of dtype object \(rows of different lengths, or None values\?\)",
+    ),
+    (
+        "ragged x",
+        lambda c: c.model.predict(ragged()),
+        ValueError,
+        r"predict: x cannot be made into an array \(rows of different lengths\?\)",
+    ),
     ("complex x", lambda c: fit(c, x=c.x + 1j), TypeError, r"fit: x must be numeric, got an array of dtype complex"),
     # ---- order of calls, unbuilt models
-    ("fit before compile", lambda c: fit(c, model=uncompiled()), RuntimeError,
-     r"You must call compile\(\) before fit\(\) on model '.+'"),
-    ("evaluate before compile", lambda c: uncompiled().evaluate(c.x, c.y), RuntimeError,
-     r"You must call compile\(\) before evaluate\(\)"),
-    ("train_on_batch before compile", lambda c: uncompiled().train_on_batch(c.x, c.y), RuntimeError,
-     r"You must call compile\(\) before train_on_batch\(\)"),
-    ("predict on a model without layers", lambda c: minidl.Sequential(name="empty").predict(c.x), ValueError,
-     r"Model 'empty' has no layers: add some before predict\(\)"),
-    ("fit on a compiled model without layers", lambda c: fit_empty_model(c), ValueError, r"Model 'empty' has no layers: add some before fit\(\)"),
-    ("summary of an unbuilt model", lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").summary(),
-     ValueError, r"Model 'lazy' is not built yet"),
-    ("save_weights of an unbuilt model",
-     lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").save_weights(c.tmp / "w.npz"), ValueError,
-     r"save_weights: model 'lazy' is not built yet"),
-    ("load_weights into an unbuilt model",
-     lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").load_weights(c.model.save_weights(c.tmp / "w.npz")),
-     ValueError, r"load_weights: build model 'lazy' first"),
-    ("set_weights on an unbuilt model",
-     lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").set_weights(c.model.get_weights()), ValueError,
-     r"set_weights: model 'lazy' is not built yet"),
+    (
+        "fit before compile",
+        lambda c: fit(c, model=uncompiled()),
+        RuntimeError,
+        r"You must call compile\(\) before fit\(\) on model '.+'",
+    ),
+    (
+        "evaluate before compile",
+        lambda c: uncompiled().evaluate(c.x, c.y),
+        RuntimeError,
+        r"You must call compile\(\) before evaluate\(\)",
+    ),
+    (
+        "train_on_batch before compile",
+        lambda c: uncompiled().train_on_batch(c.x, c.y),
+        RuntimeError,
+        r"You must call compile\(\) before train_on_batch\(\)",
+    ),
+    (
+        "predict on a model without layers",
+        lambda c: minidl.Sequential(name="empty").predict(c.x),
+        ValueError,
+        r"Model 'empty' has no layers: add some before predict\(\)",
+    ),
+    (
+        "fit on a compiled model without layers",
+        lambda c: fit_empty_model(c),
+        ValueError,
+        r"Model 'empty' has no layers: add some before fit\(\)",
+    ),
+    (
+        "summary of an unbuilt model",
+        lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").summary(),
+        ValueError,
+        r"Model 'lazy' is not built yet",
+    ),
+    (
+        "save_weights of an unbuilt model",
+        lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").save_weights(c.tmp / "w.npz"),
+        ValueError,
+        r"save_weights: model 'lazy' is not built yet",
+    ),
+    (
+        "load_weights into an unbuilt model",
+        lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").load_weights(c.model.save_weights(c.tmp / "w.npz")),
+        ValueError,
+        r"load_weights: build model 'lazy' first",
+    ),
+    (
+        "set_weights on an unbuilt model",
+        lambda c: minidl.Sequential([layers.Dense(3)], name="lazy").set_weights(c.model.get_weights()),
+        ValueError,
+        r"set_weights: model 'lazy' is not built yet",
+    ),
     # ---- hyperparameters
-    ("negative learning rate", lambda c: optimizers.SGD(learning_rate=-0.1), ValueError,
-     r"SGD: learning_rate must be a finite number > 0, got -0\.1"),
+    (
+        "negative learning rate",
+        lambda c: optimizers.SGD(learning_rate=-0.1),
+        ValueError,
+        r"SGD: learning_rate must be a finite number > 0, got -0\.1",
+    ),
     ("zero learning rate", lambda c: optimizers.Adam(0.0), ValueError, r"Adam: learning_rate must be .*> 0, got 0\.0"),
     ("NaN learning rate", lambda c: optimizers.Adam(float("nan")), ValueError, r"Adam: learning_rate .* got nan"),
-    ("momentum of 1", lambda c: optimizers.SGD(0.1, momentum=1.0), ValueError,
-     r"SGD: momentum must be a number in \[0, 1\), got 1\.0"),
-    ("Adam beta_1 > 1", lambda c: optimizers.Adam(beta_1=1.5), ValueError, r"Adam: beta_1 must be a number in \[0, 1\)"),
-    ("momentum as a string", lambda c: optimizers.SGD(0.1, momentum="0.9"), ValueError,
-     r"SGD: momentum must be a number in \[0, 1\), got '0\.9'"),
-    ("learning rate as a string", lambda c: optimizers.SGD("0.1"), ValueError,
-     r"SGD: learning_rate must be a finite number > 0, got '0\.1'"),
-    ("dropout rate 1", lambda c: layers.Dropout(1.0, name="drop"), ValueError,
-     r"Dropout 'drop': rate \(the fraction of inputs dropped\) must be a number in \[0, 1\), got 1\.0"),
+    (
+        "momentum of 1",
+        lambda c: optimizers.SGD(0.1, momentum=1.0),
+        ValueError,
+        r"SGD: momentum must be a number in \[0, 1\), got 1\.0",
+    ),
+    (
+        "Adam beta_1 > 1",
+        lambda c: optimizers.Adam(beta_1=1.5),
+        ValueError,
+        r"Adam: beta_1 must be a number in \[0, 1\)",
+    ),
+    (
+        "momentum as a string",
+        lambda c: optimizers.SGD(0.1, momentum="0.9"),
+        ValueError,
+        r"SGD: momentum must be a number in \[0, 1\), got '0\.9'",
+    ),
+    (
+        "learning rate as a string",
+        lambda c: optimizers.SGD("0.1"),
+        ValueError,
+        r"SGD: learning_rate must be a finite number > 0, got '0\.1'",
+    ),
+    (
+        "dropout rate 1",
+        lambda c: layers.Dropout(1.0, name="drop"),
+        ValueError,
+        r"Dropout 'drop': rate \(the fraction of inputs dropped\) must be a number in \[0, 1\), got 1\.0",
+    ),
     ("negative dropout rate", lambda c: layers.Dropout(-0.1, name="drop"), ValueError, r"Dropout 'drop': rate .*-0\.1"),
-    ("dropout rate as a string", lambda c: layers.Dropout("0.5", name="drop"), ValueError,
-     r"Dropout 'drop': rate .*'0\.5'"),
+    (
+        "dropout rate as a string",
+        lambda c: layers.Dropout("0.5", name="drop"),
+        ValueError,
+        r"Dropout 'drop': rate .*'0\.5'",
+    ),
     ("zero units", lambda c: layers.Dense(0), ValueError, r"Dense: units must be a positive integer, got 0"),
     ("fractional units", lambda c: layers.Dense(2.5), ValueError, r"Dense: units must be a positive integer, got 2\.5"),
-    ("unknown activation", lambda c: layers.Dense(3, activation="sigmoidd"), ValueError,
-     r"Unknown activation 'sigmoidd'"),
-    ("Input shape with 0", lambda c: layers.Input((0, 28)), ValueError,
-     r"Input: shape must be a tuple of positive integers, got \(0, 28\)"),
+    (
+        "unknown activation",
+        lambda c: layers.Dense(3, activation="sigmoidd"),
+        ValueError,
+        r"Unknown activation 'sigmoidd'",
+    ),
+    (
+        "Input shape with 0",
+        lambda c: layers.Input((0, 28)),
+        ValueError,
+        r"Input: shape must be a tuple of positive integers, got \(0, 28\)",
+    ),
     ("fit batch_size 0", lambda c: fit(c, batch_size=0), ValueError, r"batch_size must be a positive integer, got 0"),
     ("fit batch_size True", lambda c: fit(c, batch_size=True), ValueError, r"batch_size .* got True"),
-    ("evaluate batch_size 2.0", lambda c: c.model.evaluate(c.x, c.y, batch_size=2.0), ValueError,
-     r"batch_size must be a positive integer, got 2\.0"),
+    (
+        "evaluate batch_size 2.0",
+        lambda c: c.model.evaluate(c.x, c.y, batch_size=2.0),
+        ValueError,
+        r"batch_size must be a positive integer, got 2\.0",
+    ),
     ("predict batch_size -1", lambda c: c.model.predict(c.x, batch_size=-1), ValueError, r"batch_size .* got -1"),
     ("negative epochs", lambda c: fit(c, epochs=-1), ValueError, r"fit: epochs must be an integer >= 0, got -1"),
     ("fractional epochs", lambda c: fit(c, epochs=2.5), ValueError, r"fit: epochs must be an integer >= 0, got 2\.5"),
-    ("initial_epoch > epochs", lambda c: fit(c, epochs=2, initial_epoch=3), ValueError,
-     r"fit: initial_epoch=3 is larger than epochs=2; .* use epochs=5"),
-    ("negative initial_epoch", lambda c: fit(c, initial_epoch=-1), ValueError,
-     r"fit: initial_epoch must be an integer >= 0, got -1"),
-    ("unknown loss", lambda c: uncompiled().compile("sgd", "categorical_crossentropyy"), ValueError,
-     r"Unknown loss 'categorical_crossentropyy'; known: \['categorical_crossentropy', "
-     r"'sparse_categorical_crossentropy'\]"),
-    ("unknown optimizer", lambda c: uncompiled().compile("rmsprop"), ValueError,
-     r"Unknown optimizer 'rmsprop'; known: \['adam', 'sgd'\]"),
-    ("unknown metric", lambda c: uncompiled().compile("sgd", metrics=["f1"]), ValueError,
-     r"Unknown metric 'f1'; known: \['acc', 'accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy'\]"),
-    ("metrics as a string", lambda c: uncompiled().compile("sgd", metrics="accuracy"), TypeError,
-     r"compile: metrics must be a list, e.g\. metrics=\['accuracy'\], got 'accuracy'"),
-    ("optimizer class instead of instance", lambda c: uncompiled().compile(optimizers.Adam), TypeError,
-     r"compile: optimizer must be a name or an instance, got the class Adam: call it, e\.g\. optimizer=Adam\(\)"),
-    ("recompile with a bad loss keeps the old compile", lambda c: c.model.compile("adam", "mse"), ValueError,
-     r"Unknown loss 'mse'"),
+    (
+        "initial_epoch > epochs",
+        lambda c: fit(c, epochs=2, initial_epoch=3),
+        ValueError,
+        r"fit: initial_epoch=3 is larger than epochs=2; .* use epochs=5",
+    ),
+    (
+        "negative initial_epoch",
+        lambda c: fit(c, initial_epoch=-1),
+        ValueError,
+        r"fit: initial_epoch must be an integer >= 0, got -1",
+    ),
+    (
+        "unknown loss",
+        lambda c: uncompiled().compile("sgd", "categorical_crossentropyy"),
+        ValueError,
+        r"Unknown loss 'categorical_crossentropyy'; known: \['categorical_crossentropy', "
+        r"'sparse_categorical_crossentropy'\]",
+    ),
+    (
+        "unknown optimizer",
+        lambda c: uncompiled().compile("rmsprop"),
+        ValueError,
+        r"Unknown optimizer 'rmsprop'; known: \['adam', 'sgd'\]",
+    ),
+    (
+        "unknown metric",
+        lambda c: uncompiled().compile("sgd", metrics=["f1"]),
+        ValueError,
+        r"Unknown metric 'f1'; known: \['acc', 'accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy'\]",
+    ),
+    (
+        "metrics as a string",
+        lambda c: uncompiled().compile("sgd", metrics="accuracy"),
+        TypeError,
+        r"compile: metrics must be a list, e.g\. metrics=\['accuracy'\], got 'accuracy'",
+    ),
+    (
+        "optimizer class instead of instance",
+        lambda c: uncompiled().compile(optimizers.Adam),
+        TypeError,
+        r"compile: optimizer must be a name or an instance, got the class Adam: call it, e\.g\. optimizer=Adam\(\)",
+    ),
+    (
+        "recompile with a bad loss keeps the old compile",
+        lambda c: c.model.compile("adam", "mse"),
+        ValueError,
+        r"Unknown loss 'mse'",
+    ),
     # ---- validation_data and callbacks
-    ("validation_data as one array", lambda c: fit(c, validation_data=c.x), ValueError,
-     r"fit: validation_data must be a tuple \(x_val, y_val\), got an array of shape \(12, 4\)"),
-    ("validation_data with 3 items", lambda c: fit(c, validation_data=(c.x, c.y, c.y)), ValueError,
-     r"validation_data must be a tuple \(x_val, y_val\), got a tuple of length 3"),
-    ("validation_data as a dict", lambda c: fit(c, validation_data={"x": c.x}), ValueError,
-     r"validation_data must be a tuple \(x_val, y_val\), got a dict"),
-    ("validation x of the wrong shape", lambda c: fit(c, validation_data=(c.x[:, :3], c.y)), ValueError,
-     r"^fit \(validation_data\): Input 0 of layer 'hidden' is incompatible with the layer: expected shape "
-     r"\(None, 4\), found \(None, 3\)"),
-    ("validation x/y lengths differ", lambda c: fit(c, validation_data=(c.x, c.y[:5])), ValueError,
-     r"fit \(validation_data\): x and y have different numbers of samples: x has 12, y has 5"),
-    ("validation labels not one-hot", lambda c: fit(c, validation_data=(c.x, c.labels)), ValueError,
-     r"fit \(validation_data\): loss 'categorical_crossentropy' expects one-hot targets"),
-    ("callback class instead of instance", lambda c: fit(c, callbacks=[callbacks.EarlyStopping]), TypeError,
-     r"fit: callbacks must be Callback instances, got the class EarlyStopping: call it"),
-    ("callbacks of another kind", lambda c: fit(c, callbacks=[print]), TypeError,
-     r"fit: callbacks must be Callback instances, got builtin_function_or_method"),
-    ("checkpoint path uses val_loss without validation data",
-     lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(str(c.tmp / "w-{val_loss:.2f}.npz"))]), KeyError,
-     r"ModelCheckpoint: filepath '.*w-\{val_loss:\.2f\}\.npz' uses \{val_loss\}, which is not in this epoch's "
-     r"logs; available: epoch, accuracy, loss \(val_\* values need validation_data\)"),
-    ("checkpoint monitors a missing value",
-     lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(str(c.tmp / "w.npz"), save_best_only=True)]),
-     KeyError, r"ModelCheckpoint: monitor 'val_loss' will not be in the logs"),
-    ("checkpoint path with a bad template", lambda c: callbacks.ModelCheckpoint("w-{epoch:02d.npz"), ValueError,
-     r"ModelCheckpoint: filepath 'w-\{epoch:02d\.npz' is not a valid format string"),
-    ("checkpoint mode", lambda c: callbacks.ModelCheckpoint("w.npz", mode="best"), ValueError,
-     r"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got 'best'"),
+    (
+        "validation_data as one array",
+        lambda c: fit(c, validation_data=c.x),
+        ValueError,
+        r"fit: validation_data must be a tuple \(x_val, y_val\), got an array of shape \(12, 4\)",
+    ),
+    (
+        "validation_data with 3 items",
+        lambda c: fit(c, validation_data=(c.x, c.y, c.y)),
+        ValueError,
+        r"validation_data must be a tuple \(x_val, y_val\), got a tuple of length 3",
+    ),
+    (
+        "validation_data as a dict",
+        lambda c: fit(c, validation_data={"x": c.x}),
+        ValueError,
+        r"validation_data must be a tuple \(x_val, y_val\), got a dict",
+    ),
+    (
+        "validation x of the wrong shape",
+        lambda c: fit(c, validation_data=(c.x[:, :3], c.y)),
+        ValueError,
+        r"^fit \(validation_data\): Input 0 of layer 'hidden' is incompatible with the layer: expected shape "
+        r"\(None, 4\), found \(None, 3\)",
+    ),
+    (
+        "validation x/y lengths differ",
+        lambda c: fit(c, validation_data=(c.x, c.y[:5])),
+        ValueError,
+        r"fit \(validation_data\): x and y have different numbers of samples: x has 12, y has 5",
+    ),
+    (
+        "validation labels not one-hot",
+        lambda c: fit(c, validation_data=(c.x, c.labels)),
+        ValueError,
+        r"fit \(validation_data\): loss 'categorical_crossentropy' expects one-hot targets",
+    ),
+    (
+        "callback class instead of instance",
+        lambda c: fit(c, callbacks=[callbacks.EarlyStopping]),
+        TypeError,
+        r"fit: callbacks must be Callback instances, got the class EarlyStopping: call it",
+    ),
+    (
+        "callbacks of another kind",
+        lambda c: fit(c, callbacks=[print]),
+        TypeError,
+        r"fit: callbacks must be Callback instances, got builtin_function_or_method",
+    ),
+    (
+        "checkpoint path uses val_loss without validation data",
+        lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(str(c.tmp / "w-{val_loss:.2f}.npz"))]),
+        KeyError,
+        r"ModelCheckpoint: filepath '.*w-\{val_loss:\.2f\}\.npz' uses \{val_loss\}, which is not in this epoch's "
+        r"logs; available: epoch, accuracy, loss \(val_\* values need validation_data\)",
+    ),
+    (
+        "checkpoint monitors a missing value",
+        lambda c: fit(c, callbacks=[callbacks.ModelCheckpoint(str(c.tmp / "w.npz"), save_best_only=True)]),
+        KeyError,
+        r"ModelCheckpoint: monitor 'val_loss' will not be in the logs",
+    ),
+    (
+        "checkpoint path with a bad template",
+        lambda c: callbacks.ModelCheckpoint("w-{epoch:02d.npz"),
+        ValueError,
+        r"ModelCheckpoint: filepath 'w-\{epoch:02d\.npz' is not a valid format string",
+    ),
+    (
+        "checkpoint mode",
+        lambda c: callbacks.ModelCheckpoint("w.npz", mode="best"),
+        ValueError,
+        r"ModelCheckpoint: mode must be 'auto', 'min' or 'max', got 'best'",
+    ),
     # ---- building
-    ("add a string", lambda c: minidl.Sequential().add("dense"), TypeError,
-     r"Sequential\.add expects a Layer, got str: 'dense'"),
-    ("add a layer class", lambda c: minidl.Sequential().add(layers.Dense), TypeError,
-     r"Sequential\.add expects a Layer instance, got the class Dense: call it"),
-    ("add the same layer twice", lambda c: c.model.add(c.model.layers[0]), ValueError,
-     r"Sequential\.add: layer 'hidden' is already in model"),
-    ("add a duplicate layer name", lambda c: c.model.add(layers.Dense(3, name="out")), ValueError,
-     r"All layers added to a Sequential model should have unique names\. Name 'out' is already"),
-    ("add an Input after layers", lambda c: c.model.add(layers.Input((3,))), ValueError,
-     r"an Input must come first"),
-    ("add a Conv2D after Dense", lambda c: c.model.add(layers.Conv2D(2, 3, name="conv")), ValueError,
-     r"Input 0 of layer 'conv' is incompatible with the layer: expected ndim=4 .*found ndim=2"),
-    ("build for another image shape", lambda c: minidl.Sequential([
-        layers.Input((28, 28, 1)), layers.Conv2D(2, 3, name="conv"), layers.Flatten(name="flat"),
-        layers.Dense(3, name="out")]).build((None, 28, 28, 3)), ValueError,
-     r"Input 0 of layer 'conv' is incompatible with the layer: expected shape \(None, 28, 28, 1\), "
-     r"found \(None, 28, 28, 3\)"),
-    ("build without the batch axis", lambda c: minidl.Sequential([layers.Dense(3)], name="m").build((784,)),
-     ValueError, r"Model 'm': build expects the input shape with the batch axis first .* got \(784,\); with the "
-                 r"batch axis first, it is probably \(None, 784\)"),
-    ("build for another input", lambda c: c.model.build((None, 5)), ValueError,
-     r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 5\)"),
+    (
+        "add a string",
+        lambda c: minidl.Sequential().add("dense"),
+        TypeError,
+        r"Sequential\.add expects a Layer, got str: 'dense'",
+    ),
+    (
+        "add a layer class",
+        lambda c: minidl.Sequential().add(layers.Dense),
+        TypeError,
+        r"Sequential\.add expects a Layer instance, got the class Dense: call it",
+    ),
+    (
+        "add the same layer twice",
+        lambda c: c.model.add(c.model.layers[0]),
+        ValueError,
+        r"Sequential\.add: layer 'hidden' is already in model",
+    ),
+    (
+        "add a duplicate layer name",
+        lambda c: c.model.add(layers.Dense(3, name="out")),
+        ValueError,
+        r"All layers added to a Sequential model should have unique names\. Name 'out' is already",
+    ),
+    ("add an Input after layers", lambda c: c.model.add(layers.Input((3,))), ValueError, r"an Input must come first"),
+    (
+        "add a Conv2D after Dense",
+        lambda c: c.model.add(layers.Conv2D(2, 3, name="conv")),
+        ValueError,
+        r"Input 0 of layer 'conv' is incompatible with the layer: expected ndim=4 .*found ndim=2",
+    ),
+    (
+        "build for another image shape",
+        lambda c: minidl.Sequential(
+            [
+                layers.Input((28, 28, 1)),
+                layers.Conv2D(2, 3, name="conv"),
+                layers.Flatten(name="flat"),
+                layers.Dense(3, name="out"),
+            ]
+        ).build((None, 28, 28, 3)),
+        ValueError,
+        r"Input 0 of layer 'conv' is incompatible with the layer: expected shape \(None, 28, 28, 1\), "
+        r"found \(None, 28, 28, 3\)",
+    ),
+    (
+        "build without the batch axis",
+        lambda c: minidl.Sequential([layers.Dense(3)], name="m").build((784,)),
+        ValueError,
+        r"Model 'm': build expects the input shape with the batch axis first .* got \(784,\); with the "
+        r"batch axis first, it is probably \(None, 784\)",
+    ),
+    (
+        "build for another input",
+        lambda c: c.model.build((None, 5)),
+        ValueError,
+        r"Input 0 of layer 'hidden' .* expected shape \(None, 4\), found \(None, 5\)",
+    ),
     # ---- weights files
-    ("weights of another architecture", lambda c: c.model.load_weights(write_weights_of_other_model(c)), ValueError,
-     r"load_weights: '.*other\.npz' holds weights of another architecture: layer 0 \('hidden'\): the file has "
-     r"Dense with kernel \(4, 9\), bias \(9,\), the model has Dense with kernel \(4, 8\), bias \(8,\)"),
-    ("weights file missing", lambda c: c.model.load_weights(c.tmp / "nope.npz"), FileNotFoundError,
-     r"load_weights: no weights file '.*nope\.npz'"),
-    ("weights file truncated", lambda c: c.model.load_weights(truncated_weights(c)), ValueError,
-     r"load_weights: cannot read '.*truncated\.npz' \(truncated or not a weights file\?\)"),
-    ("weights file garbage", lambda c: c.model.load_weights(garbage_file(c)), ValueError,
-     r"load_weights: cannot read '.*garbage\.npz' \(truncated or not a weights file\?\): ValueError: not a \.npz "
-     r"\(zip\) file, it starts with b'this'"),
-    ("weights file empty", lambda c: c.model.load_weights(garbage_file(c, "empty.npz", b"")), ValueError,
-     r"load_weights: cannot read '.*empty\.npz' .*it is empty"),
-    ("npz not written by save_weights", lambda c: c.model.load_weights(foreign_npz(c)), ValueError,
-     r"another architecture: the file holds no architecture \(it was not written by save_weights\)"),
-    ("set_weights of the wrong shape", lambda c: c.model.layers[0].set_weights([np.zeros((4, 9)), np.zeros(9)]),
-     ValueError, r"Layer 'hidden' weight 'kernel' has shape \(4, 8\), but the received value has shape \(4, 9\)"),
-    ("set_weights of the wrong count", lambda c: c.model.layers[0].set_weights([np.zeros((4, 8))]), ValueError,
-     r"Layer 'hidden' expects 2 weights \[kernel \(4, 8\), bias \(8,\)\], but received 1"),
+    (
+        "weights of another architecture",
+        lambda c: c.model.load_weights(write_weights_of_other_model(c)),
+        ValueError,
+        r"load_weights: '.*other\.npz' holds weights of another architecture: layer 0 \('hidden'\): the file has "
+        r"Dense with kernel \(4, 9\), bias \(9,\), the model has Dense with kernel \(4, 8\), bias \(8,\)",
+    ),
+    (
+        "weights file missing",
+        lambda c: c.model.load_weights(c.tmp / "nope.npz"),
+        FileNotFoundError,
+        r"load_weights: no weights file '.*nope\.npz'",
+    ),
+    (
+        "weights file truncated",
+        lambda c: c.model.load_weights(truncated_weights(c)),
+        ValueError,
+        r"load_weights: cannot read '.*truncated\.npz' \(truncated or not a weights file\?\)",
+    ),
+    (
+        "weights file garbage",
+        lambda c: c.model.load_weights(garbage_file(c)),
+        ValueError,
+        r"load_weights: cannot read '.*garbage\.npz' \(truncated or not a weights file\?\): ValueError: not a \.npz "
+        r"\(zip\) file, it starts with b'this'",
+    ),
+    (
+        "weights file empty",
+        lambda c: c.model.load_weights(garbage_file(c, "empty.npz", b"")),
+        ValueError,
+        r"load_weights: cannot read '.*empty\.npz' .*it is empty",
+    ),
+    (
+        "npz not written by save_weights",
+        lambda c: c.model.load_weights(foreign_npz(c)),
+        ValueError,
+        r"another architecture: the file holds no architecture \(it was not written by save_weights\)",
+    ),
+    (
+        "set_weights of the wrong shape",
+        lambda c: c.model.layers[0].set_weights([np.zeros((4, 9)), np.zeros(9)]),
+        ValueError,
+        r"Layer 'hidden' weight 'kernel' has shape \(4, 8\), but the received value has shape \(4, 9\)",
+    ),
+    (
+        "set_weights of the wrong count",
+        lambda c: c.model.layers[0].set_weights([np.zeros((4, 8))]),
+        ValueError,
+        r"Layer 'hidden' expects 2 weights \[kernel \(4, 8\), bias \(8,\)\], but received 1",
+    ),
     # ---- data files (the notMNIST loader)
-    ("data file missing", lambda c: notmnist.load_data(c.tmp / "notMNIST.npz"), FileNotFoundError,
-     r"notMNIST file '.*notMNIST\.npz' given by the path argument does not exist"),
-    ("data file truncated", lambda c: notmnist.load_data(bad_data_file(c, "truncated")), ValueError,
-     r"notMNIST\.npz: not a readable \.npz file .*delete .* and re-download it"),
-    ("data file is an HTML page", lambda c: notmnist.load_data(bad_data_file(c, "garbage")), ValueError,
-     r"notMNIST\.npz: not a \.npz \(zip\) file, it starts with b'<htm'"),
-    ("data file checksum", lambda c: notmnist.load_data(bad_data_file(c, "checksum")), ValueError,
-     rf"notMNIST\.npz: checksum mismatch: expected {notmnist.SHA256}, got [0-9a-f]{{64}}"),
+    (
+        "data file missing",
+        lambda c: notmnist.load_data(c.tmp / "notMNIST.npz"),
+        FileNotFoundError,
+        r"notMNIST file '.*notMNIST\.npz' given by the path argument does not exist",
+    ),
+    (
+        "data file truncated",
+        lambda c: notmnist.load_data(bad_data_file(c, "truncated")),
+        ValueError,
+        r"notMNIST\.npz: not a readable \.npz file .*delete .* and re-download it",
+    ),
+    (
+        "data file is an HTML page",
+        lambda c: notmnist.load_data(bad_data_file(c, "garbage")),
+        ValueError,
+        r"notMNIST\.npz: not a \.npz \(zip\) file, it starts with b'<htm'",
+    ),
+    (
+        "data file checksum",
+        lambda c: notmnist.load_data(bad_data_file(c, "checksum")),
+        ValueError,
+        rf"notMNIST\.npz: checksum mismatch: expected {notmnist.SHA256}, got [0-9a-f]{{64}}",
+    ),
 ]
 
 
@@ -407,8 +777,18 @@ def test_table_ids_are_unique_and_cover_every_entry_point():
     ids = [row[0] for row in BAD_INPUTS]
     assert len(ids) == len(set(ids))
     sources = " ".join(inspect.getsource(row[1]) for row in BAD_INPUTS)
-    for entry in ("fit(", "evaluate(", "predict(", "train_on_batch(", "compile(", ".add(", ".build(",
-                  "load_weights(", "load_data(", "ModelCheckpoint("):
+    for entry in (
+        "fit(",
+        "evaluate(",
+        "predict(",
+        "train_on_batch(",
+        "compile(",
+        ".add(",
+        ".build(",
+        "load_weights(",
+        "load_data(",
+        "ModelCheckpoint(",
+    ):
         assert entry in sources, entry
 
 
@@ -451,12 +831,15 @@ def test_the_issue_example_message_word_for_word():
     model.compile("sgd")
     with pytest.raises(ValueError) as excinfo:
         model.fit(np.zeros((2, 28, 28)), np.eye(3)[:2], verbose=0)
-    assert str(excinfo.value).startswith("Input 0 of layer 'dense_1' is incompatible with the layer: "
-                                         "expected shape (None, 784), found (None, 28, 28)")
+    assert str(excinfo.value).startswith(
+        "Input 0 of layer 'dense_1' is incompatible with the layer: expected shape (None, 784), found (None, 28, 28)"
+    )
 
 
 def test_layer_names_follow_keras():
-    names = [type(layer).__name__ for layer in (layers.Conv2D(1, 1), layers.MaxPooling2D(), layers.BatchNormalization())]
+    names = [
+        type(layer).__name__ for layer in (layers.Conv2D(1, 1), layers.MaxPooling2D(), layers.BatchNormalization())
+    ]
     assert names == ["Conv2D", "MaxPooling2D", "BatchNormalization"]
     assert layers.Conv2D(1, 1).name.startswith("conv2d")
     assert layers.MaxPooling2D().name.startswith("max_pooling2d")
@@ -465,6 +848,7 @@ def test_layer_names_follow_keras():
 
 
 # --------------------------------------------------------------------------------- NaN / inf guards
+
 
 class Log(layers.Layer):
     """A user-defined layer y = log(x): a negative input (finite, so no input check objects) gives NaN,
@@ -514,11 +898,14 @@ def test_nan_loss_stops_fit_with_the_last_good_weights(tmp_path, capsys, with_ba
     x_bad = x.copy()
     x_bad[21, 1] = -1.0  # in batch index 2 (samples 16..23)
     recorder = WeightRecorder()
-    history = model.fit(x_bad, y, batch_size=8, epochs=4, initial_epoch=1, verbose=0, shuffle=False,
-                        callbacks=[recorder, checkpoint])
+    history = model.fit(
+        x_bad, y, batch_size=8, epochs=4, initial_epoch=1, verbose=0, shuffle=False, callbacks=[recorder, checkpoint]
+    )
     out = capsys.readouterr().out
-    assert out == ("Epoch 2, batch 3: the loss is nan (weights left as they were before this batch); training "
-                   "stopped. Try a smaller learning rate.\n")
+    assert out == (
+        "Epoch 2, batch 3: the loss is nan (weights left as they were before this batch); training "
+        "stopped. Try a smaller learning rate.\n"
+    )
     weights, iterations = recorder.at[(1, 2)]
     for got, expected in zip(model.get_weights(), weights, strict=True):  # incl. BatchNormalization's moving statistics
         np.testing.assert_array_equal(got, expected)
@@ -590,12 +977,12 @@ def test_terminate_on_nan_callback(capsys):
 
     model, x, y = nan_setup()
     x[5, 0] = -1.0
-    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False,
-                        callbacks=[callbacks.TerminateOnNaN()])
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False, callbacks=[callbacks.TerminateOnNaN()])
     assert history.epoch == [] and "Epoch 1, batch 1: the loss is nan" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------ determinism
+
 
 def deterministic_run(seed):
     """A CNN with BatchNormalization and Dropout, Adam, shuffled mini-batches, validation data."""
@@ -603,9 +990,17 @@ def deterministic_run(seed):
     x = rng.normal(size=(24, 6, 6, 1)).astype(np.float32)
     y = to_categorical(rng.integers(0, CLASSES, 24), CLASSES)
     minidl.set_seed(seed)
-    model = minidl.Sequential([
-        layers.Input((6, 6, 1)), layers.Conv2D(3, 3, activation="relu"), layers.BatchNormalization(),
-        layers.MaxPooling2D(), layers.Flatten(), layers.Dropout(0.3), layers.Dense(CLASSES, activation="softmax")])
+    model = minidl.Sequential(
+        [
+            layers.Input((6, 6, 1)),
+            layers.Conv2D(3, 3, activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.3),
+            layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
     model.compile(optimizers.Adam(0.01), "categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, batch_size=5, epochs=3, verbose=0, validation_data=(x[:8], y[:8]))
     return history.history, model.get_weights()
@@ -639,8 +1034,14 @@ def test_same_seed_is_bit_identical_across_processes():
     results = []
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root / "tests")}
-        done = subprocess.run([sys.executable, "-c", RUN_IN_A_FRESH_PROCESS], capture_output=True,
-                              text=True, env=env, timeout=120, cwd=root)
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_IN_A_FRESH_PROCESS],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=root,
+        )
         assert done.returncode == 0, done.stderr
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert results[0] == results[1]

@@ -12,14 +12,15 @@ the harness did), Keras 3's fit(shuffle=True) trains every epoch on the first ep
 order fitted the training set closer and tested lower. harness.seed_everything now unsets that seed, and
 tests/test_keras_shuffle.py shows both the quirk and the fix.
 """
+
 import argparse
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the experiments folder, for the harness
 import harness  # noqa: E402
-import seed_models  # noqa: E402
+from harness import seed_models  # noqa: E402
 
 
 def main(argv=None):
@@ -28,20 +29,28 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--data", default=None)
     args = parser.parse_args(argv)
-    args.quick = False
-    data = harness.load_notmnist(args, image_shape=(28, 28, 1))
+    data = harness.load_notmnist(args.data, quick=False, image_shape=(28, 28, 1))
     harness.seed_everything("keras", args.seed)
     keras_model = seed_models.cnn("keras", l2=0.01)
     harness.seed_everything("minidl", args.seed)
     model = seed_models.cnn("minidl", l2=0.01)
     model.set_weights(keras_model.get_weights())
     start = time.perf_counter()
-    history = model.fit(data.x["train"], data.y["train"], batch_size=32, epochs=args.epochs, shuffle=True,
-                        validation_data=(data.x["valid"], data.y["valid"]), verbose=0)
+    history = model.fit(
+        data.x["train"],
+        data.y["train"],
+        batch_size=32,
+        epochs=args.epochs,
+        shuffle=True,
+        validation_data=(data.x["valid"], data.y["valid"]),
+        verbose=0,
+    )
     test_loss, test_accuracy = model.evaluate(data.x["test"], data.y["test"], batch_size=2048, verbose=0)
-    print(f"minidl from Keras's initial weights (seed {args.seed}): train accuracy "
-          f"{history.history['accuracy'][-1]:.4f}, train loss {history.history['loss'][-1]:.4f}, "
-          f"test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f} ({time.perf_counter() - start:.0f} s)")
+    print(
+        f"minidl from Keras's initial weights (seed {args.seed}): train accuracy "
+        f"{history.history['accuracy'][-1]:.4f}, train loss {history.history['loss'][-1]:.4f}, "
+        f"test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f} ({time.perf_counter() - start:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

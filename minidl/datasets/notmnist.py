@@ -7,6 +7,7 @@ The data live in one file `notMNIST.npz` with `images` (18724, 28, 28) uint8 and
 (argument, environment variable, cache, download), checks it and applies the fixed seed-521 split
 10,000 / 6,000 / 2,724 used by the ECE421 assignment this project reproduces.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ from ..io import atomic_write, read_npz
 ARCHIVE_URL = "http://yaroslavvb.com/upload/notMNIST/notMNIST_small.tar.gz"
 ARCHIVE_NAME = "notMNIST_small.tar.gz"
 NPZ_NAME = "notMNIST.npz"
-ENV_PATH = "MINIDL_NOTMNIST"      # path of the .npz file
+ENV_PATH = "MINIDL_NOTMNIST"  # path of the .npz file
 ENV_CACHE_DIR = "MINIDL_CACHE_DIR"  # where downloads and built files are kept
 
 CLASSES = "ABCDEFGHIJ"
@@ -43,8 +44,15 @@ N_TRAIN, N_VALID = 10_000, 6_000  # the rest (2,724) is the test set
 
 # ----------------------------------------------------------------------------------------------- loading
 
-def load_data(path: str | os.PathLike | None = None, *, dtype=None, cache_dir: str | os.PathLike | None = None,
-              download: bool = True, verify: bool = True):
+
+def load_data(
+    path: str | os.PathLike | None = None,
+    *,
+    dtype=None,
+    cache_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    verify: bool = True,
+):
     """Load notMNIST split into train / validation / test sets.
 
     The file is looked for, in this order: `path`; the environment variable MINIDL_NOTMNIST; `notMNIST.npz`
@@ -63,8 +71,9 @@ def load_data(path: str | os.PathLike | None = None, *, dtype=None, cache_dir: s
     return split(images, labels, dtype)
 
 
-def find_file(path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None,
-              download: bool = True) -> Path:
+def find_file(
+    path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None, download: bool = True
+) -> Path:
     """Return the path of notMNIST.npz following `load_data`'s search order, building/downloading if needed."""
     if path is not None:
         # An explicit file that is missing is an error: silently using another file would hide the typo.
@@ -98,15 +107,17 @@ def _existing(path: Path, where: str) -> Path:
 
 
 def _not_found_message(npz: Path, archive: Path, download_status: str) -> str:
-    return (f"notMNIST data set not found. Looked at:\n"
-            f"  1. the path argument: not given\n"
-            f"  2. the environment variable {ENV_PATH}: not set\n"
-            f"  3. the cache: {npz} and {archive}: absent\n"
-            f"  4. download of {ARCHIVE_URL}: {download_status}\n"
-            f"Provide the file in one of these ways: load_data(path='.../notMNIST.npz'); "
-            f"export {ENV_PATH}=/path/to/notMNIST.npz; copy notMNIST.npz (or notMNIST_small.tar.gz) into "
-            f"{npz.parent} (set {ENV_CACHE_DIR} or cache_dir= to use another directory); "
-            f"or call load_data(download=True) on a machine with internet access.")
+    return (
+        f"notMNIST data set not found. Looked at:\n"
+        f"  1. the path argument: not given\n"
+        f"  2. the environment variable {ENV_PATH}: not set\n"
+        f"  3. the cache: {npz} and {archive}: absent\n"
+        f"  4. download of {ARCHIVE_URL}: {download_status}\n"
+        f"Provide the file in one of these ways: load_data(path='.../notMNIST.npz'); "
+        f"export {ENV_PATH}=/path/to/notMNIST.npz; copy notMNIST.npz (or notMNIST_small.tar.gz) into "
+        f"{npz.parent} (set {ENV_CACHE_DIR} or cache_dir= to use another directory); "
+        f"or call load_data(download=True) on a machine with internet access."
+    )
 
 
 def load_arrays(path: str | os.PathLike, *, verify: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -139,8 +150,10 @@ def load_arrays(path: str | os.PathLike, *, verify: bool = True) -> tuple[np.nda
     if verify and len(images) == NUM_EXAMPLES:  # small or custom builds have no reference checksum
         got = checksum(images, labels)
         if got != SHA256:
-            raise ValueError(f"{path}: checksum mismatch: expected {SHA256}, got {got}; the file is corrupted or "
-                             f"not the standard notMNIST_small build; {fix} (or pass verify=False)")
+            raise ValueError(
+                f"{path}: checksum mismatch: expected {SHA256}, got {got}; the file is corrupted or "
+                f"not the standard notMNIST_small build; {fix} (or pass verify=False)"
+            )
     return images, labels
 
 
@@ -175,6 +188,7 @@ def split(images: np.ndarray, labels: np.ndarray, dtype=None, *, n_train: int = 
 
 # ---------------------------------------------------------------------------------- building the file
 
+
 def build_npz(archive_path: str | os.PathLike, npz_path: str | os.PathLike) -> tuple[int, list[str]]:
     """Build notMNIST.npz from the notMNIST_small .tar.gz archive.
 
@@ -193,13 +207,22 @@ def build_npz(archive_path: str | os.PathLike, npz_path: str | os.PathLike) -> t
         with tarfile.open(archive_path, "r:*") as tar:
             for member in tar:
                 parts = PurePosixPath(member.name).parts
-                if (member.isfile() and len(parts) >= 3 and parts[-3] == "notMNIST_small"
-                        and parts[-2] in CLASSES and parts[-1].lower().endswith(".png")):
-                    data = tar.extractfile(member).read()
+                if (
+                    member.isfile()
+                    and len(parts) >= 3
+                    and parts[-3] == "notMNIST_small"
+                    and parts[-2] in CLASSES
+                    and parts[-1].lower().endswith(".png")
+                ):
+                    file = tar.extractfile(member)
+                    if file is None:
+                        raise tarfile.TarError(f"cannot read {member.name}")
+                    data = file.read()
                     entries.append((CLASSES.index(parts[-2]), (parts[-1].lower(), parts[-1]), member.name, data))
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-        raise ValueError(f"{archive_path}: not a readable .tar.gz archive ({type(e).__name__}: {e}); "
-                         f"delete it and download it again") from e
+        raise ValueError(
+            f"{archive_path}: not a readable .tar.gz archive ({type(e).__name__}: {e}); delete it and download it again"
+        ) from e
     if not entries:
         raise ValueError(f"{archive_path}: no notMNIST_small/<A..J>/*.png files in the archive")
     entries.sort(key=lambda e: e[:2])

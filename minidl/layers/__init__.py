@@ -1,4 +1,5 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
+
 from .activations import Linear, ReLU, Softmax
 from .base import Layer
 from .conv import Conv2D
@@ -9,5 +10,16 @@ from .flatten import Flatten
 from .normalization import BatchNormalization
 from .pooling import MaxPooling2D
 
-__all__ = ["Layer", "Input", "Dense", "ReLU", "Softmax", "Linear", "Conv2D", "MaxPooling2D", "Flatten",
-           "BatchNormalization", "Dropout"]
+__all__ = [
+    "Layer",
+    "Input",
+    "Dense",
+    "ReLU",
+    "Softmax",
+    "Linear",
+    "Conv2D",
+    "MaxPooling2D",
+    "Flatten",
+    "BatchNormalization",
+    "Dropout",
+]

@@ -1,12 +1,15 @@
 """What Dense and Conv2D share: y = activation(z + bias), after the layer's own linear map z of x."""
+
 from __future__ import annotations
+
+from typing import cast
 
 import numpy as np
 
 from .. import regularizers
 from ..parallel import blockwise, per_position
-from . import activations
 from ..shapes import Shape
+from . import activations
 from .base import Layer
 
 
@@ -19,8 +22,15 @@ class ActivatedLayer(Layer):
     overwrite z: the layer owns z.
     """
 
-    def __init__(self, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -52,7 +62,9 @@ class ActivatedLayer(Layer):
 
     def deactivate(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dz from dL/dy, through the activation."""
-        return grad_output if self.activation is None else self.activation.backward(grad_output)
+        if self.activation is None:
+            return grad_output
+        return cast(np.ndarray, self.activation.backward(grad_output))  # an activation always returns dL/dx
 
     @property
     def output_activation(self) -> Layer:

@@ -1,4 +1,5 @@
 """Activation layers. Each can stand alone (`layers.ReLU()`) or inside a layer (`Dense(10, activation="relu")`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,18 +68,16 @@ class Linear(Layer):
         return grad_output
 
 
-def _owned(activation_class: type[Layer]):
-    """A maker of the activation for a layer that owns its input array (see ReLU.overwrite_input)."""
-    def make() -> Layer:
-        activation = activation_class()
-        activation.overwrite_input = True
-        return activation
-    return make
+def _owned_relu() -> ReLU:
+    """ReLU for a layer that owns its input array (see ReLU.overwrite_input)."""
+    activation = ReLU()
+    activation.overwrite_input = True
+    return activation
 
 
 ACTIVATIONS: Registry[Layer] = Registry("activation", Layer)
-ACTIVATIONS.register(_owned(ReLU), names=("relu",))
-ACTIVATIONS.register(_owned(Softmax), names=("softmax",))
+ACTIVATIONS.register(_owned_relu, names=("relu",))
+ACTIVATIONS.register(Softmax, names=("softmax",))
 
 
 def get(identifier: str | Layer | None) -> Layer | None:

@@ -9,11 +9,12 @@ Subclass it and fill in four methods (see `minidl.layers.Dense` for a complete e
 
 Optimisers read `params` and `grads` and update the parameters; `backward` never changes a parameter.
 """
+
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,8 +54,13 @@ class Layer:
             trainable layer), so backward can skip that matrix product.
     """
 
-    def __init__(self, name: str | None = None, dtype: str | None = None,
-                 input_shape: Sequence[int] | None = None, trainable: bool = True):
+    def __init__(
+        self,
+        name: str | None = None,
+        dtype: str | None = None,
+        input_shape: Sequence[int] | None = None,
+        trainable: bool = True,
+    ):
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.trainable = trainable
@@ -95,7 +101,7 @@ class Layer:
     def build_for(self, input_shape: Shape) -> Shape:
         """Build for this input shape (once) and return the output shape."""
         input_shape = (None, *tuple(input_shape)[1:])
-        if self.built:
+        if self.built and self.output_shape is not None:
             self.check_input_shape(input_shape)
             return self.output_shape
         if self.dtype is None:
@@ -114,18 +120,31 @@ class Layer:
             found = format_shape((None, *shape[1:]))
             hint = ""
             if len(shape) == len(expected) - 1 and all(e is None or e == s for e, s in zip(expected[1:], shape)):
-                hint = (f". This looks like ONE sample of shape {format_shape(shape)} without the batch axis: "
-                        f"pass x[np.newaxis] (shape {format_shape((1, *shape))})")
+                hint = (
+                    f". This looks like ONE sample of shape {format_shape(shape)} without the batch axis: "
+                    f"pass x[np.newaxis] (shape {format_shape((1, *shape))})"
+                )
                 found = format_shape(shape)
-            elif len(shape) > len(expected) and len(expected) == 2 and expected[1] is not None \
-                    and math.prod(shape[1:]) == expected[1]:
+            elif (
+                len(shape) > len(expected)
+                and len(expected) == 2
+                and expected[1] is not None
+                and math.prod(shape[1:]) == expected[1]
+            ):
                 hint = ". Flatten the samples first: x.reshape(len(x), -1), or start the model with layers.Flatten()"
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected shape "
-                f"{format_shape(expected)}, found {found}{hint}")
+                f"{format_shape(expected)}, found {found}{hint}"
+            )
 
-    def add_weight(self, name: str, shape: Sequence[int], initializer="zeros",
-                   regularizer: regularizers.Regularizer | None = None, trainable: bool = True) -> np.ndarray:
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer="zeros",
+        regularizer: regularizers.Regularizer | None = None,
+        trainable: bool = True,
+    ) -> np.ndarray:
         """Create a weight, register it under `name` and return it."""
         value = initializers.get(initializer)(tuple(shape), self.dtype)
         value = np.ascontiguousarray(value, dtype=self.dtype)
@@ -179,17 +198,23 @@ class Layer:
         """Set all weights from a list in `get_weights` order (e.g. from a Keras layer)."""
         weights = list(weights)
         if not self.built and weights:
-            raise ValueError(f"Layer '{self.name}' is not built yet, so it has no weights to set: build it "
-                             f"(layer.build_for(input_shape)) or add it to a model with an Input first")
+            raise ValueError(
+                f"Layer '{self.name}' is not built yet, so it has no weights to set: build it "
+                f"(layer.build_for(input_shape)) or add it to a model with an Input first"
+            )
         if len(weights) != len(self._weight_names):
             expected = ", ".join(f"{n} {format_shape(self._weight(n).shape)}" for n in self._weight_names)
-            raise ValueError(f"Layer '{self.name}' expects {len(self._weight_names)} weights "
-                             f"[{expected}], but received {len(weights)}")
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(self._weight_names)} weights "
+                f"[{expected}], but received {len(weights)}"
+            )
         for name, value in zip(self._weight_names, weights):
             target, value = self._weight(name), np.asarray(value)
             if value.shape != target.shape:
-                raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {format_shape(target.shape)}, "
-                                 f"but the received value has shape {format_shape(value.shape)}")
+                raise ValueError(
+                    f"Layer '{self.name}' weight '{name}' has shape {format_shape(target.shape)}, "
+                    f"but the received value has shape {format_shape(value.shape)}"
+                )
             if value.dtype.kind not in "biuf":
                 raise TypeError(f"Layer '{self.name}' weight '{name}' must be numeric, got dtype {value.dtype}")
         for name, value in zip(self._weight_names, weights):
@@ -199,7 +224,7 @@ class Layer:
         return int(sum(self._weight(n).size for n in self._weight_names))
 
     @property
-    def output_activation(self) -> "Layer":
+    def output_activation(self) -> Layer:
         """The layer that produces this layer's output (Dense with an activation returns the
         activation): lets a model fuse a final Softmax with the cross-entropy loss."""
         return self

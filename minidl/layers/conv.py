@@ -1,26 +1,36 @@
 """Conv2D: the 2-D convolution (Keras's cross-correlation), channels-last, via im2col + one matmul."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..parallel import blockwise
-from .activated import ActivatedLayer
 from ..shapes import format_shape
+from .activated import ActivatedLayer
 from .base import Layer
 
 
 def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
     """An int or a length-n sequence of positive ints -> a tuple of n ints (Keras accepts both)."""
-    values = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value) if \
-        isinstance(value, (tuple, list)) else None
-    if values is None or len(values) != n or any(
-            isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values):
-        raise ValueError(f"{owner}: {name} must be a positive integer or a tuple of {n} positive "
-                         f"integers, got {value!r}")
+    values = (
+        (value,) * n
+        if isinstance(value, (int, np.integer))
+        else tuple(value)
+        if isinstance(value, (tuple, list))
+        else None
+    )
+    if (
+        values is None
+        or len(values) != n
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values)
+    ):
+        raise ValueError(
+            f"{owner}: {name} must be a positive integer or a tuple of {n} positive integers, got {value!r}"
+        )
     return tuple(int(v) for v in values)
 
 
@@ -44,10 +54,10 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def window_slices(a: int, b: int, out_hw: tuple[int, int], strides: tuple[int, int]) -> tuple:
+def window_slices(a: int, b: int, out_hw: tuple[int, int], strides: tuple[int, ...]) -> tuple:
     """Index of the input at offset (a, b) of every window: xp[idx] has shape (N, Ho, Wo, C)."""
     (ho, wo), (sh, sw) = out_hw, strides
-    return np.s_[:, a:a + sh * (ho - 1) + 1:sh, b:b + sw * (wo - 1) + 1:sw, :]
+    return np.s_[:, a : a + sh * (ho - 1) + 1 : sh, b : b + sw * (wo - 1) + 1 : sw, :]
 
 
 def check_rank4(layer: Layer, input_shape: Sequence) -> None:
@@ -56,7 +66,8 @@ def check_rank4(layer: Layer, input_shape: Sequence) -> None:
         raise ValueError(
             f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected ndim=4 "
             f"(batch, height, width, channels), found ndim={len(input_shape)}. Full shape received: "
-            f"{format_shape(input_shape)}")
+            f"{format_shape(input_shape)}"
+        )
 
 
 class Conv2D(ActivatedLayer):
@@ -79,11 +90,27 @@ class Conv2D(ActivatedLayer):
                      window it came from; dL/dx = dL/dxp with the padding cropped.   (N, H, W, C)
     """
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
-                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
-        super().__init__(activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer, **kwargs)
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=1,
+        padding: str = "valid",
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            **kwargs,
+        )
         owner = f"Conv2D '{self.name}'"
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
             raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
@@ -100,11 +127,14 @@ class Conv2D(ActivatedLayer):
         check_rank4(self, input_shape)
         _, h, w, channels = input_shape
         if channels is None:
-            raise ValueError(f"Layer '{self.name}': the channel axis of the input must be known, "
-                             f"got shape {format_shape(input_shape)}")
+            raise ValueError(
+                f"Layer '{self.name}': the channel axis of the input must be known, "
+                f"got shape {format_shape(input_shape)}"
+            )
         if h is not None and w is not None and min(self._output_hw(h, w)) < 1:
-            raise ValueError(f"Layer '{self.name}': kernel {self.kernel_size} is larger than the "
-                             f"input {h}x{w} with padding 'valid'")
+            raise ValueError(
+                f"Layer '{self.name}': kernel {self.kernel_size} is larger than the input {h}x{w} with padding 'valid'"
+            )
         self.build_kernel((*self.kernel_size, channels, self.filters), self.compute_output_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
@@ -165,12 +195,18 @@ class Conv2D(ActivatedLayer):
         # of Ho Wo (benchmarks/README.md), and the short float32 sums are more accurate too.
         cols3, g3 = self.cols.reshape(n, ho * wo, -1), g.reshape(n, ho * wo, f)
         per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
-        np.copyto(self.grad_buffer("kernel"), per_sample.sum(axis=0, dtype=np.float64).reshape(kh, kw, c, f),
-                  casting="same_kind")
+        np.copyto(
+            self.grad_buffer("kernel"),
+            per_sample.sum(axis=0, dtype=np.float64).reshape(kh, kw, c, f),
+            casting="same_kind",
+        )
         if self.use_bias:  # the same per-sample trick: (1, Ho Wo) ones @ g, then a float64 sum
             ones = np.ones((1, ho * wo), dtype=g.dtype)
-            np.copyto(self.grad_buffer("bias"), np.matmul(ones, g3).sum(axis=0, dtype=np.float64).reshape(f),
-                      casting="same_kind")
+            np.copyto(
+                self.grad_buffer("bias"),
+                np.matmul(ones, g3).sum(axis=0, dtype=np.float64).reshape(f),
+                casting="same_kind",
+            )
         if not self.need_input_grad:
             return None  # first layer: nobody needs dL/dx, skip the second matmul and col2im
         dcols = (g2d @ self.params["kernel"].reshape(kh * kw * c, f).T).reshape(n, ho, wo, kh, kw, c)
@@ -181,4 +217,4 @@ class Conv2D(ActivatedLayer):
             for b in range(kw):
                 dxp[window_slices(a, b, (ho, wo), self.strides)] += dcols[:, :, :, a, b, :]
         top, bottom, left, right = self.pads
-        return dxp[:, top:dxp.shape[1] - bottom, left:dxp.shape[2] - right, :]
+        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]

@@ -1,7 +1,8 @@
 """Input: declares the shape a Sequential model takes (as `keras.Input`)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .base import Layer
 

@@ -1,7 +1,8 @@
 """Dropout: zero a random fraction `rate` of the inputs while training (inverted dropout, as Keras)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,16 +24,19 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
-                or not 0 <= rate < 1:
-            raise ValueError(f"Dropout '{self.name}': rate (the fraction of inputs dropped) must be a "
-                             f"number in [0, 1), got {rate!r}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate < 1:
+            raise ValueError(
+                f"Dropout '{self.name}': rate (the fraction of inputs dropped) must be a number in [0, 1), got {rate!r}"
+            )
         if noise_shape is not None:
             noise_shape = tuple(noise_shape)
-            if any(d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1)
-                   for d in noise_shape):
-                raise ValueError(f"Dropout '{self.name}': noise_shape must hold positive integers or "
-                                 f"None, got {noise_shape!r}")
+            if any(
+                d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1)
+                for d in noise_shape
+            ):
+                raise ValueError(
+                    f"Dropout '{self.name}': noise_shape must hold positive integers or None, got {noise_shape!r}"
+                )
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
@@ -43,8 +47,10 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return shape
         if len(self.noise_shape) != len(shape):
-            raise ValueError(f"Dropout '{self.name}': noise_shape {self.noise_shape} must have one entry "
-                             f"per input axis, input shape {shape}")
+            raise ValueError(
+                f"Dropout '{self.name}': noise_shape {self.noise_shape} must have one entry "
+                f"per input axis, input shape {shape}"
+            )
         return tuple(s if d is None else d for d, s in zip(self.noise_shape, shape))
 
     def forward(self, x, training=False):

@@ -1,4 +1,5 @@
 """Flatten: (N, d1, d2, ...) -> (N, d1 d2 ...), e.g. between the conv/pool layers and Dense."""
+
 from __future__ import annotations
 
 import math

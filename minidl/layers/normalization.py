@@ -1,4 +1,5 @@
 """BatchNormalization: normalise each channel by batch statistics (training) or moving ones (inference)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,9 +33,19 @@ class BatchNormalization(Layer):
     moving_mean, moving_variance (non-trainable, `state`).
     """
 
-    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
-                 scale: bool = True, beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         owner = f"BatchNormalization '{self.name}'"
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -54,13 +65,17 @@ class BatchNormalization(Layer):
     def build(self, input_shape):
         ndim = len(input_shape)
         if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(f"Layer '{self.name}': axis {self.axis} is not a feature axis of an input "
-                             f"of shape {format_shape(input_shape)}")
+            raise ValueError(
+                f"Layer '{self.name}': axis {self.axis} is not a feature axis of an input "
+                f"of shape {format_shape(input_shape)}"
+            )
         axis = self.axis % ndim
         channels = input_shape[axis]
         if channels is None:
-            raise ValueError(f"Layer '{self.name}': axis {self.axis} of the input must have a known "
-                             f"size, got shape {format_shape(input_shape)}")
+            raise ValueError(
+                f"Layer '{self.name}': axis {self.axis} of the input must have a known "
+                f"size, got shape {format_shape(input_shape)}"
+            )
         self.reduction_axes = tuple(i for i in range(ndim) if i != axis)
         self.channels_last = axis == ndim - 1
         self.broadcast_shape = tuple(channels if i == axis else 1 for i in range(ndim))
@@ -84,7 +99,8 @@ class BatchNormalization(Layer):
         """Sum over the reduced axes of `a` (x's size, any shape), shaped to broadcast (keepdims), in a's
         dtype but accurate: numpy adds the m = N H W rows of a float32 (N, H, W, C) one after another
         (error ~m * 6e-8). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked sums, much faster
-        than numpy's reduction), then the N partial sums in float64. Otherwise a float64-accumulated reduction. Only (C,)-sized arrays are float64."""
+        than numpy's reduction), then the N partial sums in float64. Otherwise a float64-accumulated
+        reduction. Only (C,)-sized arrays are float64."""
         a = a.reshape(-1, *self.sample_shape)
         if self.channels_last and a.ndim > 2:
             a3 = a.reshape(a.shape[0], -1, a.shape[-1])
@@ -124,8 +140,12 @@ class BatchNormalization(Layer):
             y += self._per_position(beta)
         return y.reshape(x.shape)
 
+    def _statistic(self, name: str) -> np.ndarray:
+        """moving_mean or moving_variance, shaped to broadcast against x."""
+        return self.state[name].reshape(self.broadcast_shape)
+
     def _moving_inv_std(self) -> np.ndarray:
-        return 1.0 / np.sqrt(self._per_channel("moving_variance") + self.epsilon)
+        return 1.0 / np.sqrt(self._statistic("moving_variance") + self.epsilon)
 
     def inference_scale_and_shift(self) -> tuple[np.ndarray, np.ndarray]:
         """Inference as y = x s + t per channel (shaped to broadcast against x): s = gamma /
@@ -134,7 +154,7 @@ class BatchNormalization(Layer):
         inv_std = self._moving_inv_std()
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
         scale = inv_std if gamma is None else gamma * inv_std
-        shift = -self._per_channel("moving_mean") * scale
+        shift = -self._statistic("moving_mean") * scale
         if beta is not None:
             shift += beta
         return scale, shift
@@ -145,14 +165,18 @@ class BatchNormalization(Layer):
         self.input, self.inv_std = rows, self._moving_inv_std()  # what an inference-mode backward reads
         scale, shift = (self._per_position(a) for a in self.inference_scale_and_shift())
         y = np.empty_like(rows)
-        blockwise(lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block),
-                  rows, y)
+        blockwise(
+            lambda x_block, y_block: np.add(np.multiply(x_block, scale, out=y_block), shift, out=y_block), rows, y
+        )
         return y
 
     def backward(self, grad_output):
         g = grad_output.reshape(len(grad_output), -1)
-        x_hat = self.x_hat if self.training_mode else \
-            (self.input - self._per_position(self._per_channel("moving_mean"))) * self._per_position(self.inv_std)
+        x_hat = (
+            self.x_hat
+            if self.training_mode
+            else (self.input - self._per_position(self._statistic("moving_mean"))) * self._per_position(self.inv_std)
+        )
         sum_g = self._channel_sum(g)
         g_xhat = g * x_hat
         sum_g_xhat = self._channel_sum(g_xhat)

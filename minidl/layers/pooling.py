@@ -1,12 +1,12 @@
 """MaxPooling2D: the maximum of each (ph, pw) window, channels-last, Keras's semantics."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..parallel import blockwise
 from .base import Layer
-from .conv import (check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding,
-                   window_slices)
+from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
 
 
 def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
@@ -44,10 +44,12 @@ class MaxPooling2D(Layer):
     def build(self, input_shape):
         check_rank4(self, input_shape)
         _, h, w, _ = input_shape
-        if self.padding == "valid" and ((h is not None and h < self.pool_size[0]) or
-                                        (w is not None and w < self.pool_size[1])):
-            raise ValueError(f"Layer '{self.name}': pool_size {self.pool_size} is larger than the "
-                             f"input {h}x{w} with padding 'valid'")
+        if self.padding == "valid" and (
+            (h is not None and h < self.pool_size[0]) or (w is not None and w < self.pool_size[1])
+        ):
+            raise ValueError(
+                f"Layer '{self.name}': pool_size {self.pool_size} is larger than the input {h}x{w} with padding 'valid'"
+            )
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
@@ -106,4 +108,4 @@ class MaxPooling2D(Layer):
             if k < len(offsets) - 1:
                 remaining -= routed
         top, bottom, left, right = self.pads
-        return dxp[:, top:dxp.shape[1] - bottom, left:dxp.shape[2] - right, :]
+        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]

@@ -8,10 +8,13 @@ v <- gamma v + alpha grad, w <- w - v, v starting at 1e-5.
 Part 2, the CNN:  28x28x1 -> Conv2D(32, 3x3, same, ReLU, glorot_normal(seed=14)) -> BatchNormalization
 -> MaxPooling2D(2x2) -> Flatten -> Dense(784, ReLU) [-> Dropout(p)] -> Dense(10, softmax), Adam(1e-4).
 """
+
 from __future__ import annotations
 
 import minidl
 from minidl import layers, optimizers
+
+from .frameworks import import_keras
 
 # Part 1 hyperparameters. The report sums gradients over the batch (gradCE = p - y, no 1/N) and does
 # not state alpha; with minidl's batch-mean gradients the same step is alpha_mean = alpha_sum * N.
@@ -23,35 +26,52 @@ MLP_INITIAL_VELOCITY = 1e-5
 
 def mlp(hidden_units: int = 1000) -> minidl.Sequential:
     """The part-1 MLP in minidl, compiled with the report's optimiser."""
-    model = minidl.Sequential([
-        layers.Input((784,)),
-        layers.Dense(hidden_units, kernel_initializer="xavier_normal"),
-        layers.ReLU(),
-        layers.Dense(10, kernel_initializer="xavier_normal"),
-        layers.Softmax(),
-    ])
-    model.compile(optimizer=optimizers.SGD(learning_rate=MLP_LEARNING_RATE, momentum=MLP_MOMENTUM,
-                                           initial_velocity=MLP_INITIAL_VELOCITY),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model = minidl.Sequential(
+        [
+            layers.Input((784,)),
+            layers.Dense(hidden_units, kernel_initializer="xavier_normal"),
+            layers.ReLU(),
+            layers.Dense(10, kernel_initializer="xavier_normal"),
+            layers.Softmax(),
+        ]
+    )
+    model.compile(
+        optimizer=optimizers.SGD(
+            learning_rate=MLP_LEARNING_RATE, momentum=MLP_MOMENTUM, initial_velocity=MLP_INITIAL_VELOCITY
+        ),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
 def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
     """The part-2 CNN, in the report's own Keras code; minidl mirrors Keras's API, so the very same
     lines build the minidl model when `framework` is "minidl"."""
-    if framework == "keras":
-        from harness import import_keras
-        api = import_keras()
-    else:
-        api = minidl
+    api = import_keras() if framework == "keras" else minidl
     layers, initializers, models, optimizers, regularizers = (
-        api.layers, api.initializers, api.models, api.optimizers, api.regularizers)
+        api.layers,
+        api.initializers,
+        api.models,
+        api.optimizers,
+        api.regularizers,
+    )
 
     reg = regularizers.l2(l2) if l2 else None
     model = models.Sequential()
     model.add(layers.Input((28, 28, 1)))
-    model.add(layers.Conv2D(32, (3, 3), padding="same", strides=1, activation="relu", use_bias=True,
-                            bias_initializer="zeros", kernel_initializer=initializers.glorot_normal(seed=14)))
+    model.add(
+        layers.Conv2D(
+            32,
+            (3, 3),
+            padding="same",
+            strides=1,
+            activation="relu",
+            use_bias=True,
+            bias_initializer="zeros",
+            kernel_initializer=initializers.glorot_normal(seed=14),
+        )
+    )
     model.add(layers.BatchNormalization())
     model.add(layers.MaxPooling2D((2, 2)))
     model.add(layers.Flatten())
@@ -59,6 +79,7 @@ def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
     if dropout:
         model.add(layers.Dropout(dropout))
     model.add(layers.Dense(10, activation="softmax", kernel_regularizer=reg))
-    model.compile(optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
