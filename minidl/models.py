@@ -157,24 +157,7 @@ class Sequential:
         initial_epoch: int = 0,
     ) -> History:
         """Train for `epochs` epochs (counting from `initial_epoch`) and return the History."""
-        callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
-        batch_size = validation.check_batch_size(batch_size)
-        x, y = data.prepare_xy(self, x, y, "fit")
-        if validation_data is not None:
-            x_val, y_val = validation_data
-            validation_data = data.prepare_xy(self, x_val, y_val, "fit (validation_data)")
-        return training.fit(
-            self,
-            x,
-            y,
-            batch_size,
-            epochs,
-            1 if verbose == "auto" else int(verbose),
-            callbacks,
-            validation_data,
-            shuffle,
-            initial_epoch,
-        )
+        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, initial_epoch)
 
     def train_on_batch(self, x, y, return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """One gradient step on (x, y). Returns, as Keras, the batch's loss (computed before the update),

@@ -22,6 +22,13 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def reject_class(value: object, base: type, expected: str, example: str) -> None:
+    """A TypeError when `value` is `base` or a subclass itself, not an instance: the call was forgotten.
+    `example` shows the fix with {} for the class name, e.g. "optimizer={}()"."""
+    if isinstance(value, type) and issubclass(value, base):
+        raise TypeError(f"{expected}, got the class {value.__name__}: call it, e.g. {example.format(value.__name__)}")
+
+
 class Registry(Generic[T]):
     """The objects of one kind by name: `get(name)` makes a new one, `get(instance)` returns it as is.
 
@@ -63,11 +70,7 @@ class Registry(Generic[T]):
             return identifier  # type: ignore[return-value]
         if isinstance(identifier, str) and self._key(identifier) in self._makers:
             return self._makers[self._key(identifier)]()
-        if isinstance(identifier, type) and issubclass(identifier, self.base):
-            raise TypeError(
-                f"Expected a {self.kind} name or instance, got the class {identifier.__name__}: "
-                f"call it, e.g. {identifier.__name__}()"
-            )
+        reject_class(identifier, self.base, f"Expected a {self.kind} name or instance", "{}()")
         raise ValueError(
             f"Unknown {self.kind} {identifier!r}; known: {self.names()} or a {self.base.__name__} instance"
         )

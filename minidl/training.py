@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from . import data
+from . import data, validation
 from .callbacks import CallbackList, History, ProgressBar
 from .layers.activations import Softmax
 from .layers.base import Layer
@@ -81,6 +81,29 @@ def keras_return(logs: Logs, return_dict: bool) -> float | list[float] | Logs:
 
 
 def fit(
+    model,
+    x,
+    y,
+    batch_size: int,
+    epochs: int,
+    verbose: int | str,
+    callbacks,
+    validation_data,
+    shuffle: bool,
+    initial_epoch: int,
+) -> History:
+    """Keras's fit: every argument checked and the data prepared before anything changes, then the epochs."""
+    callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
+    batch_size = validation.check_batch_size(batch_size)
+    x, y = data.prepare_xy(model, x, y, "fit")
+    if validation_data is not None:
+        x_val, y_val = validation_data
+        validation_data = data.prepare_xy(model, x_val, y_val, "fit (validation_data)")
+    verbose = 1 if verbose == "auto" else int(verbose)
+    return run_epochs(model, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, initial_epoch)
+
+
+def run_epochs(
     model,
     x: np.ndarray,
     y: np.ndarray,

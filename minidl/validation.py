@@ -13,6 +13,7 @@ from .layers.core import Input
 from .losses import CategoricalCrossentropy, Loss
 from .metrics import Metric
 from .optimizers import Optimizer
+from .registry import reject_class
 from .shapes import format_shape
 
 
@@ -145,11 +146,7 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
     else:
         raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
     for callback in callbacks:
-        if isinstance(callback, type) and issubclass(callback, Callback):
-            raise TypeError(
-                f"fit: callbacks must be Callback instances, got the class {callback.__name__}: "
-                f"call it, e.g. callbacks=[{callback.__name__}(...)]"
-            )
+        reject_class(callback, Callback, "fit: callbacks must be Callback instances", "callbacks=[{}(...)]")
         if not isinstance(callback, Callback):
             raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: {callback!r}")
     if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
@@ -166,11 +163,7 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
 
 def check_layer_to_add(model, layer) -> None:
     """Sequential.add's checks: a Layer instance, an Input only first, no layer or name twice."""
-    if isinstance(layer, type) and issubclass(layer, Layer):
-        raise TypeError(
-            f"Sequential.add expects a Layer instance, got the class {layer.__name__}: "
-            f"call it, e.g. {layer.__name__}(...)"
-        )
+    reject_class(layer, Layer, "Sequential.add expects a Layer instance", "{}(...)")
     if not isinstance(layer, Layer):
         raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
     if isinstance(layer, Input):
@@ -223,11 +216,7 @@ def check_compile_arguments(optimizer, loss, metrics) -> None:
         ("loss", loss, Loss),
         ("metrics", metrics, Metric),
     ):
-        if isinstance(value, type) and issubclass(value, base):
-            raise TypeError(
-                f"compile: {argument} must be a name or an instance, got the class "
-                f"{value.__name__}: call it, e.g. {argument}={value.__name__}()"
-            )
+        reject_class(value, base, f"compile: {argument} must be a name or an instance", argument + "={}()")
     if metrics is not None and not isinstance(metrics, (list, tuple)):
         raise TypeError(
             f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "

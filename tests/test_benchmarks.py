@@ -25,3 +25,11 @@ def test_layer_profile_runs(capsys):
     out = capsys.readouterr().out
     for name in ("conv2d", "batch_normalization", "max_pooling2d", "dense", "optimizer update", "memory traffic"):
         assert name in out
+
+
+def test_choices_run(capsys):
+    import choices  # benchmarks/choices.py
+
+    choices.main(["--repeats", "1"])
+    out = capsys.readouterr().out
+    assert out.count("(minidl)") == 4

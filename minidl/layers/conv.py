@@ -191,8 +191,8 @@ class Conv2D(ActivatedLayer):
         c = self.cols.shape[1] // (kh * kw)
         g2d = g.reshape(n * ho * wo, f)
         # cols^T G as one batched product, a (kh kw C, F) block per sample, summed in float64 (tiny):
-        # OpenBLAS is many times slower on one product whose inner dimension is N Ho Wo than on N products
-        # of Ho Wo (benchmarks/README.md), and the short float32 sums are more accurate too.
+        # OpenBLAS is slower on one product whose inner dimension is N Ho Wo than on N products of Ho Wo
+        # (benchmarks/README.md), and the short float32 sums are more accurate too.
         cols3, g3 = self.cols.reshape(n, ho * wo, -1), g.reshape(n, ho * wo, f)
         per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
         np.copyto(

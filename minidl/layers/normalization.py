@@ -98,9 +98,9 @@ class BatchNormalization(Layer):
     def _channel_sum(self, a: np.ndarray) -> np.ndarray:
         """Sum over the reduced axes of `a` (x's size, any shape), shaped to broadcast (keepdims), in a's
         dtype but accurate: numpy adds the m = N H W rows of a float32 (N, H, W, C) one after another
-        (error ~m * 6e-8). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked sums, much faster
-        than numpy's reduction), then the N partial sums in float64. Otherwise a float64-accumulated
-        reduction. Only (C,)-sized arrays are float64."""
+        (error ~m * 6e-8). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked sums: faster and
+        more accurate than numpy's reduction, benchmarks/README.md), then the N partial sums in float64.
+        Otherwise a float64-accumulated reduction. Only (C,)-sized arrays are float64."""
         a = a.reshape(-1, *self.sample_shape)
         if self.channels_last and a.ndim > 2:
             a3 = a.reshape(a.shape[0], -1, a.shape[-1])

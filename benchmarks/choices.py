@@ -1,0 +1,112 @@
+"""The measurements behind minidl's implementation choices, each against the alternative it replaced.
+
+    python benchmarks/choices.py [--repeats 7]
+
+Each row: the choice, the alternative, their best times (ms) on the seed CNN's shapes, and the ratio.
+The code comments that mention "benchmarks/README.md" point here; the README quotes a run's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+import harness  # noqa: F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
+from minidl import parallel
+from minidl.layers.conv import window_slices
+
+
+def best_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+def im2col_one_channel(repeats: int) -> list[tuple[str, float]]:
+    """im2col of a batch of 32 28x28x1 images, 3x3 windows: strided copies per offset vs a sliding view."""
+    xp = np.random.default_rng(0).random((32, 30, 30, 1), dtype=np.float32)
+
+    def per_offset():
+        cols = np.empty((32, 28, 28, 3, 3, 1), dtype=np.float32)
+        for a in range(3):
+            for b in range(3):
+                cols[:, :, :, a, b, :] = xp[window_slices(a, b, (28, 28), (1, 1))]
+        return cols
+
+    def sliding():
+        windows = sliding_window_view(xp, (3, 3), axis=(1, 2))
+        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+
+    return [
+        ("im2col C=1: one strided copy per offset (minidl)", best_ms(per_offset, repeats)),
+        ("im2col C=1: copy of a sliding_window_view", best_ms(sliding, repeats)),
+    ]
+
+
+def conv_weight_gradient(repeats: int) -> list[tuple[str, float]]:
+    """dL/dkernel = cols^T G for 32 samples of 28x28 outputs, 9 inputs, 32 filters."""
+    rng = np.random.default_rng(0)
+    cols, g = rng.random((32 * 784, 9), dtype=np.float32), rng.random((32 * 784, 32), dtype=np.float32)
+    cols3, g3 = cols.reshape(32, 784, 9), g.reshape(32, 784, 32)
+    return [
+        (
+            "conv dkernel: 32 per-sample products, summed (minidl)",
+            best_ms(lambda: np.matmul(cols3.transpose(0, 2, 1), g3).sum(axis=0, dtype=np.float64), repeats),
+        ),
+        ("conv dkernel: one product over N Ho Wo = 25088 rows", best_ms(lambda: cols.T @ g, repeats)),
+    ]
+
+
+def channel_sums(repeats: int) -> list[tuple[str, float]]:
+    """BatchNormalization's per-channel sum of a (32, 28, 28, 32) float32 batch."""
+    a = np.random.default_rng(0).random((32, 28, 28, 32), dtype=np.float32)
+    a3 = a.reshape(32, 784, 32)
+    ones = np.ones((1, 784), dtype=np.float32)
+    return [
+        (
+            "channel sum: (1, H W) ones @ a per sample (minidl)",
+            best_ms(lambda: np.matmul(ones, a3).sum(axis=0, dtype=np.float64), repeats),
+        ),
+        ("channel sum: NumPy's reduction over (N, H, W)", best_ms(lambda: a.sum(axis=(0, 1, 2)), repeats)),
+    ]
+
+
+def per_position_layout(repeats: int) -> list[tuple[str, float]]:
+    """Adding a per-channel (32,) bias to a (256, 28, 28, 32) batch in place."""
+    x = np.random.default_rng(0).random((256, 28, 28, 32), dtype=np.float32)
+    bias = np.ones(32, dtype=np.float32)
+    row = parallel.per_position(bias, x.shape[1:])
+    rows2d = x.reshape(256, -1)
+    return [
+        (
+            "bias add: (N, L) rows + a per-position row (minidl)",
+            best_ms(lambda: np.add(rows2d, row, out=rows2d), repeats),
+        ),
+        ("bias add: broadcasting (C,) over (N, H, W, C)", best_ms(lambda: np.add(x, bias, out=x), repeats)),
+    ]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    print(f"{'choice':58s} {'best ms':>9s} {'ratio':>7s}")
+    for group in (im2col_one_channel, conv_weight_gradient, channel_sums, per_position_layout):
+        rows = group(args.repeats)
+        for name, ms in rows:
+            print(f"{name:58s} {ms:9.3f} {ms / rows[-1][1]:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
