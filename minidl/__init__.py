@@ -1,6 +1,7 @@
 """minidl: a small deep-learning framework in NumPy, with Keras's API and every backward pass in sight."""
 
 from . import (
+    activations,
     callbacks,
     datasets,
     initializers,
@@ -20,6 +21,7 @@ from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 __all__ = [
+    "activations",
     "Sequential",
     "layers",
     "losses",

@@ -33,7 +33,8 @@ def link_loss(model) -> Callable[[], np.ndarray]:
     Linked anew at every fit/train_on_batch: it depends on the model as it is, not on the loss object,
     which one may compile into several models."""
     final = model.layers[-1].output_activation
-    fused = isinstance(final, Softmax) and model.loss.fuses_with_softmax
+    over_classes = isinstance(final, Softmax) and final.axis in (-1, len(model.output_shape) - 1)
+    fused = over_classes and model.loss.fuses_with_softmax
     if isinstance(final, Softmax):
         final.fused_with_loss = fused
     return model.loss.softmax_input_gradient if fused else model.loss.backward

@@ -1,6 +1,6 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
 
-from .activations import Linear, ReLU, Softmax
+from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
 from .base import Layer
 from .conv import Conv2D
 from .core import Input
@@ -11,6 +11,10 @@ from .normalization import BatchNormalization
 from .pooling import MaxPooling2D
 
 __all__ = [
+    "Activation",
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
     "Layer",
     "Input",
     "Dense",

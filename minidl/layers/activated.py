@@ -32,7 +32,7 @@ class ActivatedLayer(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, owns_input=True)
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
