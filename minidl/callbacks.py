@@ -12,10 +12,14 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 
 class Callback:
+    """Keras's callback: override any hook. fit calls the train, epoch and (for validation) test hooks,
+    evaluate the test hooks, predict the predict hooks."""
+
     def __init__(self):
         self.model: Any = None  # the model being trained, set by fit
         self.params: dict = {}
@@ -32,6 +36,14 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None): ...
     def on_train_batch_begin(self, batch, logs=None): ...
     def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
 
 
 class CallbackList(Callback):
@@ -39,10 +51,15 @@ class CallbackList(Callback):
 
     def __init__(self, callbacks: Iterable[Callback], model, params: dict):
         super().__init__()
-        self.callbacks = list(callbacks)
-        for callback in self.callbacks:
-            callback.set_model(model)
-            callback.set_params(params)
+        self.callbacks: list[Callback] = []
+        self.model, self.params = model, params
+        for callback in callbacks:
+            self.append(callback)
+
+    def append(self, callback: Callback) -> None:
+        callback.set_model(self.model)
+        callback.set_params(self.params)
+        self.callbacks.append(callback)
 
     def _call(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -66,6 +83,30 @@ class CallbackList(Callback):
     def on_train_batch_end(self, batch, logs=None):
         self._call("on_train_batch_end", batch, logs)
 
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call("on_predict_batch_end", batch, logs)
+
 
 class History(Callback):
     """`history.history["loss"][e]` is epoch e's value, with keys loss, accuracy, val_loss, val_accuracy."""
@@ -85,21 +126,22 @@ class History(Callback):
 
 
 class ProgressBar(Callback):
-    """verbose=1: a tqdm bar per epoch with live loss/metrics; verbose=2: one line per epoch."""
+    """Keras's progress output. fit: verbose=1, a tqdm bar per epoch with live loss and metrics; verbose=2,
+    one line per epoch. evaluate and predict (`mode`): a bar over their batches (verbose=1) or one line at
+    the end (verbose=2). fit's validation shows no bar of its own, as in Keras."""
 
-    def __init__(self, verbose: int = 1, file=None):
+    def __init__(self, verbose: int = 1, mode: str = "fit", file=None):
         super().__init__()
-        self.verbose = verbose
+        self.verbose, self.mode = verbose, mode
         self.file = file or sys.stdout
         self.bar = None
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.perf_counter()
-        self.title = f"Epoch {epoch + 1}/{self.params.get('epochs')}"
+    def _open(self, title: str) -> None:
+        self.started, self.title = time.perf_counter(), title
         if self.verbose == 1:
             self.bar = tqdm(
                 total=self.params.get("steps"),
-                desc=self.title,
+                desc=title,
                 unit="batch",
                 file=self.file,
                 leave=True,
@@ -107,24 +149,64 @@ class ProgressBar(Callback):
                 mininterval=0.2,
             )
 
-    def on_train_batch_end(self, batch, logs=None):
+    def _step(self, logs) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            if self.bar.n == self.bar.total or time.perf_counter() - self.bar.last_print_t > 0.2:
+            if logs and (self.bar.n == self.bar.total or time.perf_counter() - self.bar.last_print_t > 0.2):
                 self.bar.set_postfix_str(_format_logs(logs), refresh=False)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _close(self, logs) -> None:
         if self.bar is not None:
             self.bar.set_postfix_str(_format_logs(logs))
             self.bar.close()
             self.bar = None
         elif self.verbose == 2:
-            seconds = time.perf_counter() - self.epoch_start
-            print(f"{self.title} - {seconds:.1f}s - {_format_logs(logs)}", file=self.file, flush=True)
+            seconds = time.perf_counter() - self.started
+            print(f"{self.title} - {seconds:.1f}s - {_format_logs(logs)}".rstrip(" -"), file=self.file, flush=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._open(f"Epoch {epoch + 1}/{self.params.get('epochs')}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._close(logs)
+
+    def on_test_begin(self, logs=None):
+        if self.mode == "evaluate":
+            self._open("evaluate")
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.mode == "evaluate":
+            self._step(logs)
+
+    def on_test_end(self, logs=None):
+        if self.mode == "evaluate":
+            self._close(logs)
+
+    def on_predict_begin(self, logs=None):
+        if self.mode == "predict":
+            self._open("predict")
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self.mode == "predict":
+            self._step(None)
+
+    def on_predict_end(self, logs=None):
+        if self.mode == "predict":
+            self._close(None)
+
+
+def _format_value(value) -> str:
+    """A log value as Keras prints it: 4 decimals (an array metric, e.g. F1Score per class: each value)."""
+    if np.ndim(value):
+        return "[" + " ".join(f"{v:.4f}" for v in np.ravel(value)) + "]"
+    return f"{value:.4f}"
 
 
 def _format_logs(logs) -> str:
-    return " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
+    return " - ".join(f"{k}: {_format_value(v)}" for k, v in (logs or {}).items())
 
 
 def _maximizes(owner: str, monitor: str, mode: str) -> bool:

@@ -16,8 +16,10 @@ from . import validation
 
 
 def require_compiled(model, caller: str) -> None:
-    if model.optimizer is None or model.loss is None:
+    if model.optimizer is None:
         raise RuntimeError(f"You must call compile() before {caller}() on model '{model.name}'")
+    if model.loss is None:
+        raise ValueError(f"{caller}: No loss to compute. Provide a `loss` argument in `compile()`.")
     if not model.layers:
         raise ValueError(f"Model '{model.name}' has no layers: add some before {caller}()")
 
@@ -49,6 +51,64 @@ def prepare_xy(model, x, y, caller: str) -> tuple[np.ndarray, np.ndarray]:
     require_compiled(model, caller)
     x = prepare_x(model, x, caller)
     return x, validation.check_targets(y, len(x), model.loss, model.output_shape, model.compute_dtype, caller)
+
+
+def prepare_training_data(
+    model, x, y, sample_weight, class_weight, caller: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(x, y, sample weights) checked, the weights from `sample_weight` (one per sample) or from
+    `class_weight` ({class: weight}, as Keras: by the arg-max of one-hot targets, else the rounded label)."""
+    x, y = prepare_xy(model, x, y, caller)
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError(
+            f"{caller}: Arguments `sample_weight` and `class_weight` cannot be specified at the "
+            f"same time. Received: sample_weight={type(sample_weight).__name__}, "
+            f"class_weight={type(class_weight).__name__}"
+        )
+    if class_weight is not None:
+        sample_weight = class_weights_to_sample_weights(y, class_weight, caller)
+    elif sample_weight is not None:
+        sample_weight = validation.as_array(sample_weight, "sample_weight", caller).astype(np.float64)
+        if sample_weight.shape != (len(x),):
+            raise ValueError(
+                f"{caller}: sample_weight must hold one weight per sample, shape ({len(x)},), got "
+                f"shape {sample_weight.shape}"
+            )
+        if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+            raise ValueError(f"{caller}: sample_weight must be finite and >= 0")
+    return x, y, sample_weight
+
+
+def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict, caller: str) -> np.ndarray:
+    """Keras's class_weight_to_sample_weights: each sample weighs its class's weight."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"{caller}: class_weight must be a dict {{class index: weight}}, got {type(class_weight).__name__}"
+        )
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(len(y), -1)[:, 0])
+    labels = labels.astype(np.int64)
+    missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+    if missing:
+        raise ValueError(f"{caller}: class_weight has no weight for class(es) {missing}; it has {sorted(class_weight)}")
+    table = np.zeros(int(max(max(class_weight), labels.max())) + 1)
+    for label, weight in class_weight.items():
+        table[int(label)] = float(weight)
+    return table[labels]
+
+
+def split_off_validation(
+    x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, fraction: float
+) -> tuple[tuple, tuple]:
+    """Keras's validation_split: the last `fraction` of the samples, before any shuffling, is held out
+    (the split at floor(n (1 - fraction)))."""
+    split_at = int(math.floor(len(x) * (1.0 - fraction)))
+    if split_at == 0 or split_at == len(x):
+        raise ValueError(
+            f"fit: validation_split={fraction} leaves {'no training' if split_at == 0 else 'no validation'}"
+            f" samples of {len(x)}"
+        )
+    w, w_val = (None, None) if sample_weight is None else (sample_weight[:split_at], sample_weight[split_at:])
+    return (x[:split_at], y[:split_at], w), (x[split_at:], y[split_at:], w_val)
 
 
 def epoch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray | None:

@@ -14,7 +14,7 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .backend import floatx, make_rng
-from .callbacks import History
+from .callbacks import CallbackList, History, ProgressBar
 from .inference import InferencePlan
 from .layers.base import Layer, unique_name
 from .layers.core import Input
@@ -45,7 +45,8 @@ class Sequential:
         self.built = False
         self.optimizer: optimizers_module.Optimizer | None = None
         self.loss: losses_module.Loss | None = None
-        self.metrics: list[metrics_module.Metric] = []
+        self.compiled_metrics: list = []  # as given to compile
+        self.metrics: list[metrics_module.Metric] | None = None  # their objects, once data has been seen
         self.stop_training = False
         self.history: History | None = None
         # Optimiser state read by load_weights before compile(), restored by compile().
@@ -110,13 +111,16 @@ class Sequential:
             return self.layers[0].dtype
         return self.dtype or floatx()
 
-    def compile(self, optimizer="sgd", loss="categorical_crossentropy", metrics: Sequence | None = None) -> None:
+    def compile(self, optimizer="rmsprop", loss=None, metrics: Sequence | None = None) -> None:
+        """Choose the optimiser, the loss and the metrics (names, instances or functions, as Keras)."""
         validation.check_compile_arguments(optimizer, loss, metrics)
         # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
         optimizer = optimizers_module.get(optimizer)
-        loss = losses_module.get(loss)
-        metrics = [metrics_module.get(m, loss) for m in (metrics or [])]
-        self.optimizer, self.loss, self.metrics = optimizer, loss, metrics
+        loss = None if loss is None else losses_module.get(loss)
+        for metric in metrics or []:
+            metrics_module.check(metric)
+        self.optimizer, self.loss, self.compiled_metrics = optimizer, loss, list(metrics or [])
+        self.metrics = None  # built from compiled_metrics by the first fit/evaluate (shapes decide "accuracy")
         if self._pending_optimizer_state is not None:
             saving.restore_optimizer_state(
                 optimizer, self._pending_optimizer_state, source="the weights loaded before compile()"
@@ -148,39 +152,86 @@ class Sequential:
         self,
         x,
         y,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         epochs: int = 1,
         verbose: int | str = "auto",
         callbacks=None,
+        validation_split: float = 0.0,
         validation_data=None,
         shuffle: bool = True,
+        class_weight=None,
+        sample_weight=None,
         initial_epoch: int = 0,
+        validation_batch_size: int | None = None,
+        validation_freq=1,
     ) -> History:
-        """Train for `epochs` epochs (counting from `initial_epoch`) and return the History."""
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, initial_epoch)
+        """Train for `epochs` epochs (counting from `initial_epoch`) and return the History (Keras's arguments)."""
+        return training.fit(
+            self,
+            x,
+            y,
+            32 if batch_size is None else batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            initial_epoch,
+            validation_batch_size,
+            validation_freq,
+        )
 
-    def train_on_batch(self, x, y, return_dict: bool = False) -> float | list[float] | dict[str, float]:
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One gradient step on (x, y). Returns, as Keras, the batch's loss (computed before the update),
         or [loss, *metrics] if the model has metrics, or a dict with return_dict=True."""
-        x, y = data.prepare_xy(self, x, y, "train_on_batch")
-        logs = training.train_step(self, x, y, training.link_loss(self))
+        logs = training.train_on_batch(self, x, y, sample_weight, class_weight)
         return training.keras_return(logs, return_dict)
 
     def evaluate(
-        self, x, y, batch_size: int = 32, verbose: int | str = "auto", return_dict: bool = False
-    ) -> float | list[float] | dict[str, float]:
+        self,
+        x,
+        y,
+        batch_size: int | None = None,
+        verbose: int | str = "auto",
+        sample_weight=None,
+        callbacks=None,
+        return_dict: bool = False,
+    ):
         """[loss, *metrics] on (x, y) in inference mode (or a dict with return_dict=True)."""
-        batch_size = validation.check_batch_size(batch_size)
-        x, y = data.prepare_xy(self, x, y, "evaluate")
-        logs = training.evaluate(self, x, y, batch_size)
-        if verbose not in (0, "auto"):
-            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        batch_size = validation.check_batch_size(32 if batch_size is None else batch_size)
+        x, y, sample_weight = data.prepare_training_data(self, x, y, sample_weight, None, "evaluate")
+        verbose = validation.check_verbose(verbose, "evaluate")
+        bar = ProgressBar(verbose, "evaluate") if verbose else None
+        callback_list = CallbackList(
+            [*validation.check_callbacks(callbacks, "evaluate"), *([bar] if bar else [])],
+            self,
+            {"steps": data.steps_per_epoch(len(x), batch_size)},
+        )
+        logs = training.evaluate(self, x, y, sample_weight, batch_size, callback_list)
         return training.keras_return(logs, return_dict)
 
-    def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+    def test_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
+        """evaluate on one batch, as Keras."""
+        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight, return_dict=return_dict)
+
+    def predict(self, x, batch_size: int | None = None, verbose: int | str = "auto", callbacks=None) -> np.ndarray:
         """The model's outputs for x, computed batch by batch in inference mode."""
-        batch_size = validation.check_batch_size(batch_size)
-        return training.predict(self, data.prepare_x(self, x, "predict"), batch_size)
+        batch_size = validation.check_batch_size(32 if batch_size is None else batch_size)
+        x = data.prepare_x(self, x, "predict")
+        verbose = validation.check_verbose(verbose, "predict")
+        bar = ProgressBar(verbose, "predict") if verbose else None
+        callback_list = CallbackList(
+            [*validation.check_callbacks(callbacks, "predict"), *([bar] if bar else [])],
+            self,
+            {"steps": data.steps_per_epoch(len(x), batch_size)},
+        )
+        return training.predict(self, x, batch_size, callback_list)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        return self.predict(x, batch_size=len(np.asarray(x)), verbose=0)
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         return self.forward(data.prepare_x(self, x, "call"), training)

@@ -42,7 +42,7 @@ class Registry(Generic[T]):
         self.base = base
         self.case_sensitive = case_sensitive
         self._makers: dict[str, Callable[[], T]] = {}
-        self._shown: set[str] = set()  # the names an error lists: snake_case ones and aliases
+        self._shown: set[str] = set()  # the names an error lists: the snake_case or given ones, no aliases
 
     def _key(self, name: str) -> str:
         return name if self.case_sensitive else name.lower()
@@ -57,7 +57,7 @@ class Registry(Generic[T]):
             names, shown = (class_name, snake_case(class_name)), (snake_case(class_name),)
         for name in (*names, *aliases):
             self._makers[self._key(name)] = maker
-        self._shown.update((*shown, *aliases))
+        self._shown.update(shown)
         return maker
 
     def names(self) -> list[str]:

@@ -4,8 +4,8 @@
 
 These functions take the model as an argument and use only its public side: `layers` (in order, each
 with params/grads and state), `forward(x, training)`, `backward(grad)`, `inference()` (the inference
-pass, planned once per call) and what `compile` set (`loss`, `optimizer`, `metrics`). Any model that
-offers these trains here: a Sequential, or a graph of layers.
+pass, planned once per call) and what `compile` set (`loss`, `optimizer`, `compiled_metrics`). Any model
+that offers these trains here: a Sequential, or a graph of layers.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from . import data, validation
-from .callbacks import CallbackList, History, ProgressBar
-from .layers.activations import Softmax
+from . import metrics as metrics_module
+from .callbacks import Callback, CallbackList, History, ProgressBar
 from .layers.base import Layer
+from .metrics import Mean
 
 Logs = dict[str, float]
 
@@ -28,24 +29,31 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def link_loss(model) -> Callable[[], np.ndarray]:
-    """The gradient the loss hands to backward. A cross-entropy after a final Softmax gives the softmax's
-    input gradient (p - y) / N at once (stable, no K x K Jacobian), and that Softmax passes it through.
-    Linked anew at every fit/train_on_batch: it depends on the model as it is, not on the loss object,
-    which one may compile into several models."""
+    """The gradient the loss hands to backward. A cross-entropy after the activation it pairs with (a
+    final Softmax over the classes, or a sigmoid) gives that activation's input gradient at once, e.g.
+    (p - y) / N (stable, no K x K Jacobian, as Keras computes such a loss from the logits), and the
+    activation passes it through. Linked anew at every fit/train_on_batch: it depends on the model as it
+    is, not on the loss object, which one may compile into several models."""
     final = model.layers[-1].output_activation
-    over_classes = isinstance(final, Softmax) and final.axis in (-1, len(model.output_shape) - 1)
-    fused = over_classes and model.loss.fuses_with_softmax
-    if isinstance(final, Softmax):
+    kind = getattr(final, "fusable_as", None)
+    fused = kind is not None and kind == model.loss.fuses_with
+    if kind is not None:
         final.fused_with_loss = fused
-    return model.loss.softmax_input_gradient if fused else model.loss.backward
+    return model.loss.logits_gradient if fused else model.loss.backward
 
 
-def train_step(model, x: np.ndarray, y: np.ndarray, loss_gradient: Callable[[], np.ndarray]) -> Logs:
-    """One gradient step on a prepared batch; returns its logs (the loss is the one before the update)."""
+def train_step(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    loss_gradient: Callable[[], np.ndarray],
+    sample_weight: np.ndarray | None = None,
+) -> float:
+    """One gradient step on a prepared batch; updates the metrics and returns the loss before the update."""
     state = [array for layer in model.layers for array in layer.state.values()]
     state_before = [array.copy() for array in state]  # tiny: BatchNormalization's (C,) statistics, if any
     y_pred = model.forward(x, training=True)
-    loss = model.loss.forward(y, y_pred) + regularization_loss(model.layers)
+    loss = model.loss.forward(y, y_pred, sample_weight) + regularization_loss(model.layers)
     if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
         for array, before in zip(state, state_before):
             array[...] = before  # and the moving statistics this forward pass changed
@@ -55,7 +63,9 @@ def train_step(model, x: np.ndarray, y: np.ndarray, loss_gradient: Callable[[], 
         if layer.regularizers:
             layer.add_regularization_gradients()
     model.optimizer.apply_gradients(params_and_grads(model.layers))
-    return batch_logs(model, y, y_pred, loss)
+    for metric in model.metrics:
+        metric.update_state(y, y_pred, sample_weight)
+    return loss
 
 
 def regularization_loss(layers: list[Layer]) -> float:
@@ -70,8 +80,22 @@ def params_and_grads(layers: list[Layer]) -> Iterator[tuple[str, np.ndarray, np.
                 yield f"{i}/{name}", param, layer.grads[name]
 
 
-def batch_logs(model, y: np.ndarray, y_pred: np.ndarray, loss: float) -> Logs:
-    return {"loss": loss, **{metric.name: metric(y, y_pred) for metric in model.metrics}}
+def build_metrics(model, y: np.ndarray) -> None:
+    """The compiled metrics as objects, once, from the first targets' shape (as Keras resolves
+    "accuracy"), then reset: every fit, evaluate and train_on_batch starts from a clean state."""
+    if model.metrics is None:
+        model.metrics = [metrics_module.resolve(m, y.shape, model.output_shape) for m in model.compiled_metrics]
+    for metric in model.metrics:
+        metric.reset_state()
+
+
+def logs_of(model, loss: Mean | float) -> Logs:
+    """{"loss": ..., metric name: result, ...}: the loss's running mean (or one batch's loss) and each
+    metric's result over the batches seen."""
+    return {
+        "loss": loss.result() if isinstance(loss, Mean) else loss,
+        **{metric.name: metric.result() for metric in model.metrics},
+    }
 
 
 def keras_return(logs: Logs, return_dict: bool) -> float | list[float] | Logs:
@@ -79,6 +103,12 @@ def keras_return(logs: Logs, return_dict: bool) -> float | list[float] | Logs:
     if return_dict:
         return logs
     return list(logs.values()) if len(logs) > 1 else logs["loss"]
+
+
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None) -> Logs:
+    x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "train_on_batch")
+    build_metrics(model, y)
+    return logs_of(model, train_step(model, x, y, link_loss(model), sample_weight))
 
 
 def fit(
@@ -89,77 +119,107 @@ def fit(
     epochs: int,
     verbose: int | str,
     callbacks,
+    validation_split: float,
     validation_data,
     shuffle: bool,
+    class_weight,
+    sample_weight,
     initial_epoch: int,
+    validation_batch_size: int | None,
+    validation_freq,
 ) -> History:
     """Keras's fit: every argument checked and the data prepared before anything changes, then the epochs."""
     callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
     batch_size = validation.check_batch_size(batch_size)
-    x, y = data.prepare_xy(model, x, y, "fit")
+    validation_batch_size = validation.check_batch_size(validation_batch_size or batch_size)
+    validation_freq = validation.check_validation_freq(validation_freq)
+    validation_split = validation.check_validation_split(validation_split)
+    x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "fit")
     if validation_data is not None:
-        x_val, y_val = validation_data
-        validation_data = data.prepare_xy(model, x_val, y_val, "fit (validation_data)")
-    verbose = 1 if verbose == "auto" else int(verbose)
-    return run_epochs(model, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, initial_epoch)
+        x_val, y_val, w_val = (*validation_data, None)[:3]
+        validation_data = data.prepare_training_data(model, x_val, y_val, w_val, None, "fit (validation_data)")
+    elif validation_split:
+        (x, y, sample_weight), validation_data = data.split_off_validation(x, y, sample_weight, validation_split)
+    verbose = validation.check_verbose(verbose, "fit")
+    callback_list = CallbackList(
+        [*callbacks, *([ProgressBar(verbose)] if verbose else [])],
+        model,
+        {
+            "epochs": epochs,
+            "steps": data.steps_per_epoch(len(x), batch_size),
+            "verbose": verbose,
+            "do_validation": validation_data is not None,
+        },
+    )
+    return run_epochs(
+        model,
+        x,
+        y,
+        sample_weight,
+        batch_size,
+        epochs,
+        callback_list,
+        validation_data,
+        shuffle,
+        initial_epoch,
+        validation_batch_size,
+        validation_freq,
+    )
 
 
 def run_epochs(
     model,
     x: np.ndarray,
     y: np.ndarray,
+    sample_weight: np.ndarray | None,
     batch_size: int,
     epochs: int,
-    verbose: int,
-    callbacks: list,
-    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: CallbackList,
+    validation_data: tuple | None,
     shuffle: bool,
     initial_epoch: int,
+    validation_batch_size: int,
+    validation_freq: Callable[[int], bool],
 ) -> History:
-    """The epoch loop on prepared arrays. Each epoch's logs hold the batch-size-weighted means of the loss
-    (with weight penalties) and metrics over its batches, then val_* computed after the epoch."""
+    """The epoch loop on prepared arrays. Each epoch's logs hold the loss's batch-size-weighted mean (with
+    weight penalties) and the metrics over the epoch's batches, then val_* after the epoch."""
     loss_gradient = link_loss(model)
     n = len(x)
     steps = data.steps_per_epoch(n, batch_size)
     model.history = History()
-    callback_list = CallbackList(
-        [*callbacks, model.history, *([ProgressBar(verbose)] if verbose else [])],
-        model,
-        {"epochs": epochs, "steps": steps, "verbose": verbose, "do_validation": validation_data is not None},
-    )
+    callbacks.append(model.history)
+    build_metrics(model, y)
     model.stop_training = False
-    callback_list.on_train_begin()
+    callbacks.on_train_begin()
     epoch_logs: Logs = {}
     for epoch in range(initial_epoch, epochs):
-        callback_list.on_epoch_begin(epoch)
+        callbacks.on_epoch_begin(epoch)
+        build_metrics(model, y)
+        loss_mean = Mean()
         # A single full batch is not shuffled: its summed gradient would not change.
         order = data.epoch_order(model.shuffle_seed, epoch, n, shuffle and steps > 1)
-        sums: dict[str, float] = {}
-        seen = 0
         for step, batch in enumerate(data.batches(n, batch_size, order)):
-            callback_list.on_train_batch_begin(step)
+            callbacks.on_train_batch_begin(step)
             xb, yb = x[batch], y[batch]
             try:
-                logs = train_step(model, xb, yb, loss_gradient)
+                loss = train_step(model, xb, yb, loss_gradient, None if sample_weight is None else sample_weight[batch])
             except NonFiniteLossError as error:
                 _report_divergence(model, epoch, step, error)
-                callback_list.on_train_end(epoch_logs)  # a partial epoch with a diverged loss is not recorded
+                callbacks.on_train_end(epoch_logs)  # a partial epoch with a diverged loss is not recorded
                 return model.history
-            size = len(xb)
-            seen += size
-            for key, value in logs.items():
-                sums[key] = sums.get(key, 0.0) + value * size
-            epoch_logs = {key: total / seen for key, total in sums.items()}
-            callback_list.on_train_batch_end(step, epoch_logs)
+            loss_mean.update_state(loss, len(xb))
+            epoch_logs = logs_of(model, loss_mean)
+            callbacks.on_train_batch_end(step, epoch_logs)
             if model.stop_training:
                 break
-        if validation_data is not None:
-            val_logs = evaluate(model, *validation_data, batch_size)
+        if validation_data is not None and validation_freq(epoch):
+            x_val, y_val, w_val = validation_data
+            val_logs = evaluate(model, x_val, y_val, w_val, validation_batch_size, callbacks)
             epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
-        callback_list.on_epoch_end(epoch, epoch_logs)
+        callbacks.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
-    callback_list.on_train_end(epoch_logs)
+    callbacks.on_train_end(epoch_logs)
     return model.history
 
 
@@ -177,25 +237,45 @@ def _report_divergence(model, epoch: int, step: int, error: NonFiniteLossError) 
     )
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int) -> Logs:
-    """The loss (with weight penalties, as Keras) and metrics over (x, y) in inference mode, each the
-    batch-size-weighted mean over the batches."""
+def evaluate(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    batch_size: int,
+    callbacks: CallbackList | Callback | None = None,
+) -> Logs:
+    """The loss (with weight penalties, as Keras) and metrics over prepared (x, y) in inference mode: the
+    loss the batch-size-weighted mean over the batches, each metric its result over all of them. Metrics
+    are reset first, and left holding this evaluation's state (fit reads them again at its next epoch)."""
+    callbacks = callbacks or Callback()
     forward = model.inference()
-    sums: dict[str, float] = {}
-    for batch in data.batches(len(x), batch_size):
-        xb, yb = x[batch], y[batch]
+    build_metrics(model, y)
+    loss_mean = Mean()
+    callbacks.on_test_begin()
+    for step, batch in enumerate(data.batches(len(x), batch_size)):
+        callbacks.on_test_batch_begin(step)
+        xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
         y_pred = forward(xb)
-        for key, value in batch_logs(model, yb, y_pred, model.loss.forward(yb, y_pred)).items():
-            sums[key] = sums.get(key, 0.0) + value * len(xb)
-    logs = {key: total / len(x) for key, total in sums.items()}
+        loss_mean.update_state(model.loss.forward(yb, y_pred, wb), len(xb))
+        for metric in model.metrics:
+            metric.update_state(yb, y_pred, wb)
+        callbacks.on_test_batch_end(step, logs_of(model, loss_mean))
+    logs = logs_of(model, loss_mean)
     logs["loss"] += regularization_loss(model.layers)
+    callbacks.on_test_end(logs)
     return logs
 
 
-def predict(model, x: np.ndarray, batch_size: int) -> np.ndarray:
+def predict(model, x: np.ndarray, batch_size: int, callbacks: CallbackList | Callback | None = None) -> np.ndarray:
     """The model's outputs for prepared x, batch by batch in inference mode."""
+    callbacks = callbacks or Callback()
     forward = model.inference()
     out = np.empty((len(x), *model.output_shape[1:]), dtype=model.compute_dtype)
-    for batch in data.batches(len(x), batch_size):
+    callbacks.on_predict_begin()
+    for step, batch in enumerate(data.batches(len(x), batch_size)):
+        callbacks.on_predict_batch_begin(step)
         out[batch] = forward(x[batch])
+        callbacks.on_predict_batch_end(step, {"outputs": out[batch]})
+    callbacks.on_predict_end()
     return out

@@ -86,7 +86,10 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
                 f"outputs, found values in {float(y.min()):g}..{float(y.max()):g}"
             )
         return y.astype(np.intp, copy=False)
-    if y.ndim == 1:
+    if y.ndim == len(output_shape) - 1 and output_shape[-1] == 1:
+        y = y[..., None]  # labels (N,) for one output (N, 1), as Keras matches them
+    categorical = isinstance(loss, CategoricalCrossentropy)
+    if y.ndim == 1 and categorical:
         raise ValueError(
             f"{caller}: loss '{loss.name}' expects one-hot targets of shape (N, {classes}), "
             f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
@@ -96,7 +99,7 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
         hint = (
             f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
             f"loss='sparse_categorical_crossentropy'"
-            if y.shape[1:] == (1,)
+            if y.shape[1:] == (1,) and categorical
             else ""
         )
         raise ValueError(
@@ -104,9 +107,9 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
             f"model's output shape {format_shape(output_shape)}{hint}"
         )
     y = cast_finite(y, dtype, "y", caller)
-    if isinstance(loss, CategoricalCrossentropy):
-        # Cross-entropy targets are probability rows. The loss's fused softmax gradient (p - y)/N
-        # assumes rows summing to 1; other targets would train silently on a wrong gradient.
+    if categorical:
+        # Categorical cross-entropy targets are probability rows; anything else is a mistake (labels as
+        # floats, a wrong encoding) that would train silently.
         sums = y.sum(axis=-1, dtype=np.float64)
         bad_rows = (np.abs(sums - 1) > 1e-3) | (y < 0).any(axis=-1)
         if bad_rows.any():
@@ -137,19 +140,10 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
             f"index of the last epoch (as in Keras), not the number of epochs to run: "
             f"to train {epochs} more epochs use epochs={initial_epoch + epochs}"
         )
-    if callbacks is None:
-        callbacks = []
-    elif isinstance(callbacks, Callback):
-        callbacks = [callbacks]  # as Keras, a single callback is accepted
-    elif isinstance(callbacks, (list, tuple)):
-        callbacks = list(callbacks)
-    else:
-        raise TypeError(f"fit: callbacks must be a list of Callback instances, got {callbacks!r}")
-    for callback in callbacks:
-        reject_class(callback, Callback, "fit: callbacks must be Callback instances", "callbacks=[{}(...)]")
-        if not isinstance(callback, Callback):
-            raise TypeError(f"fit: callbacks must be Callback instances, got {type(callback).__name__}: {callback!r}")
-    if validation_data is not None and (not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2):
+    callbacks = check_callbacks(callbacks, "fit")
+    if validation_data is not None and (
+        not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3)
+    ):
         got = (
             f"a {type(validation_data).__name__} of length {len(validation_data)}"
             if isinstance(validation_data, (tuple, list))
@@ -157,8 +151,62 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
             if isinstance(validation_data, np.ndarray)
             else f"a {type(validation_data).__name__}"
         )
-        raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), got {got}")
+        raise ValueError(
+            f"fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), got {got}"
+        )
     return callbacks
+
+
+def check_callbacks(callbacks, caller: str) -> list[Callback]:
+    """The callbacks as a list (a single one is accepted, as Keras), each a Callback instance."""
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    elif isinstance(callbacks, (list, tuple)):
+        callbacks = list(callbacks)
+    else:
+        raise TypeError(f"{caller}: callbacks must be a list of Callback instances, got {callbacks!r}")
+    for callback in callbacks:
+        reject_class(callback, Callback, f"{caller}: callbacks must be Callback instances", "callbacks=[{}(...)]")
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                f"{caller}: callbacks must be Callback instances, got {type(callback).__name__}: {callback!r}"
+            )
+    return callbacks
+
+
+def check_validation_freq(validation_freq):
+    """fit's validation_freq: every k epochs (an int) or at the listed epochs (1-based), as a predicate of
+    the 0-based epoch index."""
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool) and validation_freq > 0:
+        every = int(validation_freq)
+        return lambda epoch: (epoch + 1) % every == 0
+    if isinstance(validation_freq, (list, tuple, set, range)) and all(
+        isinstance(e, numbers.Integral) for e in validation_freq
+    ):
+        epochs = set(validation_freq)
+        return lambda epoch: epoch + 1 in epochs
+    raise ValueError(f"fit: validation_freq must be a positive integer or a list of epochs, got {validation_freq!r}")
+
+
+def check_verbose(verbose, caller: str) -> int:
+    """Keras's verbose: "auto" (1), 0 (silent), 1 (a progress bar) or 2 (one line)."""
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"{caller}: verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def check_validation_split(validation_split) -> float:
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, (int, float, np.floating))
+        or not 0 <= validation_split < 1
+    ):
+        raise ValueError(f"fit: validation_split must be a number in [0, 1), got {validation_split!r}")
+    return float(validation_split)
 
 
 def check_layer_to_add(model, layer) -> None:

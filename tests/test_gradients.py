@@ -196,8 +196,9 @@ def test_relative_error():
 
 
 def probabilities(n, k, seed):
-    """Probabilities away from the clip range (rows need not sum to 1: forward does not renormalise)."""
-    return rng(seed).uniform(0.05, 0.95, (n, k))
+    """Probability rows away from the clip range."""
+    p = rng(seed).uniform(0.05, 0.95, (n, k))
+    return p / p.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("soft_labels", [False, True])
@@ -213,7 +214,21 @@ def test_categorical_crossentropy_backward_unfused(soft_labels):
     numeric = numeric_gradient(lambda: losses.CategoricalCrossentropy().forward(y, q), q)
     assert analytic.shape == p.shape
     assert relative_error(analytic, numeric) < TOL
-    np.testing.assert_allclose(analytic, -y / (n * p), rtol=1e-12)
+    # Keras rescales p to sum to 1 first, so the loss is flat along p itself: dL/dp = (sum y - y / p) / N
+    np.testing.assert_allclose(analytic, (y.sum(axis=1, keepdims=True) - y / p) / n, rtol=1e-12)
+
+
+def test_categorical_crossentropy_rescales_rows_as_keras():
+    """Keras divides p by its row sums before the clip and the log: p and 3 p give the same loss."""
+    y, p = np.eye(3)[[0, 2]], np.array([[0.2, 0.3, 0.1], [0.05, 0.05, 0.4]])
+    loss = losses.CategoricalCrossentropy()
+    expected = -np.mean(np.log([0.2 / 0.6, 0.4 / 0.5]))
+    assert loss.forward(y, p) == pytest.approx(expected, rel=1e-12)
+    assert loss.forward(y, 3 * p) == pytest.approx(expected, rel=1e-12)
+    q = p.copy()
+    numeric = numeric_gradient(lambda: losses.CategoricalCrossentropy().forward(y, q), q)
+    loss.forward(y, p)
+    assert relative_error(loss.backward(), numeric) < TOL
 
 
 def test_sparse_categorical_crossentropy_backward_unfused():
@@ -239,7 +254,7 @@ def test_losses_are_zero_gradient_where_clipped():
     loss = losses.CategoricalCrossentropy()
     assert loss.forward(y, p) == pytest.approx((-np.log(1e-7) - np.log(0.5)) / 2)
     g = loss.backward()
-    assert g[0, 0] == 0 and g[1, 1] == pytest.approx(-1 / (2 * 0.5))
+    assert g[0, 0] == 0 and g[1, 1] == pytest.approx((1 - 1 / 0.5) / 2)  # (sum y - y / p) / N
 
 
 CASES = {
@@ -251,7 +266,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_fused_softmax_crossentropy(case):
-    """softmax_input_gradient() is d loss(softmax(z)) / dz, numerically, and it equals
+    """logits_gradient() is d loss(softmax(z)) / dz, numerically, and it equals
     Softmax.backward(backward()): the fused and unfused paths agree."""
     loss_cls, make_labels = CASES[case]
     n, k = 6, 5
@@ -259,11 +274,11 @@ def test_fused_softmax_crossentropy(case):
     y = make_labels(k, n)
 
     loss = loss_cls()
-    assert loss.fuses_with_softmax
+    assert loss.fuses_with == "softmax"
     sm = layers.Softmax(dtype="float64")
     p = sm(z)
     loss.forward(y, p)
-    g_fused = loss.softmax_input_gradient()
+    g_fused = loss.logits_gradient()
 
     zz = z.copy()
     numeric = numeric_gradient(lambda: loss_cls().forward(y, softmax(zz)), zz)

@@ -165,7 +165,7 @@ def test_verbose_0_prints_nothing(small, capsys):
     model, x, y = small
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x, y))
     model.evaluate(x, y, verbose=0)
-    model.predict(x)
+    model.predict(x, verbose=0)  # Keras's default "auto" shows a progress bar
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 

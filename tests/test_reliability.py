@@ -76,13 +76,13 @@ def mnist_like_mlp():
 
 def fit_mnist_like_mlp_on_images():
     model = mnist_like_mlp()
-    model.compile("sgd")
+    model.compile("sgd", "categorical_crossentropy")
     model.fit(np.zeros((5, 28, 28)), np.eye(3)[[0, 1, 2, 0, 1]], verbose=0)
 
 
 def fit_empty_model(c):
     model = minidl.Sequential(name="empty")
-    model.compile("sgd")
+    model.compile("sgd", "categorical_crossentropy")
     model.fit(c.x, c.y, verbose=0)
 
 
@@ -509,20 +509,23 @@ BAD_INPUTS = [
         "unknown loss",
         lambda c: uncompiled().compile("sgd", "categorical_crossentropyy"),
         ValueError,
-        r"Unknown loss 'categorical_crossentropyy'; known: \['categorical_crossentropy', "
-        r"'sparse_categorical_crossentropy'\]",
+        r"Unknown loss 'categorical_crossentropyy'; known: \['binary_crossentropy', 'categorical_crossentropy', "
+        r"'categorical_hinge', .*'mean_squared_error', 'sparse_categorical_crossentropy', 'squared_hinge'\] or a "
+        r"Loss instance",
     ),
     (
         "unknown optimizer",
-        lambda c: uncompiled().compile("rmsprop"),
+        lambda c: uncompiled().compile("rmsprob"),
         ValueError,
-        r"Unknown optimizer 'rmsprop'; known: \['adam', 'sgd'\]",
+        r"Unknown optimizer 'rmsprob'; known: \['adadelta', 'adagrad', 'adam', 'adamax', 'adamw', 'nadam', 'rmsprop', "
+        r"'sgd'\]",
     ),
     (
         "unknown metric",
         lambda c: uncompiled().compile("sgd", metrics=["f1"]),
         ValueError,
-        r"Unknown metric 'f1'; known: \['acc', 'accuracy', 'categorical_accuracy', 'sparse_categorical_accuracy'\]",
+        r"Unknown metric 'f1'; known: \['acc', 'accuracy', 'auc', 'binary_accuracy', .*'f1_score', .*\] or a Metric "
+        r"instance",
     ),
     (
         "metrics as a string",
@@ -538,28 +541,30 @@ BAD_INPUTS = [
     ),
     (
         "recompile with a bad loss keeps the old compile",
-        lambda c: c.model.compile("adam", "mse"),
+        lambda c: c.model.compile("adam", "mean_squared_errorr"),
         ValueError,
-        r"Unknown loss 'mse'",
+        r"Unknown loss 'mean_squared_errorr'",
     ),
     # ---- validation_data and callbacks
     (
         "validation_data as one array",
         lambda c: fit(c, validation_data=c.x),
         ValueError,
-        r"fit: validation_data must be a tuple \(x_val, y_val\), got an array of shape \(12, 4\)",
+        r"fit: validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got an array "
+        r"of shape \(12, 4\)",
     ),
     (
-        "validation_data with 3 items",
-        lambda c: fit(c, validation_data=(c.x, c.y, c.y)),
+        "validation_data with 4 items",
+        lambda c: fit(c, validation_data=(c.x, c.y, c.y, c.y)),
         ValueError,
-        r"validation_data must be a tuple \(x_val, y_val\), got a tuple of length 3",
+        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got a tuple of "
+        r"length 4",
     ),
     (
         "validation_data as a dict",
         lambda c: fit(c, validation_data={"x": c.x}),
         ValueError,
-        r"validation_data must be a tuple \(x_val, y_val\), got a dict",
+        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got a dict",
     ),
     (
         "validation x of the wrong shape",
@@ -828,7 +833,7 @@ def test_label_smoothing_targets_are_accepted(tmp_path):
 
 def test_the_issue_example_message_word_for_word():
     model = mnist_like_mlp()
-    model.compile("sgd")
+    model.compile("sgd", "categorical_crossentropy")
     with pytest.raises(ValueError) as excinfo:
         model.fit(np.zeros((2, 28, 28)), np.eye(3)[:2], verbose=0)
     assert str(excinfo.value).startswith(

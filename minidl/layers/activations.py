@@ -20,15 +20,24 @@ class ElementwiseActivationLayer(Layer):
     Backward: dL/dx = dL/dy * f'(x) (f' from x and y, kept from forward).   Shapes: any, unchanged.
     """
 
+    fused_with_loss = False  # set by the training loop: a sigmoid's input gradient came from the loss
+
     def __init__(self, function: functions.ElementwiseActivation, **kwargs):
         super().__init__(**kwargs)
         self.function = function
+
+    @property
+    def fusable_as(self) -> str | None:
+        """ "sigmoid" for a sigmoid: a binary cross-entropy can give its input gradient (see losses.base)."""
+        return "sigmoid" if isinstance(self.function, functions.Sigmoid) else None
 
     def forward(self, x, training=False):
         self.input, self.output = x, self.function(x)
         return self.output
 
     def backward(self, grad_output):
+        if self.fused_with_loss:
+            return grad_output
         return grad_output * self.function.derivative(self.input, self.output)
 
 
@@ -145,15 +154,19 @@ class Softmax(Layer):
 
     Backward (Jacobian-vector product): dL/dx = p * (g - sum_k g_k p_k), with g = dL/dp.
 
-    When a model ends in Softmax and its loss is cross-entropy, the loss returns dL/dx = (p - y) / N
-    directly (numerically stable, and no K x K Jacobian); the model then sets `fused_with_loss`
-    and this backward passes that gradient through unchanged.
+    When a model ends in a Softmax over its last axis and its loss is a categorical cross-entropy, the loss
+    gives dL/dx = (p - y) / N directly (numerically stable, no K x K Jacobian; as Keras computes such a loss
+    from the logits); the training loop then sets `fused_with_loss` and this backward passes it through.
     """
 
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
         self.fused_with_loss = False
+        self.fusable_as: str | None = "softmax" if axis == -1 else None
+
+    def build(self, input_shape):
+        self.fusable_as = "softmax" if self.axis in (-1, len(input_shape) - 1) else None
 
     def forward(self, x, training=False):
         shifted = x - x.max(axis=self.axis, keepdims=True)
