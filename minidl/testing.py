@@ -109,3 +109,39 @@ def check_layer_gradients(
     for name, value in saved_state.items():
         layer.state[name][...] = value  # forward passes in training mode may move running statistics
     return errors if return_details else max(errors.values())
+
+
+def check_loss_gradients(
+    loss,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    eps: float = 1e-6,
+    return_details: bool = False,
+) -> float | dict[str, float]:
+    """Worst relative error between a loss's `backward()` and central differences of its `forward` value,
+    in float64 (and, for a loss that fuses with an activation, of `logits_gradient()` against central
+    differences of loss(activation(z)), z the activation's input that gives y_pred)."""
+    from . import activations
+
+    y_pred = np.array(y_pred, dtype=np.float64)
+    loss.forward(y_true, y_pred, sample_weight)
+    analytic = loss.backward()
+    probe = y_pred.copy()
+    errors = {
+        "y_pred": relative_error(
+            analytic, numeric_gradient(lambda: loss.forward(y_true, probe, sample_weight), probe, eps)
+        )
+    }
+    if loss.fuses_with in ("softmax", "sigmoid"):
+        activation = activations.softmax if loss.fuses_with == "softmax" else activations.sigmoid
+        z = np.log(np.clip(y_pred, 1e-300, None))
+        if loss.fuses_with == "sigmoid":
+            z = z - np.log1p(-np.clip(y_pred, None, 1 - 1e-16))  # logit(p)
+        loss.forward(y_true, activation(z), sample_weight)
+        fused = loss.logits_gradient()
+        errors["logits"] = relative_error(
+            fused, numeric_gradient(lambda: loss.forward(y_true, activation(z), sample_weight), z, eps)
+        )
+    return errors if return_details else max(errors.values())

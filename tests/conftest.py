@@ -31,3 +31,13 @@ def float64():
     """Run a test in float64 (restored to float32 afterwards by `restore_floatx`)."""
     minidl.set_floatx("float64")
     yield "float64"
+
+
+@pytest.fixture
+def keras_float64():
+    """Keras in float64 (its losses, metrics, optimiser variables and data adapters follow floatx)."""
+    keras = pytest.importorskip("keras")
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(previous)

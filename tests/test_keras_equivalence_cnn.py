@@ -316,15 +316,6 @@ def test_seed_cnn_adam_steps_float32():
         assert_same_float32_steps(mm, km, start, steps_done)
 
 
-@pytest.fixture
-def keras_float64():
-    """Keras's data adapters cast numpy inputs to keras.config.floatx(): float64 end to end needs it."""
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
-
-
 def test_seed_cnn_adam_steps_float64(keras_float64):
     """Both frameworks in float64: the weights after 1 and 3 Adam(1e-4) steps agree to < 1e-7
     (minidl's Adam computes beta^t from float32-rounded betas, as Keras does)."""

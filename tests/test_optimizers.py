@@ -39,14 +39,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def keras_float64():
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
-
-
 def build(api, name: str, kwargs: dict):
     kwargs = dict(kwargs)
     if isinstance(kwargs.get("learning_rate"), tuple):

@@ -17,6 +17,7 @@ import numpy as np
 from .base import Metric, sample_weights
 
 EPSILON = 1e-7
+NEG_INF = -1e10  # Keras's metrics_utils.NEG_INF
 
 
 def _flat(y_true, y_pred, sample_weight, class_id: int | None):
@@ -32,7 +33,7 @@ def _flat(y_true, y_pred, sample_weight, class_id: int | None):
 def _top_k_only(y_pred: np.ndarray, k: int) -> np.ndarray:
     """Keras's top_k: predictions outside the k highest of each row become -inf (never positive)."""
     kth = -np.sort(-y_pred, axis=-1)[..., k - 1 : k]
-    return np.where(y_pred >= kth, y_pred, -np.inf)
+    return np.where(y_pred >= kth, y_pred, NEG_INF)
 
 
 class ConfusionCounts(Metric):
@@ -47,6 +48,8 @@ class ConfusionCounts(Metric):
         dtype=None,
         default_threshold: float = 0.5,
     ):
+        if thresholds is None and top_k is not None:
+            default_threshold = NEG_INF  # Keras: with top_k, every prediction among the top k is positive
         values = [default_threshold] if thresholds is None else np.atleast_1d(thresholds).tolist()
         self.thresholds = np.array(values, dtype=np.float64)
         self.init_thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
