@@ -8,6 +8,7 @@ from . import (
     layers,
     losses,
     metrics,
+    models,
     optimizers,
     parallel,
     regularizers,
@@ -16,12 +17,15 @@ from . import (
     utils,
 )
 from .backend import floatx, set_floatx, set_seed
+from .layers import Input
 from .models import Sequential
 from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 __all__ = [
     "activations",
+    "Input",
+    "models",
     "Sequential",
     "layers",
     "losses",

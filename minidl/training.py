@@ -63,8 +63,7 @@ def train_step(
         if layer.regularizers:
             layer.add_regularization_gradients()
     model.optimizer.apply_gradients(params_and_grads(model.layers))
-    for metric in model.metrics:
-        metric.update_state(y, y_pred, sample_weight)
+    update_metrics(model, y, y_pred, sample_weight)
     return loss
 
 
@@ -82,11 +81,24 @@ def params_and_grads(layers: list[Layer]) -> Iterator[tuple[str, np.ndarray, np.
 
 def build_metrics(model, y: np.ndarray) -> None:
     """The compiled metrics as objects, once, from the first targets' shape (as Keras resolves
-    "accuracy"), then reset: every fit, evaluate and train_on_batch starts from a clean state."""
+    "accuracy"): `model.metrics` (the unweighted ones first, then the weighted ones), then reset: every
+    fit, evaluate and train_on_batch starts from a clean state."""
     if model.metrics is None:
-        model.metrics = [metrics_module.resolve(m, y.shape, model.output_shape) for m in model.compiled_metrics]
+        unweighted, weighted = (
+            [metrics_module.resolve(m, y.shape, model.output_shape) for m in identifiers]
+            for identifiers in (model.compiled_metrics, model.compiled_weighted_metrics)
+        )
+        model.metrics = [*unweighted, *weighted]
+        model.weighted_metric_count = len(weighted)
     for metric in model.metrics:
         metric.reset_state()
+
+
+def update_metrics(model, y: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None) -> None:
+    """Keras's rule: compile's `metrics` see no sample weights, its `weighted_metrics` do."""
+    first_weighted = len(model.metrics) - model.weighted_metric_count
+    for i, metric in enumerate(model.metrics):
+        metric.update_state(y, y_pred, sample_weight if i >= first_weighted else None)
 
 
 def logs_of(model, loss: Mean | float) -> Logs:
@@ -258,8 +270,7 @@ def evaluate(
         xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
         y_pred = forward(xb)
         loss_mean.update_state(model.loss.forward(yb, y_pred, wb), len(xb))
-        for metric in model.metrics:
-            metric.update_state(yb, y_pred, wb)
+        update_metrics(model, yb, y_pred, wb)
         callbacks.on_test_batch_end(step, logs_of(model, loss_mean))
     logs = logs_of(model, loss_mean)
     logs["loss"] += regularization_loss(model.layers)

@@ -7,6 +7,9 @@ import operator
 import numpy as np
 
 from .backend import floatx
+from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
+
+__all__ = ["to_categorical", "set_random_seed"]
 
 
 def to_categorical(y, num_classes: int | None = None, dtype=None) -> np.ndarray:

@@ -257,6 +257,18 @@ def check_model_input_shape(model_name: str, input_shape) -> tuple:
     return (None, *(int(d) for d in dims))
 
 
+def check_layers_can_train(layers) -> None:
+    """A layer written with Keras's `call` (or its own forward) still needs its backward to be trained."""
+    for layer in layers:
+        if not layer.has_backward:
+            raise TypeError(
+                f"compile: layer '{layer.name}' ({type(layer).__name__}) has no backward: minidl trains a "
+                f"layer through `def backward(self, grad_output)`, which stores dL/d(weight) in "
+                f"self.grads[name] and returns dL/d(input); write it in {type(layer).__name__} "
+                f"(minidl.testing.check_layer_gradients checks it)"
+            )
+
+
 def check_compile_arguments(optimizer, loss, metrics) -> None:
     """compile's arguments: instances (not classes), metrics as a list."""
     for argument, value, base in (

@@ -37,7 +37,9 @@ def float64():
 def keras_float64():
     """Keras in float64 (its losses, metrics, optimiser variables and data adapters follow floatx)."""
     keras = pytest.importorskip("keras")
-    previous = keras.config.floatx()
+    previous, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")  # the global policy, once read, no longer follows floatx
     yield
     keras.config.set_floatx(previous)
+    keras.config.set_dtype_policy(previous_policy)

@@ -40,9 +40,9 @@ class ActivatedLayer(Layer):
 
     def build_kernel(self, kernel_shape: tuple, output_shape: Shape) -> None:
         """kernel (with the regularizer), bias (output channels,) and the activation, in Keras's order."""
-        self.add_weight("kernel", kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")
         if self.use_bias:
-            self.add_weight("bias", (kernel_shape[-1],), self.bias_initializer)
+            self.add_weight((kernel_shape[-1],), self.bias_initializer, name="bias")
         if self.activation is not None:
             self.activation.build_for(output_shape)
 

@@ -135,7 +135,9 @@ class PReLU(Layer):
                     f"shape {input_shape} (axis 0 is the batch)"
                 )
             shape[axis - 1] = 1
-        self.add_weight("alpha", shape, initializers.get(self.alpha_initializer), regularizer=self.alpha_regularizer)
+        self.add_weight(
+            shape, initializers.get(self.alpha_initializer), regularizer=self.alpha_regularizer, name="alpha"
+        )
 
     def forward(self, x, training=False):
         self.input = x

@@ -85,10 +85,20 @@ class Layer:
         return input_shape
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+        """The output; a layer written Keras's way defines `call(inputs, training=None)` instead."""
+        if type(self).call is not Layer.call:
+            return self.call(x, training=training)
+        raise NotImplementedError(f"{type(self).__name__} must implement forward (or Keras's call)")
+
+    def call(self, inputs: np.ndarray, training: bool | None = None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward (or Keras's call)")
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    @property
+    def has_backward(self) -> bool:
+        return type(self).backward is not Layer.backward
 
     # ----------------------------------------------------------------- machinery
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -139,14 +149,26 @@ class Layer:
 
     def add_weight(
         self,
-        name: str,
-        shape: Sequence[int],
-        initializer="zeros",
-        regularizer: regularizers.Regularizer | None = None,
+        shape: Sequence[int] | None = None,
+        initializer=None,
+        dtype=None,
         trainable: bool = True,
+        regularizer=None,
+        constraint=None,
+        name: str | None = None,
     ) -> np.ndarray:
-        """Create a weight, register it under `name` and return it."""
-        value = initializers.get(initializer)(tuple(shape), self.dtype)
+        """Create a weight and return it, with Keras's arguments and defaults: shape () , initializer
+        "glorot_uniform" (a float weight), trainable (a parameter, in `params`) or not (in `state`)."""
+        if constraint is not None:
+            raise ValueError(f"Layer '{self.name}': weight constraints are not supported by minidl yet")
+        name = name or f"weight_{len(self._weight_names)}"
+        if name in self._weight_names:
+            raise ValueError(f"Layer '{self.name}' already has a weight named '{name}'")
+        shape = tuple(shape or ())
+        if dtype is not None:
+            self.dtype = self.dtype or np.dtype(dtype).name
+        value = initializers.get(initializer or "glorot_uniform")(shape, self.dtype)
+        regularizer = regularizers.get(regularizer)
         value = np.ascontiguousarray(value, dtype=self.dtype)
         if trainable:
             self.params[name] = value
@@ -189,6 +211,14 @@ class Layer:
     def weights(self) -> list[np.ndarray]:
         """The weight arrays themselves (not copies), in `get_weights` order."""
         return [self._weight(n) for n in self._weight_names]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [self.params[n] for n in self._weight_names if n in self.params] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [self._weight(n) for n in self._weight_names if not self.trainable or n in self.state]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights in Keras's order (Dense: kernel (in, out), bias (out,))."""

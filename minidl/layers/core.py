@@ -14,6 +14,11 @@ class Input(Layer):
     """
 
     def __init__(self, shape: Sequence[int], name: str | None = None, dtype: str | None = None):
+        if not isinstance(shape, (tuple, list)):
+            raise ValueError(
+                f"Cannot convert '{shape!r}' to a shape. Input takes the shape of one sample, without "
+                f"the batch axis, as a tuple: Input(({shape!r},))"
+            )
         shape = tuple(shape)
         if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
             raise ValueError(f"Input: shape must be a tuple of positive integers, got {shape!r}")

@@ -80,11 +80,11 @@ class BatchNormalization(Layer):
         self.channels_last = axis == ndim - 1
         self.broadcast_shape = tuple(channels if i == axis else 1 for i in range(ndim))
         if self.scale:
-            self.add_weight("gamma", (channels,), self.gamma_initializer)
+            self.add_weight((channels,), self.gamma_initializer, name="gamma")
         if self.center:
-            self.add_weight("beta", (channels,), self.beta_initializer)
-        self.add_weight("moving_mean", (channels,), self.moving_mean_initializer, trainable=False)
-        self.add_weight("moving_variance", (channels,), self.moving_variance_initializer, trainable=False)
+            self.add_weight((channels,), self.beta_initializer, name="beta")
+        self.add_weight((channels,), self.moving_mean_initializer, trainable=False, name="moving_mean")
+        self.add_weight((channels,), self.moving_variance_initializer, trainable=False, name="moving_variance")
 
     def _per_channel(self, name: str) -> np.ndarray | None:
         """A (C,) weight reshaped to broadcast against x, e.g. (1, 1, 1, C)."""

@@ -1,43 +1,32 @@
-"""Sequential: a stack of layers with Keras's API. The model holds the layers and what compile chose;
-the loops live in `training`, the data checks in `data`, the files in `saving`."""
+"""What every model shares: Keras's API over `self.layers` (compile, fit, evaluate, predict, weights,
+summary, files). A subclass (Sequential; a graph of layers) says how its layers connect: `build`,
+`forward`, `backward` and `inference`. The loops live in `training`, the data checks in `data`, the
+files in `saving`."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import data, saving, training, validation
-from . import losses as losses_module
-from . import metrics as metrics_module
-from . import optimizers as optimizers_module
-from .backend import floatx, make_rng
-from .callbacks import CallbackList, History, ProgressBar
-from .inference import InferencePlan
-from .layers.base import Layer, unique_name
-from .layers.core import Input
-from .shapes import Shape
-from .summary import print_summary
-from .training import NonFiniteLossError
-
-__all__ = ["Sequential", "NonFiniteLossError"]
+from .. import data, saving, training, validation
+from .. import losses as losses_module
+from .. import metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..backend import floatx, make_rng
+from ..callbacks import CallbackList, History, ProgressBar
+from ..layers.base import Layer
+from ..shapes import Shape
+from ..summary import print_summary
 
 
-class Sequential:
-    """A linear stack of layers.
+class BaseModel:
+    """The base of minidl's models: its layers, what compile chose, and Keras's training API."""
 
-        model = Sequential([Input((784,)), Dense(1000, activation="relu"), Dense(10, activation="softmax")])
-        model.compile(optimizer=SGD(0.1, momentum=0.9), loss="categorical_crossentropy", metrics=["accuracy"])
-        history = model.fit(x, y, batch_size=32, epochs=10, validation_data=(x_val, y_val))
-
-    `forward` runs the layers in order, `backward` runs them in reverse (each stores its parameter
-    gradients); one training step is `minidl.training.train_step`.
-    """
-
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None, dtype: str | None = None):
-        self.name = name or unique_name("sequential")
+    def __init__(self, name: str, dtype: str | None = None):
+        self.name = name
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.layers: list[Layer] = []
         self.input_shape: Shape | None = None
@@ -46,6 +35,8 @@ class Sequential:
         self.optimizer: optimizers_module.Optimizer | None = None
         self.loss: losses_module.Loss | None = None
         self.compiled_metrics: list = []  # as given to compile
+        self.compiled_weighted_metrics: list = []
+        self.weighted_metric_count = 0  # the last ones of `metrics`
         self.metrics: list[metrics_module.Metric] | None = None  # their objects, once data has been seen
         self.stop_training = False
         self.history: History | None = None
@@ -53,57 +44,19 @@ class Sequential:
         self._pending_optimizer_state: saving.OptimizerState | None = None
         # Seeds the per-epoch shuffling; drawn from the global generator so that set_seed fixes it.
         self.shuffle_seed = int(make_rng(None).integers(2**31))
-        for layer in layers or []:
-            self.add(layer)
 
-    # ------------------------------------------------------------------ building
-    def add(self, layer: Layer) -> None:
-        validation.check_layer_to_add(self, layer)
-        if isinstance(layer, Input):
-            self.input_shape = layer.declared_input_shape
-            self.dtype = self.dtype or layer.dtype
-            return
-        declared_first = not self.layers and self.input_shape is None
-        if declared_first:
-            self.input_shape = layer.declared_input_shape
-        self.layers.append(layer)
-        self.built = False
-        if self.input_shape is not None:
-            try:
-                self.build()  # as Keras: shape errors show up at `add`, naming the layer
-            except Exception:
-                # Leave the model as it was, so that the corrected layer can be added next.
-                self.layers.pop()
-                if declared_first:
-                    self.input_shape = None
-                if self.layers:
-                    self.build()
-                raise
-
+    # ------------------------------------------------------------------ what a subclass defines
     def build(self, input_shape: Sequence | None = None) -> None:
-        """Build every layer for `input_shape` (batch axis included or None)."""
-        if input_shape is not None:
-            input_shape = validation.check_model_input_shape(self.name, input_shape)
-        elif self.input_shape is None:
-            raise ValueError(
-                f"Model '{self.name}' has no input shape yet: start it with "
-                f"layers.Input(shape), or call fit/predict/build(input_shape)"
-            )
-        else:
-            input_shape = self.input_shape
-        shape = input_shape
-        for layer in self.layers:
-            if layer.dtype is None:
-                layer.dtype = self.dtype or floatx()
-            shape = layer.build_for(shape)
-        self.input_shape = input_shape  # only once every layer accepted it
-        self.output_shape = shape
-        # Backward stops at the first layer with parameters: no one needs the gradient of its input.
-        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
-        self._first_trainable = trainable[0] if trainable else len(self.layers)
-        for i, layer in enumerate(self.layers):
-            layer.need_input_grad = i > self._first_trainable
-        self.built = True
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def inference(self) -> Callable[[np.ndarray], np.ndarray]:
+        raise NotImplementedError
 
     @property
     def compute_dtype(self) -> str:
@@ -111,41 +64,27 @@ class Sequential:
             return self.layers[0].dtype
         return self.dtype or floatx()
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics: Sequence | None = None) -> None:
-        """Choose the optimiser, the loss and the metrics (names, instances or functions, as Keras)."""
+    def compile(
+        self, optimizer="rmsprop", loss=None, metrics: Sequence | None = None, weighted_metrics: Sequence | None = None
+    ) -> None:
+        """Choose the optimiser, the loss and the metrics (names, instances or functions, as Keras). As in
+        Keras, `metrics` ignore sample weights and class weights; `weighted_metrics` apply them."""
         validation.check_compile_arguments(optimizer, loss, metrics)
+        validation.check_compile_arguments(optimizer, loss, weighted_metrics)
+        validation.check_layers_can_train(self.layers)
         # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
         optimizer = optimizers_module.get(optimizer)
         loss = None if loss is None else losses_module.get(loss)
-        for metric in metrics or []:
+        for metric in [*(metrics or []), *(weighted_metrics or [])]:
             metrics_module.check(metric)
         self.optimizer, self.loss, self.compiled_metrics = optimizer, loss, list(metrics or [])
+        self.compiled_weighted_metrics = list(weighted_metrics or [])
         self.metrics = None  # built from compiled_metrics by the first fit/evaluate (shapes decide "accuracy")
         if self._pending_optimizer_state is not None:
             saving.restore_optimizer_state(
                 optimizer, self._pending_optimizer_state, source="the weights loaded before compile()"
             )
             self._pending_optimizer_state = None
-
-    # ------------------------------------------------------------------ the passes
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
-        if not training:
-            return self.inference()(x)
-        for layer in self.layers:
-            x = layer.forward(x, training=True)
-        return x
-
-    def backward(self, grad_output: np.ndarray) -> None:
-        """dL/d(output) back through the layers, down to the first one with parameters."""
-        grad: np.ndarray | None = grad_output
-        for layer in reversed(self.layers[self._first_trainable :]):
-            assert grad is not None  # only the first layer with parameters, the last one here, returns None
-            grad = layer.backward(grad)
-
-    def inference(self) -> Callable[[np.ndarray], np.ndarray]:
-        """The inference pass, planned once for the layers as they are now (see minidl.inference)."""
-        return InferencePlan(self.layers)
 
     # ------------------------------------------------------------------ Keras's API
     def fit(
@@ -279,3 +218,41 @@ class Sequential:
     def summary(self, print_fn: Callable[[str], object] = print) -> None:
         """Print a table like Keras's: each layer's name and type, output shape and parameter count."""
         print_summary(self, print_fn)
+
+    # ------------------------------------------------------------------ layers
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index, as Keras's get_layer."""
+        if (name is None) == (index is None):
+            raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has {len(self.layers)} layers."
+                )
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}.")
+
+    @property
+    def trainable(self) -> bool:
+        return any(layer.trainable for layer in self.layers) if self.layers else True
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """model.trainable = False freezes every layer, as Keras."""
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]

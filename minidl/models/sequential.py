@@ -1,0 +1,115 @@
+"""Sequential: a linear stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .. import validation
+from ..backend import floatx
+from ..inference import InferencePlan
+from ..layers.base import Layer, unique_name
+from ..layers.core import Input
+from .base import BaseModel
+
+
+class Sequential(BaseModel):
+    """A linear stack of layers.
+
+        model = Sequential([Input((784,)), Dense(1000, activation="relu"), Dense(10, activation="softmax")])
+        model.compile(optimizer=SGD(0.1, momentum=0.9), loss="categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=32, epochs=10, validation_data=(x_val, y_val))
+
+    `forward` runs the layers in order, `backward` runs them in reverse (each stores its parameter
+    gradients); one training step is `minidl.training.train_step`.
+    """
+
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None, dtype: str | None = None):
+        super().__init__(name or unique_name("sequential"), dtype)
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Layer) -> None:
+        validation.check_layer_to_add(self, layer)
+        if isinstance(layer, Input):
+            self.input_shape = layer.declared_input_shape
+            self.dtype = self.dtype or layer.dtype
+            return
+        declared_first = not self.layers and self.input_shape is None
+        if declared_first:
+            self.input_shape = layer.declared_input_shape
+        self.layers.append(layer)
+        self.built = False
+        if self.input_shape is not None:
+            try:
+                self.build()  # as Keras: shape errors show up at `add`, naming the layer
+            except Exception:
+                # Leave the model as it was, so that the corrected layer can be added next.
+                self.layers.pop()
+                if declared_first:
+                    self.input_shape = None
+                if self.layers:
+                    self.build()
+                raise
+
+    def build(self, input_shape: Sequence | None = None) -> None:
+        """Build every layer for `input_shape` (batch axis included or None)."""
+        if input_shape is not None:
+            input_shape = validation.check_model_input_shape(self.name, input_shape)
+        elif self.input_shape is None:
+            raise ValueError(
+                f"Model '{self.name}' has no input shape yet: start it with "
+                f"layers.Input(shape), or call fit/predict/build(input_shape)"
+            )
+        else:
+            input_shape = self.input_shape
+        shape = input_shape
+        for layer in self.layers:
+            if layer.dtype is None:
+                layer.dtype = self.dtype or floatx()
+            shape = layer.build_for(shape)
+        self.input_shape = input_shape  # only once every layer accepted it
+        self.output_shape = shape
+        self._first_to_train()
+        self.built = True
+
+    def pop(self) -> Layer:
+        """Remove the last layer and return it, as Keras."""
+        if not self.layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self.layers.pop()
+        self.built = False
+        if self.layers and self.input_shape is not None:
+            self.build()
+        return layer
+
+    # ------------------------------------------------------------------ the passes
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
+        if not training:
+            return self.inference()(x)
+        for layer in self.layers:
+            x = layer.forward(x, training=True)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> None:
+        """dL/d(output) back through the layers, down to the first one with trainable parameters: no one
+        needs the gradient of its input (frozen layers before it get no backward at all)."""
+        first = self._first_to_train()
+        grad: np.ndarray | None = grad_output
+        for layer in reversed(self.layers[first:]):
+            assert grad is not None  # only the first trainable layer, the last one here, returns None
+            grad = layer.backward(grad)
+
+    def _first_to_train(self) -> int:
+        """The index of the first layer with trainable parameters (marking which layers must pass their
+        input gradient back): looked up at each step, since layers may be frozen or unfrozen at any time."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.params and layer.trainable), len(self.layers))
+        for i, layer in enumerate(self.layers):
+            layer.need_input_grad = i > first
+        return first
+
+    def inference(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The inference pass, planned once for the layers as they are now (see minidl.inference)."""
+        return InferencePlan(self.layers)
