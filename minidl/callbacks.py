@@ -4,11 +4,13 @@ to end training after the current epoch."""
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import string
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -209,11 +211,19 @@ def _format_logs(logs) -> str:
     return " - ".join(f"{k}: {_format_value(v)}" for k, v in (logs or {}).items())
 
 
-def _maximizes(owner: str, monitor: str, mode: str) -> bool:
-    """Whether `monitor` improves upward: mode "max", or "auto" for accuracy-like names (as Keras)."""
+def _maximizes(owner: str, monitor: str, mode: str, model=None) -> bool:
+    """Whether `monitor` improves upward: mode "max"; with "auto", as Keras, the direction of the model's
+    metric of that name (accuracy, AUC, precision: up; errors: down), the loss down, and, before the
+    metrics exist, names like accuracy up."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-    return mode == "max" or (mode == "auto" and "acc" in monitor.removeprefix("val_"))
+    if mode != "auto":
+        return mode == "max"
+    name = monitor.removeprefix("val_")
+    for metric in getattr(model, "metrics", None) or []:
+        if metric.name == name:
+            return getattr(metric, "direction", "down") == "up"
+    return name != "loss" and "acc" in name
 
 
 def _validation_hint(log_name: str) -> str:
@@ -245,7 +255,7 @@ class EarlyStopping(Callback):
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience!r}")
         self.monitor, self.patience, self.verbose = monitor, patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch, self.mode = start_from_epoch, mode
         self.maximize = _maximizes("EarlyStopping", monitor, mode)
         self.min_delta = abs(min_delta)
 
@@ -257,6 +267,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
         self.best, self.best_weights = None, None
+        self.maximize = _maximizes("EarlyStopping", self.monitor, self.mode, self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
@@ -318,12 +329,27 @@ class ModelCheckpoint(Callback):
         monitor: str = "val_loss",
         verbose: int = 0,
         save_best_only: bool = False,
+        save_weights_only: bool = False,
         mode: str = "auto",
+        save_freq: str | int = "epoch",
         initial_value_threshold: float | None = None,
     ):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
             raise TypeError(f"ModelCheckpoint: filepath must be a non-empty path, got {filepath!r}")
+        if not os.fspath(filepath).endswith(".npz"):
+            raise ValueError(
+                f"ModelCheckpoint: filepath {os.fspath(filepath)!r} does not end in .npz: minidl's "
+                f"checkpoints are .npz files (weights and optimiser state, with or without "
+                f"save_weights_only; Keras's .keras and .weights.h5 files are not supported yet)"
+            )
+        if save_freq != "epoch" and not (
+            isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
+        ):
+            raise ValueError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer (batches), got {save_freq!r}"
+            )
+        self.save_weights_only, self.save_freq, self._batches_seen = save_weights_only, save_freq, 0
         if not isinstance(monitor, str):
             raise TypeError(f"ModelCheckpoint: monitor must be a log name such as 'val_loss', got {monitor!r}")
         try:  # a malformed template fails now, not after the first epoch of training
@@ -373,8 +399,20 @@ class ModelCheckpoint(Callback):
                 f"and the logs {logs}: {error}"
             ) from None
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches_seen += 1
+            if self._batches_seen % int(self.save_freq) == 0:
+                self._save(self._epoch, logs or {})
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch: int, logs: dict) -> None:
         path = self._path(epoch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
@@ -396,3 +434,155 @@ class ModelCheckpoint(Callback):
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
         self.model.save_weights(path)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved by more than `min_delta` for
+    `patience` epochs, then wait `cooldown` epochs; never below `min_lr` (Keras's semantics; the epoch's
+    logs get the rate as "learning_rate", as Keras)."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+    ):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+        _maximizes("ReduceLROnPlateau", monitor, mode)
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.mode, self.min_delta, self.cooldown, self.min_lr = mode, abs(min_delta), cooldown, min_lr
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+        self.maximize = _maximizes("ReduceLROnPlateau", self.monitor, self.mode, self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
+                f"available. Available metrics are: {','.join(logs)}.",
+                stacklevel=2,
+            )
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = self.best is None or (
+            current - self.min_delta > self.best if self.maximize else current + self.min_delta < self.best
+        )
+        if better:
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(self.model.optimizer.learning_rate)
+                if old > np.float32(self.min_lr):
+                    new = max(old * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """At each epoch's start, learning_rate = schedule(epoch, current rate) (or schedule(epoch)), as Keras."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:
+            rate = self.schedule(epoch, float(self.model.optimizer.learning_rate))
+        except TypeError:  # Keras's old one-argument API
+            rate = self.schedule(epoch)
+        if not isinstance(rate, (float, np.floating)):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {rate}")
+        self.model.optimizer.learning_rate = float(rate)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch: "epoch" then the logs' keys in sorted order, as Keras (val_* columns added
+    from the first row on when it has none)."""
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+        self.file: Any = None
+        self.writer: Any = None
+        self.keys: list[str] | None = None
+
+    def on_train_begin(self, logs=None):
+        header = not (self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0)
+        self.file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115  (kept open)
+        self.writer, self.keys, self.header = None, None, header
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not any(key.startswith("val_") for key in self.keys):
+                self.keys += [f"val_{key}" for key in self.keys]
+            self.writer = csv.DictWriter(self.file, fieldnames=["epoch", *self.keys], delimiter=self.separator)
+            if self.header:
+                self.writer.writeheader()
+        row = {"epoch": epoch, **{key: _csv_value(logs.get(key, "NA")) for key in self.keys}}
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def _csv_value(value):
+    if isinstance(value, str) or not np.ndim(value):
+        return value
+    return f"[{', '.join(map(str, np.ravel(value)))}]"
+
+
+class LambdaCallback(Callback):
+    """A callback from functions, as Keras: LambdaCallback(on_epoch_end=lambda epoch, logs: ...)."""
+
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
+        **hooks,
+    ):
+        super().__init__()
+        given = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+            on_train_batch_begin=on_train_batch_begin,
+            on_train_batch_end=on_train_batch_end,
+            **hooks,
+        )
+        for hook, function in given.items():
+            if function is not None:
+                if not callable(getattr(Callback, hook, None)):
+                    raise ValueError(f"LambdaCallback: unknown hook {hook!r}")
+                setattr(self, hook, function)

@@ -35,9 +35,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 
 def atomic_savez(path: str | os.PathLike, compressed: bool = False, **arrays: np.ndarray) -> Path:
     """`np.savez(path, **arrays)` (or savez_compressed), written atomically."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")  # np.savez would append it anyway
+    path = Path(path)  # to a file object np.savez appends nothing: the file has exactly this name
     named: dict[str, Any] = dict(arrays)  # NumPy's stubs read a keyword as maybe its allow_pickle flag
     if compressed:
         return atomic_write(path, lambda f: np.savez_compressed(f, **named))

@@ -63,8 +63,19 @@ def _random_layers(model) -> dict[int, np.random.Generator]:
     }
 
 
+def check_weights_filename(filepath: str | os.PathLike, caller: str) -> None:
+    """minidl's weights files are .npz; a name is used exactly as given, never completed behind one's back."""
+    if not os.fspath(filepath).endswith(".npz"):
+        raise ValueError(
+            f"{caller}: '{os.fspath(filepath)}' does not end in .npz: minidl writes weights (with the "
+            f"optimiser state, for an exact resume) as .npz files; name the file e.g. 'model.npz' "
+            f"(Keras's .weights.h5 and .keras files are not supported yet)"
+        )
+
+
 def save_weights(model, filepath: str | os.PathLike) -> Path:
     """Save weights (and the optimiser's state, if compiled) to an .npz file, atomically."""
+    check_weights_filename(filepath, "save_weights")
     if not model.built:
         raise ValueError(
             f"save_weights: model '{model.name}' is not built yet, it has no weights to save "
@@ -104,8 +115,6 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
     states); the model changes only if the whole file is readable and matches its architecture.
     Returns the saved optimiser state, for the caller to restore now or at compile()."""
     filepath = Path(filepath)
-    if filepath.suffix != ".npz" and not filepath.exists():
-        filepath = filepath.with_name(filepath.name + ".npz")  # as save_weights names it
     if not model.built:
         raise ValueError(
             f"load_weights: build model '{model.name}' first (give it an Input, or call build(input_shape))"

@@ -472,19 +472,22 @@ def test_filepath_formatting(tmp_path):
         **FIT,
         callbacks=[
             callbacks.ModelCheckpoint(str(tmp_path / "run" / "epoch{epoch:02d}.npz")),
-            callbacks.ModelCheckpoint(str(tmp_path / "named" / "e{epoch:03d}-{val_loss:.4f}-{accuracy:.2f}")),
+            callbacks.ModelCheckpoint(str(tmp_path / "named" / "e{epoch:03d}-{val_loss:.4f}-{accuracy:.2f}.npz")),
         ],
     ).history
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["epoch01.npz", "epoch02.npz", "epoch03.npz"]
     expected = [f"e{e + 1:03d}-{history['val_loss'][e]:.4f}-{history['accuracy'][e]:.2f}.npz" for e in range(3)]
     assert sorted(p.name for p in (tmp_path / "named").iterdir()) == sorted(expected)
-    # a name without .npz gets it (as np.savez does), and load_weights finds the file by either name
-    stem = tmp_path / "named" / expected[-1].removesuffix(".npz")
-    for name in (stem, stem.with_name(expected[-1])):
-        loaded = build("mlp", seed=9)
-        loaded.load_weights(name)
-        for got, want in zip(loaded.get_weights(), model.get_weights(), strict=True):
-            np.testing.assert_array_equal(got, want)
+    loaded = build("mlp", seed=9)
+    loaded.load_weights(tmp_path / "named" / expected[-1])
+    for got, want in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # a name the user gives is used as given: one without .npz is refused, never completed behind their back
+    with pytest.raises(ValueError, match=r"does not end in \.npz: minidl's checkpoints are \.npz files"):
+        callbacks.ModelCheckpoint(str(tmp_path / "e{epoch:02d}.weights.h5"))
+    with pytest.raises(ValueError, match=r"save_weights: '.*model\.h5' does not end in \.npz"):
+        model.save_weights(tmp_path / "model.h5")
+    assert not (tmp_path / "model.h5.npz").exists()
 
 
 def test_checkpoint_file_contents(tmp_path):

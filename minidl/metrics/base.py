@@ -13,7 +13,10 @@ from ..registry import snake_case
 
 
 class Metric:
-    """Base class: subclasses keep their totals as attributes set in `reset_state`."""
+    """Base class: subclasses keep their totals as attributes set in `reset_state`. `direction`: "up" if
+    larger is better (callbacks' mode "auto" reads it, as Keras's _direction)."""
+
+    direction = "down"
 
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or snake_case(type(self).__name__)

@@ -77,6 +77,8 @@ def _divide(a, b):
 
 
 class TruePositives(ConfusionCounts):
+    direction = "up"
+
     def result(self):
         return self._value(self.tp)
 
@@ -87,6 +89,8 @@ class FalsePositives(ConfusionCounts):
 
 
 class TrueNegatives(ConfusionCounts):
+    direction = "up"
+
     def result(self):
         return self._value(self.tn)
 
@@ -97,17 +101,23 @@ class FalseNegatives(ConfusionCounts):
 
 
 class Precision(ConfusionCounts):
+    direction = "up"
+
     def result(self):
         return self._value(_divide(self.tp, self.tp + self.fp))
 
 
 class Recall(ConfusionCounts):
+    direction = "up"
+
     def result(self):
         return self._value(_divide(self.tp, self.tp + self.fn))
 
 
 class AUC(ConfusionCounts):
     """Keras's AUC(num_thresholds=200, curve="ROC", summation_method="interpolation"), one label."""
+
+    direction = "up"
 
     def __init__(
         self,
@@ -174,6 +184,8 @@ class AUC(ConfusionCounts):
 
 class F1Score(Metric):
     """Keras's F1Score(average=None, threshold=None): per-class counts over (N, K) targets and predictions."""
+
+    direction = "up"
 
     def __init__(
         self,
