@@ -106,11 +106,69 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
     return rows
 
 
+# The layers timed one by one against Keras's same layer (forward + backward, batch 128, 28x28x32 inputs)
+KERAS_LAYERS = {
+    "AveragePooling2D(2)": lambda api: api.layers.AveragePooling2D(2),
+    "GlobalAveragePooling2D": lambda api: api.layers.GlobalAveragePooling2D(),
+    "GlobalMaxPooling2D": lambda api: api.layers.GlobalMaxPooling2D(),
+    "Reshape((784, 32))": lambda api: api.layers.Reshape((784, 32)),
+    "Permute((3, 1, 2))": lambda api: api.layers.Permute((3, 1, 2)),
+    "ZeroPadding2D(1)": lambda api: api.layers.ZeroPadding2D(1),
+    "Cropping2D(2)": lambda api: api.layers.Cropping2D(2),
+    "UpSampling2D(2)": lambda api: api.layers.UpSampling2D(2),
+    "LayerNormalization": lambda api: api.layers.LayerNormalization(),
+    "GaussianNoise(0.1)": lambda api: api.layers.GaussianNoise(0.1),
+    "SpatialDropout2D(0.2)": lambda api: api.layers.SpatialDropout2D(0.2),
+}
+
+
+def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, float]]:
+    """(layer, minidl ms, Keras ms) for forward + backward in training mode, Keras's step a tf.function."""
+    import tensorflow as tf
+
+    import minidl
+
+    keras = harness.import_keras()
+    x = np.random.default_rng(0).random((batch, 28, 28, 32), dtype=np.float32)
+    rows = []
+    for name, make in KERAS_LAYERS.items():
+        ours, theirs = make(minidl), make(keras)
+        ours.build_for((None, 28, 28, 32))
+        ours.need_input_grad = True
+        upstream = np.ones(ours.compute_output_shape((batch, 28, 28, 32)), dtype=np.float32)
+        tx, tu = tf.constant(x), tf.constant(upstream)
+
+        @tf.function
+        def keras_step(theirs=theirs, tx=tx, tu=tu):
+            with tf.GradientTape() as tape:
+                tape.watch(tx)
+                y = theirs(tx, training=True)
+            return y, tape.gradient(y, tx, output_gradients=tu)  # y too: else TensorFlow prunes the forward
+
+        def minidl_step(ours=ours, upstream=upstream):
+            ours.forward(x, training=True)
+            return ours.backward(upstream)
+
+        timed = {}
+        for _ in range(2):  # interleaved: each contender twice, best of `repeats` each time
+            timed["minidl"] = min(timed.get("minidl", np.inf), best_ms(minidl_step, repeats))
+            timed["keras"] = min(timed.get("keras", np.inf), best_ms(keras_step, repeats))
+        rows.append((name, timed["minidl"], timed["keras"]))
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--keras-layers", action="store_true", help="time the layers of KERAS_LAYERS against Keras")
     args = parser.parse_args(argv)
+    if args.keras_layers:
+        print(f"\nforward + backward, batch 128, 28x28x32 inputs (best of {args.repeats}, ms)")
+        print(f"{'layer':32s} {'minidl':>9s} {'Keras':>9s} {'minidl/Keras':>13s}")
+        for name, ours, theirs in against_keras(args.repeats):
+            print(f"{name:32s} {ours:9.3f} {theirs:9.3f} {ours / theirs:13.2f}")
+        return
     rng = np.random.default_rng(0)
     shape, model = ((28, 28, 1), seed_models.cnn("minidl")) if args.model == "cnn" else ((784,), seed_models.mlp(1000))
     sizes = {"training step": 32, "predict": 256} if args.model == "cnn" else {"training step": 10000, "predict": 1024}

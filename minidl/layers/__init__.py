@@ -1,16 +1,35 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
 
 from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
+from .average_pooling import AveragePooling2D
 from .base import Layer
 from .conv import Conv2D
 from .core import Input
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from .layer_normalization import LayerNormalization
+from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
+from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling2D
+from .reshape import Permute, Reshape
 
 __all__ = [
+    "AveragePooling2D",
+    "Cropping2D",
+    "GaussianNoise",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "LayerNormalization",
+    "Permute",
+    "Reshape",
+    "SpatialDropout2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
     "Activation",
     "ELU",
     "LeakyReLU",

@@ -1,0 +1,73 @@
+"""AveragePooling2D: the mean of each (ph, pw) window, channels-last, Keras's (TensorFlow's) semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
+
+
+class AveragePooling2D(Layer):
+    """y[n, i, j, c] = (1 / count) sum_{a < ph, b < pw} xp[n, i sh + a, j sw + b, c].
+
+    Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C), Ho as for MaxPooling2D; strides default to pool_size.
+    "same" pads with zeros as TensorFlow and, as it, divides by the number of real (unpadded) cells.
+    Backward: every cell of a window receives dL/dy / count of that window, overlaps adding up:
+        dL/dxp[n, i sh + a, j sw + b, c] += dL/dy[n, i, j, c] / count[i, j]; dL/dx = dL/dxp cropped.
+    """
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
+        super().__init__(**kwargs)
+        owner = f"AveragePooling2D '{self.name}'"
+        self.pool_size = normalize_tuple(pool_size, owner, "pool_size")
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, owner, "strides")
+        self.padding = normalize_padding(padding, owner)
+
+    def build(self, input_shape):
+        check_rank4(self, input_shape)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho = None if h is None else conv_output_length(h, ph, sh, self.padding)
+        wo = None if w is None else conv_output_length(w, pw, sw, self.padding)
+        return (n, ho, wo, c)
+
+    def _windows(self, h: int, w: int):
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho, wo = conv_output_length(h, ph, sh, self.padding), conv_output_length(w, pw, sw, self.padding)
+        pads = ((0, 0), (0, 0))
+        if self.padding == "same":
+            pads = (same_padding(h, ph, sh), same_padding(w, pw, sw))
+        offsets = [window_slices(a, b, (ho, wo), self.strides) for a in range(ph) for b in range(pw)]
+        # cells of each window that are real, not padding: the divisor, as TensorFlow's avg_pool
+        real = np.pad(np.ones((1, h, w, 1)), ((0, 0), *pads, (0, 0)))
+        count = sum(real[index] for index in offsets)
+        return offsets, pads, count
+
+    def forward(self, x, training=False):
+        self.offsets, self.pads, count = self._windows(x.shape[1], x.shape[2])
+        xp = np.pad(x, ((0, 0), *self.pads, (0, 0))) if self.padding == "same" else x
+        self.padded_shape = xp.shape
+        total = xp[self.offsets[0]] + xp[self.offsets[1]] if len(self.offsets) > 1 else xp[self.offsets[0]].copy()
+        for index in self.offsets[2:]:
+            total += xp[index]
+        # one count everywhere ("valid", or "same" that pads nothing): a scalar; else one per window
+        uniform = count.min() == count.max()
+        self.inverse_count = x.dtype.type(1.0 / count.flat[0]) if uniform else (1.0 / count).astype(x.dtype)
+        total *= self.inverse_count
+        return total
+
+    def backward(self, grad_output):
+        share = grad_output * self.inverse_count
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        dxp = np.zeros(self.padded_shape, dtype=grad_output.dtype)
+        if sh >= ph and sw >= pw:  # each input in at most one window: write, don't accumulate
+            for index in self.offsets:
+                dxp[index] = share
+        else:
+            for index in self.offsets:
+                dxp[index] += share
+        (top, bottom), (left, right) = self.pads
+        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]

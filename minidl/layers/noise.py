@@ -1,0 +1,47 @@
+"""GaussianNoise and SpatialDropout2D: regularisation by noise, in training only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import make_rng
+from .base import Layer
+from .dropout import Dropout
+
+
+class GaussianNoise(Layer):
+    """Training: y = x + e, e ~ Normal(0, stddev^2) drawn anew each call; inference: y = x.
+    Backward: dL/dx = dL/dy.   No parameters. `seed` fixes the draws (None: the global generator)."""
+
+    def __init__(self, stddev: float, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not stddev >= 0:
+            raise ValueError(f"GaussianNoise '{self.name}': stddev must be >= 0, got {stddev!r}")
+        self.stddev, self.seed = float(stddev), seed
+        self.rng = make_rng(seed)
+
+    def forward(self, x, training=False):
+        if not training or self.stddev == 0:
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)  # float32 draws for float32
+        noise = self.rng.standard_normal(x.shape, dtype=dtype)
+        noise *= dtype.type(self.stddev)
+        noise += x
+        return noise
+
+    def backward(self, grad_output):
+        return grad_output
+
+
+class SpatialDropout2D(Dropout):
+    """Dropout of whole feature maps: the mask has shape (N, 1, 1, C) (see Dropout for the maths)."""
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim=4, "
+                f"found ndim={len(input_shape)}"
+            )
+
+    def _mask_shape(self, shape):
+        return (shape[0], 1, 1, shape[3])

@@ -1,0 +1,65 @@
+"""Reshape and Permute: values moved, none changed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..shapes import format_shape
+from .base import Layer
+
+
+class Reshape(Layer):
+    """y[n] = x[n].reshape(target_shape) (one entry may be -1, as Keras).   Shapes: (N, ...) -> (N, *target_shape).
+    Backward: dL/dx = dL/dy reshaped back.   No parameters."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(d < -1 or d == 0 for d in self.target_shape):
+            raise ValueError(
+                f"Reshape '{self.name}': target_shape must hold positive sizes and at most one -1, got {target_shape!r}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        size = math.prod(input_shape[1:])
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and known != size):
+            raise ValueError(
+                f"Reshape '{self.name}': total size of the new array must be unchanged, input_shape = "
+                f"{format_shape(input_shape[1:])}, output_shape = {format_shape(self.target_shape)}"
+            )
+        return (input_shape[0], *(size // known if d == -1 else d for d in self.target_shape))
+
+    def forward(self, x, training=False):
+        self.input_shape_seen = x.shape
+        return x.reshape(len(x), *self.target_shape)
+
+    def backward(self, grad_output):
+        return grad_output.reshape(self.input_shape_seen)
+
+
+class Permute(Layer):
+    """y[n] = x[n].transpose(dims - 1): `dims` numbers the axes from 1 (the batch axis stays first), as Keras.
+    Backward: dL/dx = dL/dy transposed by the inverse permutation.   No parameters."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(
+                f"Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                f"must be consecutive and start from 1. Received dims={dims}"
+            )
+        self.axes = (0, *self.dims)
+        self.inverse = tuple(np.argsort(self.axes))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[a] for a in self.axes)
+
+    def forward(self, x, training=False):
+        return x.transpose(self.axes)
+
+    def backward(self, grad_output):
+        return grad_output.transpose(self.inverse)

@@ -1,0 +1,96 @@
+"""The layers beyond the seed's: float64 gradient checks, and forward and backward equal to Keras's
+(TensorFlow's gradient) given the same weights and upstream gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minidl
+from minidl.testing import check_layer_gradients
+
+TOL = 1e-6
+IMAGES = (3, 6, 7, 4)
+
+CASES = {  # id: (make(api), input shape)
+    "Reshape": (lambda api: api.layers.Reshape((7, -1)), IMAGES),
+    "Permute": (lambda api: api.layers.Permute((3, 1, 2)), IMAGES),
+    "ZeroPadding2D": (lambda api: api.layers.ZeroPadding2D(((1, 2), (0, 3))), IMAGES),
+    "Cropping2D": (lambda api: api.layers.Cropping2D(((1, 2), (2, 1))), IMAGES),
+    "UpSampling2D": (lambda api: api.layers.UpSampling2D((2, 3)), IMAGES),
+    "GlobalAveragePooling2D": (lambda api: api.layers.GlobalAveragePooling2D(), IMAGES),
+    "GlobalAveragePooling2D keepdims": (lambda api: api.layers.GlobalAveragePooling2D(keepdims=True), IMAGES),
+    "GlobalMaxPooling2D": (lambda api: api.layers.GlobalMaxPooling2D(), IMAGES),
+    "GlobalAveragePooling1D": (lambda api: api.layers.GlobalAveragePooling1D(), (3, 9, 4)),
+    "GlobalMaxPooling1D": (lambda api: api.layers.GlobalMaxPooling1D(), (3, 9, 4)),
+    "AveragePooling2D": (lambda api: api.layers.AveragePooling2D(2), IMAGES),
+    "AveragePooling2D same overlapping": (
+        lambda api: api.layers.AveragePooling2D(3, strides=2, padding="same"),
+        IMAGES,
+    ),
+    "LayerNormalization": (lambda api: api.layers.LayerNormalization(), (5, 6)),
+    "LayerNormalization images": (lambda api: api.layers.LayerNormalization(axis=[1, 2, 3]), IMAGES),
+}
+
+
+def inputs(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def randomised(layer, shape, seed=1):
+    """The layer built, its weights (if any) random, so gamma and beta are not ones and zeros."""
+    layer.build_for((None, *shape[1:]))
+    rng = np.random.default_rng(seed)
+    layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()])
+    return layer
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gradients(case, float64):
+    make, shape = CASES[case]
+    assert check_layer_gradients(randomised(make(minidl), shape), inputs(shape)) < TOL
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [minidl.layers.GaussianNoise(0.3, seed=1), minidl.layers.SpatialDropout2D(0.4, seed=2)],
+    ids=["GaussianNoise", "SpatialDropout2D"],
+)
+def test_noise_layers(layer, float64):
+    x = inputs(IMAGES)
+    assert check_layer_gradients(layer, x) < TOL
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)  # inference: the identity
+    y = layer.forward(x, training=True)
+    if isinstance(layer, minidl.layers.SpatialDropout2D):  # whole feature maps dropped
+        kept = (y != 0).reshape(3, -1, 4).any(axis=1)
+        np.testing.assert_array_equal((y != 0), np.broadcast_to(kept[:, None, None, :], y.shape))
+    else:
+        assert 0.2 < np.std(y - x) < 0.4
+
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_forward_and_backward_equal_keras(case, float64, keras_float64):
+    make, shape = CASES[case]
+    x = inputs(shape, seed=3)
+    ours = randomised(make(minidl), shape)
+    theirs = make(keras)
+    theirs.build((None, *shape[1:]))
+    theirs.set_weights(ours.get_weights())
+    upstream = np.random.default_rng(4).standard_normal(ours.compute_output_shape((len(x), *shape[1:])))
+    tx = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        ky = theirs(tx, training=True)
+        projected = tf.reduce_sum(ky * upstream)
+    kdx = tape.gradient(projected, [tx, *theirs.trainable_weights])
+    my = ours.forward(x, training=True)
+    ours.need_input_grad = True
+    mdx = ours.backward(upstream)
+    np.testing.assert_allclose(my, np.asarray(ky), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mdx, np.asarray(kdx[0]), rtol=1e-10, atol=1e-12)
+    for name, grad in zip(ours.weight_names, kdx[1:]):
+        np.testing.assert_allclose(ours.grads[name], np.asarray(grad), rtol=1e-10, atol=1e-12, err_msg=name)
