@@ -280,7 +280,7 @@ def test_split_small_arrays():
     images = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, 50).astype(np.uint8)
     state = np.random.get_state()
-    (xa, ya), (xb, yb), (xc, yc) = notmnist.split(images, labels, n_train=30, n_valid=15)
+    (xa, ya), (xb, yb), (xc, yc) = notmnist.split(images, labels, "float32", n_train=30, n_valid=15)
     assert np.random.get_state()[1].tolist() == state[1].tolist()  # global random state untouched
     order = global_seed_order(50)
     x, y = images[order] / 255.0, labels[order]
@@ -292,6 +292,8 @@ def test_split_small_arrays():
     np.testing.assert_array_equal(x64, x)  # exactly images / 255.0 (default sizes: all 50 rows in train)
     with pytest.raises(ValueError, match="float"):
         notmnist.split(images, labels, "int32")
+    (raw, _), _, _ = notmnist.split(images, labels)  # no dtype: the uint8 images, as Keras's loaders
+    np.testing.assert_array_equal(raw, images[order])
     with pytest.raises(ValueError, match="50 images but 49 labels"):
         notmnist.split(images, labels[:-1])
 
@@ -428,8 +430,8 @@ def test_real_data(real_file):
     assert x_valid.shape == (6000, 28, 28) and y_valid.shape == (6000,)
     assert x_test.shape == (2724, 28, 28) and y_test.shape == (2724,)
     for x, y in [(x_train, y_train), (x_valid, y_valid), (x_test, y_test)]:
-        assert x.dtype == np.float32 and y.dtype == np.int64
-        assert x.min() == 0.0 and x.max() == 1.0
+        assert x.dtype == np.uint8 and y.dtype == np.int64  # as keras.datasets loaders: x / 255 is the user's
+        assert x.min() == 0 and x.max() == 255
         assert set(np.unique(y)) == set(range(10))
 
     images, labels = notmnist.load_arrays(real_file)  # verify=True: checksum checked
@@ -443,7 +445,9 @@ def test_real_data(real_file):
     np.testing.assert_array_equal(a, x[:10000])
     np.testing.assert_array_equal(b, x[10000:16000])
     np.testing.assert_array_equal(c, x[16000:])
-    np.testing.assert_array_equal(x_train, x[:10000].astype(np.float32))
+    np.testing.assert_array_equal(x_train / 255.0, x[:10000])
+    (x_train32, _), _, _ = notmnist.load_data(real_file, dtype="float32")
+    np.testing.assert_array_equal(x_train32, x[:10000].astype(np.float32))
     np.testing.assert_array_equal(y_train, y[:10000])
     np.testing.assert_array_equal(y_valid, y[10000:16000])
     np.testing.assert_array_equal(y_test, y[16000:])

@@ -29,6 +29,15 @@ CASES = {  # id: (make(api), input shape)
         IMAGES,
     ),
     "LayerNormalization": (lambda api: api.layers.LayerNormalization(), (5, 6)),
+    "Conv2D dilated": (lambda api: api.layers.Conv2D(3, 2, dilation_rate=2, activation="relu"), IMAGES),
+    "Conv2D dilated same": (lambda api: api.layers.Conv2D(3, 3, padding="same", dilation_rate=(2, 1)), IMAGES),
+    "Conv2D dilated many channels": (lambda api: api.layers.Conv2D(2, 2, dilation_rate=2), (2, 6, 7, 9)),
+    "Conv1D": (lambda api: api.layers.Conv1D(5, 3, activation="tanh"), (3, 9, 4)),
+    "Conv1D same strided": (lambda api: api.layers.Conv1D(2, 4, strides=2, padding="same"), (3, 9, 4)),
+    "Conv1D dilated": (lambda api: api.layers.Conv1D(2, 3, dilation_rate=2), (3, 9, 4)),
+    "MaxPooling1D": (lambda api: api.layers.MaxPooling1D(2), (3, 9, 4)),
+    "MaxPooling1D same": (lambda api: api.layers.MaxPooling1D(3, strides=2, padding="same"), (3, 9, 4)),
+    "AveragePooling1D": (lambda api: api.layers.AveragePooling1D(3, strides=2, padding="same"), (3, 9, 4)),
     "LayerNormalization images": (lambda api: api.layers.LayerNormalization(axis=[1, 2, 3]), IMAGES),
 }
 

@@ -22,7 +22,6 @@ from typing import BinaryIO
 import numpy as np
 from tqdm import tqdm
 
-from ..backend import floatx
 from ..io import atomic_write, read_npz
 
 ARCHIVE_URL = "http://yaroslavvb.com/upload/notMNIST/notMNIST_small.tar.gz"
@@ -60,8 +59,9 @@ def load_data(
     `notMNIST_small.tar.gz` found there; finally, if `download`, the archive is downloaded from ARCHIVE_URL
     into the cache dir and the .npz built from it.
 
-    Returns (x_train, y_train), (x_valid, y_valid), (x_test, y_test): x of shape (N, 28, 28), values in
-    [0, 1], dtype `dtype` (default `floatx()`); y of shape (N,), int64 labels 0..9 (A..J).
+    Returns (x_train, y_train), (x_valid, y_valid), (x_test, y_test): x of shape (N, 28, 28), uint8 values in
+    0..255 as every keras.datasets loader returns them (so the usual `x / 255` is right), or, with a float
+    `dtype`, the images divided by 255 in that dtype; y of shape (N,), int64 labels 0..9 (A..J).
     N = 10000, 6000, 2724 for the full data set.
     Raises FileNotFoundError if no file is found, ValueError if the file is corrupt or (with `verify`)
     its checksum is wrong.
@@ -168,19 +168,18 @@ def checksum(images: np.ndarray, labels: np.ndarray) -> str:
 def split(images: np.ndarray, labels: np.ndarray, dtype=None, *, n_train: int = N_TRAIN, n_valid: int = N_VALID):
     """Shuffle with seed 521 and split into train [:n_train], valid [n_train:n_train+n_valid], test [rest].
 
-    images uint8 (N, 28, 28), labels (N,). Returns ((x, y), (x, y), (x, y)) with x = images / 255 of
-    dtype `dtype` (default `floatx()`) and y int64. Same order as the assignment's
+    images uint8 (N, 28, 28), labels (N,). Returns ((x, y), (x, y), (x, y)) with x the uint8 images
+    (dtype None) or images / 255 of the float `dtype`, and y int64. Same order as the assignment's
     `np.random.seed(521); np.random.shuffle(order)`, without touching NumPy's global random state.
     """
     if len(images) != len(labels):
         raise ValueError(f"split: {len(images)} images but {len(labels)} labels")
-    dtype = np.dtype(dtype or floatx())
-    if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"split: dtype must be a float type, got {dtype}")
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"split: dtype must be None (uint8 images) or a float type, got {dtype}")
     order = np.arange(len(images))
     np.random.RandomState(SEED).shuffle(order)  # the legacy generator that np.random.seed() seeds
     # A 256-entry table gives exactly (images / 255.0).astype(dtype), without a float64 copy of the data.
-    x = (np.arange(256) / 255.0).astype(dtype)[images[order]]
+    x = images[order] if dtype is None else (np.arange(256) / 255.0).astype(dtype)[images[order]]
     y = labels[order].astype(np.int64)
     a, b = n_train, n_train + n_valid
     return (x[:a], y[:a]), (x[a:b], y[a:b]), (x[b:], y[b:])

@@ -1,9 +1,9 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
 
 from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
-from .average_pooling import AveragePooling2D
+from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
-from .conv import Conv2D
+from .conv import Conv1D, Conv2D
 from .core import Input
 from .dense import Dense
 from .dropout import Dropout
@@ -13,10 +13,13 @@ from .layer_normalization import LayerNormalization
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
-from .pooling import MaxPooling2D
+from .pooling import MaxPooling1D, MaxPooling2D
 from .reshape import Permute, Reshape
 
 __all__ = [
+    "AveragePooling1D",
+    "Conv1D",
+    "MaxPooling1D",
     "AveragePooling2D",
     "Cropping2D",
     "GaussianNoise",

@@ -55,7 +55,8 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def window_slices(a: int, b: int, out_hw: tuple[int, int], strides: tuple[int, ...]) -> tuple:
-    """Index of the input at offset (a, b) of every window: xp[idx] has shape (N, Ho, Wo, C)."""
+    """Index of the input at offset (a, b) of every window: xp[idx] has shape (N, Ho, Wo, C) (for a dilated
+    kernel, a and b are the offsets times the dilation)."""
     (ho, wo), (sh, sw) = out_hw, strides
     return np.s_[:, a : a + sh * (ho - 1) + 1 : sh, b : b + sw * (wo - 1) + 1 : sw, :]
 
@@ -96,6 +97,7 @@ class Conv2D(ActivatedLayer):
         kernel_size,
         strides=1,
         padding: str = "valid",
+        dilation_rate=1,
         activation=None,
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
@@ -118,9 +120,25 @@ class Conv2D(ActivatedLayer):
         self.kernel_size = normalize_tuple(kernel_size, owner, "kernel_size")
         self.strides = normalize_tuple(strides, owner, "strides")
         self.padding = normalize_padding(padding, owner)
+        self.dilation_rate = normalize_tuple(dilation_rate, owner, "dilation_rate")
+        if max(self.dilation_rate) > 1 and max(self.strides) > 1:
+            raise ValueError(
+                f"{owner}: strides > 1 not supported in conjunction with dilation_rate > 1. Received: "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The input rows and columns one window covers: (k - 1) dilation + 1."""
+        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))  # type: ignore[return-value]
+
+    def _offsets(self) -> list[tuple[int, int, int, int]]:
+        """(a, b, a dilated, b dilated) for every kernel offset."""
+        (kh, kw), (dh, dw) = self.kernel_size, self.dilation_rate
+        return [(a, b, a * dh, b * dw) for a in range(kh) for b in range(kw)]
 
     def _output_hw(self, h: int, w: int) -> tuple[int, int]:
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        (kh, kw), (sh, sw) = self.span, self.strides
         return (conv_output_length(h, kh, sh, self.padding), conv_output_length(w, kw, sw, self.padding))
 
     def build(self, input_shape):
@@ -139,7 +157,7 @@ class Conv2D(ActivatedLayer):
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        (kh, kw), (sh, sw) = self.span, self.strides
         ho = None if h is None else conv_output_length(h, kh, sh, self.padding)
         wo = None if w is None else conv_output_length(w, kw, sw, self.padding)
         return (n, ho, wo, self.filters)
@@ -148,8 +166,8 @@ class Conv2D(ActivatedLayer):
         """x padded for "same" (a zero border; no copy for "valid") and the (top, bottom, left, right) pads."""
         if self.padding == "valid":
             return x, (0, 0, 0, 0)
-        top, bottom = same_padding(x.shape[1], self.kernel_size[0], self.strides[0])
-        left, right = same_padding(x.shape[2], self.kernel_size[1], self.strides[1])
+        top, bottom = same_padding(x.shape[1], self.span[0], self.strides[0])
+        left, right = same_padding(x.shape[2], self.span[1], self.strides[1])
         if top == bottom == left == right == 0:
             return x, (0, 0, 0, 0)
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
@@ -159,19 +177,19 @@ class Conv2D(ActivatedLayer):
         Few channels: one strided copy per kernel offset (much faster for C = 1, benchmarks/README.md);
         otherwise one copy of a sliding_window_view (N, Ho, Wo, C, kh, kw), faster when each window row
         holds many channels."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
         n, c = xp.shape[0], xp.shape[3]
         if c < 8:
             cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
+            offsets = self._offsets()
 
             def copy_windows(cols_block, xp_block):
-                for a in range(kh):
-                    for b in range(kw):
-                        cols_block[:, :, :, a, b, :] = xp_block[window_slices(a, b, (ho, wo), self.strides)]
+                for a, b, da, db in offsets:
+                    cols_block[:, :, :, a, b, :] = xp_block[window_slices(da, db, (ho, wo), self.strides)]
 
             blockwise(copy_windows, cols, np.ascontiguousarray(xp), block=None)  # samples split between cores
             return cols
-        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo]
+        windows = sliding_window_view(xp, self.span, axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo, :, ::dh, ::dw]
         return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
 
     def linear(self, x):
@@ -185,7 +203,10 @@ class Conv2D(ActivatedLayer):
         return z.reshape(n, ho, wo, self.filters)
 
     def backward(self, grad_output):
-        g = self.deactivate(grad_output)
+        return self.linear_backward(self.deactivate(grad_output))
+
+    def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
+        """The gradients of the layer's own map, from g = dL/dz (N, Ho, Wo, F)."""
         kh, kw = self.kernel_size
         n, ho, wo, f = g.shape
         c = self.cols.shape[1] // (kh * kw)
@@ -197,7 +218,7 @@ class Conv2D(ActivatedLayer):
         per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
         np.copyto(
             self.grad_buffer("kernel"),
-            per_sample.sum(axis=0, dtype=np.float64).reshape(kh, kw, c, f),
+            per_sample.sum(axis=0, dtype=np.float64).reshape(self.params["kernel"].shape),
             casting="same_kind",
         )
         if self.use_bias:  # the same per-sample trick: (1, Ho Wo) ones @ g, then a float64 sum
@@ -213,8 +234,49 @@ class Conv2D(ActivatedLayer):
         # col2im: kernel offset (a, b) of output pixel (i, j) read xp[:, i sh + a, j sw + b]; add the
         # gradients back there. One strided add per offset (kh kw iterations, none over pixels).
         dxp = np.zeros(self.padded_shape, dtype=g.dtype)
-        for a in range(kh):
-            for b in range(kw):
-                dxp[window_slices(a, b, (ho, wo), self.strides)] += dcols[:, :, :, a, b, :]
+        for a, b, da, db in self._offsets():
+            dxp[window_slices(da, db, (ho, wo), self.strides)] += dcols[:, :, :, a, b, :]
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
+
+
+class Conv1D(Conv2D):
+    """Keras's Conv1D: the 2-D convolution of a (N, 1, T, C) view with a (1, k) kernel.
+
+    Shapes: x (N, T, C) -> y (N, To, F); kernel (k, C, F) (Keras's layout); bias (F,). The maths, forward
+    and backward, are Conv2D's (see its docstring) on that view.
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", dilation_rate=1, **kwargs):
+        owner = "Conv1D"
+        super().__init__(
+            filters,
+            (1, *normalize_tuple(kernel_size, owner, "kernel_size", 1)),
+            strides=(1, *normalize_tuple(strides, owner, "strides", 1)),
+            padding=padding,
+            dilation_rate=(1, *normalize_tuple(dilation_rate, owner, "dilation_rate", 1)),
+            **kwargs,
+        )
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim=3 "
+                f"(batch, steps, channels), found ndim={len(input_shape)}. Full shape received: "
+                f"{format_shape(input_shape)}"
+            )
+        n, t, channels = input_shape
+        super().build((n, 1, t, channels))
+        self.params["kernel"] = self.params["kernel"].reshape(self.kernel_size[1], channels, self.filters)
+
+    def compute_output_shape(self, input_shape):
+        n, _, to, f = super().compute_output_shape((input_shape[0], 1, input_shape[1], input_shape[2]))
+        return (n, to, f)
+
+    def linear(self, x):
+        z = super().linear(x[:, None])
+        return z.reshape(len(z), z.shape[2], z.shape[3])
+
+    def linear_backward(self, g):
+        dx = super().linear_backward(g[:, None])
+        return None if dx is None else dx[:, 0]

@@ -109,3 +109,34 @@ class MaxPooling2D(Layer):
                 remaining -= routed
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
+
+
+class MaxPooling1D(MaxPooling2D):
+    """Keras's MaxPooling1D: MaxPooling2D (see its docstring) of the (N, 1, T, C) view with (1, p) windows.
+    Shapes: x (N, T, C) -> y (N, To, C)."""
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
+        pool = normalize_tuple(pool_size, "MaxPooling1D", "pool_size", 1)
+        stride = pool if strides is None else normalize_tuple(strides, "MaxPooling1D", "strides", 1)
+        super().__init__((1, *pool), strides=(1, *stride), padding=padding, **kwargs)
+
+    def build(self, input_shape):
+        check_rank3(self, input_shape)
+
+    def compute_output_shape(self, input_shape):
+        n, _, to, c = super().compute_output_shape((input_shape[0], 1, input_shape[1], input_shape[2]))
+        return (n, to, c)
+
+    def forward(self, x, training=False):
+        return super().forward(x[:, None], training)[:, 0]
+
+    def backward(self, grad_output):
+        return super().backward(grad_output[:, None])[:, 0]
+
+
+def check_rank3(layer: Layer, input_shape) -> None:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected ndim=3 "
+            f"(batch, steps, channels), found ndim={len(input_shape)}"
+        )
