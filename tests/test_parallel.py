@@ -1,5 +1,9 @@
 """minidl.parallel.blockwise: cutting an element-wise kernel into blocks and threads changes nothing."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -61,14 +65,25 @@ def test_set_num_threads_rejects_bad_values(bad):
         parallel.set_num_threads(bad)
 
 
-def test_threads_from_the_environment(monkeypatch):
-    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
-    assert parallel._default_threads() == 3
-    monkeypatch.setenv("MINIDL_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="MINIDL_NUM_THREADS"):
-        parallel._default_threads()
-    monkeypatch.delenv("MINIDL_NUM_THREADS")
-    assert parallel._default_threads() >= 1
+def threads_in_a_fresh_process(value: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MINIDL_NUM_THREADS"}
+    if value is not None:
+        env["MINIDL_NUM_THREADS"] = value
+    return subprocess.run(
+        [sys.executable, "-c", "import minidl; print(minidl.get_num_threads())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_threads_from_the_environment():
+    """MINIDL_NUM_THREADS, read when minidl is imported, sets the threads; a bad value is a clear error."""
+    assert threads_in_a_fresh_process("3").stdout.strip() == "3"
+    bad = threads_in_a_fresh_process("two")
+    assert bad.returncode != 0 and "MINIDL_NUM_THREADS must be a positive integer, got 'two'" in bad.stderr
+    assert int(threads_in_a_fresh_process(None).stdout) >= 1
 
 
 def test_empty_arrays():
