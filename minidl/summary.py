@@ -1,8 +1,11 @@
-"""`model.summary()`: a table of the layers, their output shapes and parameter counts, as Keras prints it."""
+"""`model.summary()`: Keras 3's table of the layers, their output shapes and parameter counts (the same
+columns, box drawing, wrapping and totals; plain Python, no rich)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+import textwrap
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,28 +21,57 @@ def human_bytes(n: float) -> str:
     return f"{n:.2f} GB"
 
 
-def print_summary(model, print_fn: Callable[[str], object] = print) -> None:
+def column_widths(line_length: int, positions: Sequence[float]) -> list[int]:
+    """Each column's width between the borders: `positions` are the columns' right edges, as fractions of
+    the line (Keras's relative form) or as absolute character positions."""
+    usable = line_length - len(positions) - 1  # the vertical borders
+    edges = [round(p * usable) if p <= 1 else int(p) for p in positions]
+    return [right - left for left, right in zip([0, *edges[:-1]], edges)]
+
+
+def table(rows: Sequence[tuple[str, ...]], widths: list[int], right_aligned: set[int]) -> list[str]:
+    """A box-drawn table; the first row is the header; cells wrap at spaces within their column."""
+
+    def border(left: str, fill: str, middle: str, right: str) -> str:
+        return left + middle.join(fill * w for w in widths) + right
+
+    def cells(row: tuple[str, ...], edge: str) -> list[str]:
+        wrapped = [textwrap.wrap(cell, max(w - 2, 1)) or [""] for cell, w in zip(row, widths)]
+        lines = []
+        for k in range(max(len(w) for w in wrapped)):
+            parts = []
+            for i, (pieces, w) in enumerate(zip(wrapped, widths)):
+                text = pieces[k] if k < len(pieces) else ""
+                parts.append(" " + (text.rjust(w - 2) if i in right_aligned else text.ljust(w - 2)) + " ")
+            lines.append(edge + edge.join(parts) + edge)
+        return lines
+
+    out = [border("┏", "━", "┳", "┓"), *cells(rows[0], "┃"), border("┡", "━", "╇", "┩")]
+    for i, row in enumerate(rows[1:]):
+        if i:
+            out.append(border("├", "─", "┼", "┤"))
+        out += cells(row, "│")
+    return out + [border("└", "─", "┴", "┘")]
+
+
+def print_summary(
+    model,
+    line_length: int | None = None,
+    positions: Sequence[float] | None = None,
+    print_fn: Callable[[str], object] = print,
+) -> None:
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: give it an Input or call build()")
-    rows = [
+    line_length = line_length or min(88, shutil.get_terminal_size().columns - 4)
+    widths = column_widths(line_length, positions or [0.45, 0.80, 1.0])
+    rows = [("Layer (type)", "Output Shape", "Param #")] + [
         (f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape), f"{layer.count_params():,}")
         for layer in model.layers
     ]
-    widths = [max(32, *(len(r[0]) + 2 for r in rows)), 26, 12]
-
-    def line(cells) -> str:
-        return "".join(str(c).ljust(w) for c, w in zip(cells, widths))
-
     total = model.count_params()
-    trainable = sum(p.size for layer in model.layers if layer.trainable for p in layer.params.values())
+    trainable = sum(w.size for w in model.trainable_weights)
     itemsize = np.dtype(model.compute_dtype).itemsize
-    rule, double_rule = "_" * sum(widths), "=" * sum(widths)
-    print_fn(f'Model: "{model.name}"')
-    print_fn(rule)
-    print_fn(line(("Layer (type)", "Output Shape", "Param #")))
-    print_fn(double_rule)
-    for i, row in enumerate(rows):
-        print_fn(line(row))
-        print_fn(rule if i < len(rows) - 1 else double_rule)
+    lines = [f'Model: "{model.name}"', *table(rows, widths, right_aligned={2})]
     for label, count in (("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)):
-        print_fn(f"{label} params: {count:,} ({human_bytes(count * itemsize)})")
+        lines.append(f" {label} params: {count:,} ({human_bytes(count * itemsize)})")
+    print_fn("\n".join(lines))

@@ -156,3 +156,13 @@ def test_evaluate_test_on_batch_and_predict_on_batch_equal_keras(keras_float64):
     )
     np.testing.assert_allclose(ours.test_on_batch(x, y), theirs.test_on_batch(x, y), rtol=1e-10)
     np.testing.assert_allclose(ours.predict_on_batch(x), theirs.predict_on_batch(x), rtol=1e-10)
+
+
+def test_summary_layout_follows_keras_arguments():
+    model = minidl.Sequential([minidl.Input((4,)), layers.Dense(8), layers.BatchNormalization(), layers.Dense(3)])
+    for line_length, positions in ((60, None), (90, [0.5, 0.75, 1.0]), (70, [30, 50, 70])):
+        printed = []
+        model.summary(line_length=line_length, positions=positions, print_fn=printed.append)
+        table = [line for line in printed[0].splitlines() if line[:1] in "┏┃┡│├└"]
+        assert {len(line) for line in table} == {line_length}
+    assert "│ (BatchNormalization)" in printed[0]  # a long name wraps onto the next line, as Keras

@@ -212,22 +212,26 @@ def test_summary_matches_keras_counts():
             keras.layers.Dense(3, activation="softmax", name="out"),
         ]
     )
-    lines = []
-    model.summary(print_fn=lines.append)
-    text = "\n".join(lines)
+    printed = []
+    model.summary(print_fn=printed.append)
+    assert len(printed) == 1  # one call with the whole table, as Keras 3
+    text = printed[0]
+    lines = text.splitlines()
     klines = []
     kmodel.summary(print_fn=lambda s, **kwargs: klines.append(s))
     ktext = "\n".join(klines)
+    assert [line[0] for line in lines[1:5]] == [line[0] for line in ktext.splitlines()[1:5]]  # ┏ ┃ ┡ │: the box
 
     assert model.count_params() == kmodel.count_params() == 2 * 16 + 16 + 16 * 3 + 3
     for layer, klayer in zip(model.layers, kmodel.layers):
         assert layer.count_params() == klayer.count_params()
-        row = next(line for line in lines if line.startswith(f"{layer.name} (Dense)"))
-        assert str(tuple(klayer.output.shape)) in row  # (None, 16)
-        assert row.split()[-1] == f"{klayer.count_params():,}"
+        row = next(line for line in lines if f"{layer.name} (Dense)" in line)
+        _, _, shape, count, _ = row.split("│")
+        assert shape.strip() == str(tuple(klayer.output.shape))  # (None, 16)
+        assert count.strip() == f"{klayer.count_params():,}"
     assert "(None, 16)" in text and "(None, 3)" in text
     for label in ("Total params:", "Trainable params:", "Non-trainable params:"):
-        ours = next(line for line in lines if line.startswith(label))
+        ours = next(line.strip() for line in lines if line.strip().startswith(label))
         theirs = next(line.strip() for line in ktext.splitlines() if line.strip().startswith(label))
         assert ours == theirs  # e.g. "Total params: 99 (396.00 B)"
     assert lines[0] == f'Model: "{model.name}"'

@@ -215,9 +215,15 @@ class BaseModel:
         else:
             saving.restore_optimizer_state(self.optimizer, optimizer_state, source=f"load_weights('{filepath}')")
 
-    def summary(self, print_fn: Callable[[str], object] = print) -> None:
-        """Print a table like Keras's: each layer's name and type, output shape and parameter count."""
-        print_summary(self, print_fn)
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Sequence[float] | None = None,
+        print_fn: Callable[[str], object] = print,
+    ) -> None:
+        """Print Keras 3's table: each layer's name and type, output shape and parameter count, then the
+        totals (`line_length`, `positions`, `print_fn` as Keras's)."""
+        print_summary(self, line_length, positions, print_fn)
 
     # ------------------------------------------------------------------ layers
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
