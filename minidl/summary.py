@@ -25,7 +25,9 @@ def column_widths(line_length: int, positions: Sequence[float]) -> list[int]:
     """Each column's width between the borders: `positions` are the columns' right edges, as fractions of
     the line (Keras's relative form) or as absolute character positions."""
     usable = line_length - len(positions) - 1  # the vertical borders
-    edges = [round(p * usable) if p <= 1 else int(p) for p in positions]
+    if positions[-1] > 1:  # absolute positions: the same proportions of the line
+        positions = [p / positions[-1] for p in positions]
+    edges = [round(p * usable) for p in positions]
     return [right - left for left, right in zip([0, *edges[:-1]], edges)]
 
 
