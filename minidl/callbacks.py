@@ -12,6 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -586,3 +587,48 @@ class LambdaCallback(Callback):
                 if not callable(getattr(Callback, hook, None)):
                     raise ValueError(f"LambdaCallback: unknown hook {hook!r}")
                 setattr(self, hook, function)
+
+
+class BackupAndRestore(Callback):
+    """Keras's BackupAndRestore (save_freq="epoch"): after every epoch the model, its optimiser and random
+    states are saved to `backup_dir`; a fit that was interrupted (Ctrl-C,
+    a killed process) and is started again with the same callback resumes after the last saved epoch, as
+    if it had never stopped: the same batches, the same dropout masks, bit for bit. The backup is deleted
+    when training ends (unless delete_checkpoint=False).
+
+    Files: `backup_dir/epoch-{k}.npz` (k epochs done), written atomically, the older one deleted after."""
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError(f"BackupAndRestore: only save_freq='epoch' is supported, got {save_freq!r}")
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        self.backup_dir, self.delete_checkpoint = Path(backup_dir), delete_checkpoint
+
+    def _backups(self) -> list[tuple[int, Path]]:
+        found = []
+        for path in self.backup_dir.glob("epoch-*.npz"):
+            done = path.name.removeprefix("epoch-").removesuffix(".npz")
+            if done.isdigit():
+                found.append((int(done), path))
+        return sorted(found)
+
+    def on_train_begin(self, logs=None):
+        backups = self._backups()
+        if backups:
+            done, path = backups[-1]
+            self.model.load_weights(path)
+            self.model.resume_from_epoch = done
+
+    def on_epoch_end(self, epoch, logs=None):
+        older = self._backups()
+        self.model.save_weights(self.backup_dir / f"epoch-{epoch + 1}.npz")
+        for done, path in older:
+            if done != epoch + 1:
+                path.unlink(missing_ok=True)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint:  # training ended (an exception skips this: the backup stays)
+            for _, path in self._backups():
+                path.unlink(missing_ok=True)

@@ -202,7 +202,10 @@ def run_epochs(
     callbacks.append(model.history)
     build_metrics(model, y)
     model.stop_training = False
+    model.resume_from_epoch = None
     callbacks.on_train_begin()
+    if model.resume_from_epoch is not None:  # a callback restored a backup (BackupAndRestore)
+        initial_epoch = model.resume_from_epoch
     epoch_logs: Logs = {}
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)

@@ -129,3 +129,47 @@ def test_reduce_lr_on_plateau_decides_as_keras(kwargs):
         theirs.on_epoch_end(epoch, {"loss": 1.0, kwargs["monitor"]: float(value)})
         ours.on_epoch_end(epoch, {"loss": 1.0, kwargs["monitor"]: float(value)})
         assert model.optimizer.learning_rate == pytest.approx(float(kmodel.optimizer.learning_rate), rel=1e-6), epoch
+
+
+class Crash(Exception):  # noqa: N818  (an interruption, like KeyboardInterrupt, not an error)
+    pass
+
+
+class CrashAt(callbacks.Callback):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise Crash
+
+
+def dropout_model(seed):
+    minidl.set_seed(seed)
+    model = minidl.Sequential(
+        [layers.Input((3,)), layers.Dense(8, activation="relu"), layers.Dropout(0.3), layers.Dense(2)]
+    )
+    model.compile(minidl.optimizers.Adam(0.01), "mse")
+    return model
+
+
+def test_backup_and_restore_resumes_a_crashed_fit_bit_for_bit(tmp_path):
+    x, y = data(n=24)
+    reference = dropout_model(seed=5)
+    expected = reference.fit(x, y, batch_size=8, epochs=5, verbose=0).history["loss"]
+
+    backup = callbacks.BackupAndRestore(tmp_path / "backup")
+    model = dropout_model(seed=5)
+    with pytest.raises(Crash):
+        model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[backup, CrashAt(epoch=3, batch=1)])
+    assert [p.name for p in (tmp_path / "backup").iterdir()] == ["epoch-3.npz"]  # the last full epoch only
+    restarted = dropout_model(seed=99)  # a new process would start from other random weights
+    history = restarted.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[backup]).history
+    assert history["loss"] == expected[3:]  # epochs 4 and 5, exactly as uninterrupted
+    for a, b in zip(restarted.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not list((tmp_path / "backup").iterdir())  # deleted when training ended

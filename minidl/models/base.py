@@ -39,6 +39,7 @@ class BaseModel:
         self.weighted_metric_count = 0  # the last ones of `metrics`
         self.metrics: list[metrics_module.Metric] | None = None  # their objects, once data has been seen
         self.stop_training = False
+        self.resume_from_epoch: int | None = None  # set by a callback's on_train_begin to resume there
         self.history: History | None = None
         # Optimiser state read by load_weights before compile(), restored by compile().
         self._pending_optimizer_state: saving.OptimizerState | None = None
