@@ -155,6 +155,12 @@ def bad_data_file(c, kind):
     return path
 
 
+def no_loss():
+    model = mlp()
+    model.compile("adam")
+    return model
+
+
 def fit(c, x=None, y=None, model=None, **kwargs):
     kwargs.setdefault("verbose", 0)
     return (model or c.model).fit(c.x if x is None else x, c.y if y is None else y, **kwargs)
@@ -731,6 +737,80 @@ BAD_INPUTS = [
         lambda c: c.model.layers[0].set_weights([np.zeros((4, 8))]),
         ValueError,
         r"Layer 'hidden' expects 2 weights \[kernel \(4, 8\), bias \(8,\)\], but received 1",
+    ),
+    # ---- Keras's newer arguments
+    (
+        "sample_weight of the wrong shape",
+        lambda c: fit(c, sample_weight=np.ones(5)),
+        ValueError,
+        r"fit: sample_weight must hold one weight per sample, shape \(12,\), got shape \(5,\)",
+    ),
+    (
+        "negative sample_weight",
+        lambda c: fit(c, sample_weight=-np.ones(12)),
+        ValueError,
+        r"fit: sample_weight must be finite and >= 0",
+    ),
+    (
+        "class_weight missing a class",
+        lambda c: fit(c, class_weight={0: 1.0, 1: 2.0}),
+        ValueError,
+        r"fit: class_weight has no weight for class\(es\) \[2\]; it has \[0, 1\]",
+    ),
+    (
+        "sample_weight and class_weight together",
+        lambda c: fit(c, sample_weight=np.ones(12), class_weight={0: 1, 1: 1, 2: 1}),
+        ValueError,
+        r"Arguments `sample_weight` and `class_weight` cannot be specified at the same time",
+    ),
+    (
+        "validation_split of 1",
+        lambda c: fit(c, validation_split=1.0),
+        ValueError,
+        r"fit: validation_split must be a number in \[0, 1\), got 1.0",
+    ),
+    (
+        "validation_freq of 0",
+        lambda c: fit(c, validation_freq=0, validation_split=0.25),
+        ValueError,
+        r"fit: validation_freq must be a positive integer or a list of epochs, got 0",
+    ),
+    (
+        "verbose of 3",
+        lambda c: c.model.evaluate(c.x, c.y, verbose=3),
+        ValueError,
+        r"evaluate: verbose must be 'auto', 0, 1 or 2, got 3",
+    ),
+    (
+        "ReduceLROnPlateau factor of 1",
+        lambda c: callbacks.ReduceLROnPlateau(factor=1.0),
+        ValueError,
+        r"ReduceLROnPlateau does not support a factor >= 1.0. Received factor=1.0",
+    ),
+    (
+        "two clipping arguments",
+        lambda c: optimizers.SGD(clipnorm=1.0, clipvalue=0.5),
+        ValueError,
+        r"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set",
+    ),
+    (
+        "compile without a loss, then fit",
+        lambda c: fit(c, model=no_loss()),
+        ValueError,
+        r"fit: No loss to compute. Provide a `loss` argument in `compile\(\)`.",
+    ),
+    (
+        "a weights file not named .npz",
+        lambda c: c.model.save_weights(c.tmp / "model.weights.h5"),
+        ValueError,
+        r"save_weights: '.*model\.weights\.h5' does not end in \.npz",
+    ),
+    (
+        "Input(784)",
+        lambda c: minidl.Input(784),
+        ValueError,
+        r"Cannot convert '784' to a shape. Input takes the shape of one sample, without the batch axis, as a "
+        r"tuple: Input\(\(784,\)\)",
     ),
     # ---- data files (the notMNIST loader)
     (
