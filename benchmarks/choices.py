@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness
 import numpy as np
+from layers import best_ms  # benchmarks/layers.py
 from numpy.lib.stride_tricks import sliding_window_view
 
 import harness  # noqa: F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
 from minidl import parallel
 from minidl.layers.conv import window_slices
-
-
-def best_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * min(times)
 
 
 def im2col_one_channel(repeats: int) -> list[tuple[str, float]]:

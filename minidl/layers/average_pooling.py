@@ -6,7 +6,7 @@ import numpy as np
 
 from .base import Layer
 from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
-from .pooling import check_rank3
+from .pooling import OnTimeAxis
 
 
 class AveragePooling2D(Layer):
@@ -74,24 +74,5 @@ class AveragePooling2D(Layer):
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
 
-class AveragePooling1D(AveragePooling2D):
-    """Keras's AveragePooling1D: AveragePooling2D (see its docstring) of the (N, 1, T, C) view with (1, p)
-    windows.   Shapes: x (N, T, C) -> y (N, To, C)."""
-
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
-        pool = normalize_tuple(pool_size, "AveragePooling1D", "pool_size", 1)
-        stride = pool if strides is None else normalize_tuple(strides, "AveragePooling1D", "strides", 1)
-        super().__init__((1, *pool), strides=(1, *stride), padding=padding, **kwargs)
-
-    def build(self, input_shape):
-        check_rank3(self, input_shape)
-
-    def compute_output_shape(self, input_shape):
-        n, _, to, c = super().compute_output_shape((input_shape[0], 1, input_shape[1], input_shape[2]))
-        return (n, to, c)
-
-    def forward(self, x, training=False):
-        return super().forward(x[:, None], training)[:, 0]
-
-    def backward(self, grad_output):
-        return super().backward(grad_output[:, None])[:, 0]
+class AveragePooling1D(OnTimeAxis, AveragePooling2D):
+    """Keras's AveragePooling1D: x (N, T, C) -> y (N, To, C), the means over windows of `pool_size` steps."""

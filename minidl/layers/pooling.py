@@ -111,32 +111,37 @@ class MaxPooling2D(Layer):
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
 
-class MaxPooling1D(MaxPooling2D):
-    """Keras's MaxPooling1D: MaxPooling2D (see its docstring) of the (N, 1, T, C) view with (1, p) windows.
-    Shapes: x (N, T, C) -> y (N, To, C)."""
+class OnTimeAxis:
+    """Mixin: a 2-D pooling run on the (N, 1, T, C) view of (N, T, C) inputs, (1, p) windows, for the 1-D
+    poolings (their maths are the 2-D layer's; see its docstring)."""
+
+    name: str
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
-        pool = normalize_tuple(pool_size, "MaxPooling1D", "pool_size", 1)
-        stride = pool if strides is None else normalize_tuple(strides, "MaxPooling1D", "strides", 1)
-        super().__init__((1, *pool), strides=(1, *stride), padding=padding, **kwargs)
+        owner = type(self).__name__
+        pool = normalize_tuple(pool_size, owner, "pool_size", 1)
+        stride = pool if strides is None else normalize_tuple(strides, owner, "strides", 1)
+        super().__init__((1, *pool), strides=(1, *stride), padding=padding, **kwargs)  # type: ignore[call-arg]
 
     def build(self, input_shape):
-        check_rank3(self, input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim=3 "
+                f"(batch, steps, channels), found ndim={len(input_shape)}"
+            )
 
     def compute_output_shape(self, input_shape):
-        n, _, to, c = super().compute_output_shape((input_shape[0], 1, input_shape[1], input_shape[2]))
-        return (n, to, c)
+        n, _, steps, c = super().compute_output_shape(  # type: ignore[misc]
+            (input_shape[0], 1, input_shape[1], input_shape[2])
+        )
+        return (n, steps, c)
 
     def forward(self, x, training=False):
-        return super().forward(x[:, None], training)[:, 0]
+        return super().forward(x[:, None], training)[:, 0]  # type: ignore[misc]
 
     def backward(self, grad_output):
-        return super().backward(grad_output[:, None])[:, 0]
+        return super().backward(grad_output[:, None])[:, 0]  # type: ignore[misc]
 
 
-def check_rank3(layer: Layer, input_shape) -> None:
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected ndim=3 "
-            f"(batch, steps, channels), found ndim={len(input_shape)}"
-        )
+class MaxPooling1D(OnTimeAxis, MaxPooling2D):
+    """Keras's MaxPooling1D: x (N, T, C) -> y (N, To, C), the maxima over windows of `pool_size` steps."""
