@@ -24,6 +24,7 @@ CASES = {  # id: (make(api), input shape)
     "GlobalAveragePooling1D": (lambda api: api.layers.GlobalAveragePooling1D(), (3, 9, 4)),
     "GlobalMaxPooling1D": (lambda api: api.layers.GlobalMaxPooling1D(), (3, 9, 4)),
     "AveragePooling2D": (lambda api: api.layers.AveragePooling2D(2), IMAGES),
+    "AveragePooling2D tiling the image": (lambda api: api.layers.AveragePooling2D((2, 4)), (3, 6, 8, 4)),
     "AveragePooling2D same overlapping": (
         lambda api: api.layers.AveragePooling2D(3, strides=2, padding="same"),
         IMAGES,

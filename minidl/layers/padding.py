@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Layer
+from .blocks import block_repeat, block_sums
 from .conv import check_rank4
 
 
@@ -105,21 +106,7 @@ class UpSampling2D(Layer):
         return (n, None if h is None else h * self.size[0], None if w is None else w * self.size[1], c)
 
     def forward(self, x, training=False):
-        n, h, w, c = x.shape
-        sh, sw = self.size
-        out = np.empty((n, h, sh, w, sw, c), dtype=x.dtype)
-        out[...] = x[:, :, None, :, None, :]  # one broadcast copy (np.repeat twice makes two passes)
-        return out.reshape(n, h * sh, w * sw, c)
+        return block_repeat(x, *self.size)
 
     def backward(self, grad_output):
-        n, h, w, c = grad_output.shape
-        sh, sw = self.size
-        rows = grad_output.reshape(n, h // sh, sh, w * c)  # first the sh rows of each block, whole rows at once
-        down = rows[:, :, 0] + rows[:, :, 1] if sh > 1 else rows[:, :, 0].copy()
-        for a in range(2, sh):
-            down += rows[:, :, a]
-        columns = down.reshape(n, h // sh, w // sw, sw, c)  # then the sw columns
-        grad = columns[:, :, :, 0] + columns[:, :, :, 1] if sw > 1 else columns[:, :, :, 0].copy()
-        for b in range(2, sw):
-            grad += columns[:, :, :, b]
-        return grad
+        return block_sums(grad_output, *self.size)
