@@ -119,6 +119,11 @@ KERAS_LAYERS = {
     "LayerNormalization": lambda api: api.layers.LayerNormalization(),
     "GaussianNoise(0.1)": lambda api: api.layers.GaussianNoise(0.1),
     "SpatialDropout2D(0.2)": lambda api: api.layers.SpatialDropout2D(0.2),
+    "Conv2D(32, 3, dilation_rate=2)": lambda api: api.layers.Conv2D(32, 3, dilation_rate=2),
+    "Conv1D(32, 3) on (784, 32)": lambda api: api.layers.Conv1D(32, 3),
+    "MaxPooling1D(2) on (784, 32)": lambda api: api.layers.MaxPooling1D(2),
+    "AveragePooling1D(2) on (784, 32)": lambda api: api.layers.AveragePooling1D(2),
+    "GlobalAveragePooling1D on (784, 32)": lambda api: api.layers.GlobalAveragePooling1D(),
 }
 
 
@@ -129,13 +134,17 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
     import minidl
 
     keras = harness.import_keras()
-    x = np.random.default_rng(0).random((batch, 28, 28, 32), dtype=np.float32)
+    images = np.random.default_rng(0).random((batch, 28, 28, 32), dtype=np.float32)
     rows = []
     for name, make in KERAS_LAYERS.items():
+        x = images.reshape(batch, 784, 32) if "on (784, 32)" in name else images  # the 1-D layers: 784 steps
         ours, theirs = make(minidl), make(keras)
-        ours.build_for((None, 28, 28, 32))
+        ours.build_for((None, *x.shape[1:]))
+        theirs.build((None, *x.shape[1:]))
+        if ours.weights:
+            theirs.set_weights(ours.get_weights())
         ours.need_input_grad = True
-        upstream = np.ones(ours.compute_output_shape((batch, 28, 28, 32)), dtype=np.float32)
+        upstream = np.ones(ours.compute_output_shape(x.shape), dtype=np.float32)
         tx, tu = tf.constant(x), tf.constant(upstream)
 
         @tf.function
@@ -145,7 +154,7 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
                 y = theirs(tx, training=True)
             return y, tape.gradient(y, tx, output_gradients=tu)  # y too: else TensorFlow prunes the forward
 
-        def minidl_step(ours=ours, upstream=upstream):
+        def minidl_step(ours=ours, upstream=upstream, x=x):
             ours.forward(x, training=True)
             return ours.backward(upstream)
 

@@ -201,6 +201,18 @@ class ProgressBar(Callback):
             self._close(None)
 
 
+class ProgbarLogger(ProgressBar):
+    """Keras's ProgbarLogger, given explicitly: fit's progress output at the verbosity fit was called with
+    (fit adds one by itself when verbose is not 0)."""
+
+    def __init__(self, count_mode=None):
+        super().__init__(verbose=1)
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        self.verbose = params.get("verbose", 1) or 1
+
+
 def _format_value(value) -> str:
     """A log value as Keras prints it: 4 decimals (an array metric, e.g. F1Score per class: each value)."""
     if np.ndim(value):
