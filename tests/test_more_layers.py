@@ -40,6 +40,8 @@ CASES = {  # id: (make(api), input shape)
     "MaxPooling1D same": (lambda api: api.layers.MaxPooling1D(3, strides=2, padding="same"), (3, 9, 4)),
     "AveragePooling1D": (lambda api: api.layers.AveragePooling1D(3, strides=2, padding="same"), (3, 9, 4)),
     "LayerNormalization images": (lambda api: api.layers.LayerNormalization(axis=[1, 2, 3]), IMAGES),
+    "LayerNormalization inner axis": (lambda api: api.layers.LayerNormalization(axis=1), IMAGES),
+    "LayerNormalization no scale": (lambda api: api.layers.LayerNormalization(scale=False), (5, 6)),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
+from ..parallel import blockwise
 from ..shapes import format_shape
 from .base import Layer
 
@@ -43,55 +44,72 @@ class LayerNormalization(Layer):
             )
         self.axes = tuple(sorted(a % ndim for a in axes))
         shape = tuple(input_shape[a] for a in self.axes)
+        self.size = int(np.prod(shape))  # D, the values normalised together
         self.broadcast = tuple(input_shape[a] if a in self.axes else 1 for a in range(1, ndim))
         if self.scale:
             self.add_weight(shape, initializers.get(self.gamma_initializer), name="gamma")
         if self.center:
             self.add_weight(shape, initializers.get(self.beta_initializer), name="beta")
 
-    def _parameter(self, name: str):
-        return self.params[name].reshape(self.broadcast) if name in self.params else None
+    def _as_rows(self, a: np.ndarray) -> np.ndarray:
+        """a as (M, D) rows of the D values normalised together (the normalised axes moved last if need be)."""
+        moved = a if self.trailing else np.moveaxis(a, self.axes, range(a.ndim - len(self.axes), a.ndim))
+        return np.ascontiguousarray(moved).reshape(-1, self.size)
+
+    def _from_rows(self, rows: np.ndarray, shape: tuple) -> np.ndarray:
+        if self.trailing:
+            return rows.reshape(shape)
+        moved_shape = [d for i, d in enumerate(shape) if i not in self.axes] + [shape[i] for i in self.axes]
+        return np.moveaxis(rows.reshape(moved_shape), range(len(shape) - len(self.axes), len(shape)), self.axes)
 
     @property
     def trailing(self) -> bool:
         """The normalised axes are the last ones (the usual case)."""
         return self.axes == tuple(range(len(self.broadcast) + 1 - len(self.axes), len(self.broadcast) + 1))
 
-    def _mean(self, a: np.ndarray) -> np.ndarray:
-        """The mean over the normalised axes, keepdims: for trailing axes a matrix-vector product of the
-        (M, D) rows, much faster than NumPy's reduction over short rows."""
-        if not self.trailing:
-            return a.mean(axis=self.axes, keepdims=True)
-        kept = tuple(1 if i in self.axes else d for i, d in enumerate(a.shape))
-        rows = a.reshape(int(np.prod(kept)), -1)
-        return (rows @ np.full(rows.shape[1], 1.0 / rows.shape[1], dtype=a.dtype)).reshape(kept)
+    def _row_weight(self, name: str) -> np.ndarray | None:
+        return self.params[name].reshape(-1) if name in self.params else None
 
     def forward(self, x, training=False):
-        centred = x - self._mean(x)
-        self.inv_std = 1.0 / np.sqrt(self._mean(np.square(centred)) + x.dtype.type(self.epsilon))
-        self.x_hat = centred * self.inv_std
-        gamma, beta = self._parameter("gamma"), self._parameter("beta")
-        y = self.x_hat if gamma is None else self.x_hat * gamma
-        return y if beta is None else y + beta
+        rows = self._as_rows(x)
+        dtype, epsilon = rows.dtype.type, rows.dtype.type(self.epsilon)
+        average = np.full(self.size, 1.0 / self.size, dtype=rows.dtype)
+        gamma, beta = self._row_weight("gamma"), self._row_weight("beta")
+        self.x_hat, self.inv_std, y = np.empty_like(rows), np.empty(len(rows), dtype=rows.dtype), np.empty_like(rows)
 
-    def _sum_over_others(self, a: np.ndarray) -> np.ndarray:
-        """The sum over the axes that are not normalised, in a weight's shape (for trailing axes, a row of
-        ones times the (M, D) rows: BLAS, faster than NumPy's reduction over the leading axes)."""
-        shape = self.params["gamma" if "gamma" in self.params else "beta"].shape
-        if self.trailing:
-            rows = a.reshape(-1, int(np.prod(shape)))
-            return (np.ones(rows.shape[0], dtype=a.dtype) @ rows).reshape(shape)
-        return a.sum(axis=tuple(i for i in range(a.ndim) if i not in self.axes)).reshape(shape)
+        def kernel(r, x_hat, inv_std, out):  # a block of rows in cache: each mean a matrix-vector product
+            np.subtract(r, (r @ average)[:, None], out=x_hat)
+            np.sqrt(np.square(x_hat, out=out) @ average + epsilon, out=inv_std)
+            np.divide(dtype(1), inv_std, out=inv_std)
+            x_hat *= inv_std[:, None]
+            np.copyto(out, x_hat) if gamma is None else np.multiply(x_hat, gamma, out=out)
+            if beta is not None:
+                out += beta
+
+        blockwise(kernel, rows, self.x_hat, self.inv_std, y)
+        return self._from_rows(y, x.shape)
 
     def backward(self, grad_output):
-        g_xhat = grad_output * self.x_hat
+        g = self._as_rows(grad_output)
+        gamma = self._row_weight("gamma")
+        scaled_average = (np.ones(self.size, g.dtype) if gamma is None else gamma) / g.dtype.type(self.size)
+        dx = np.empty_like(g)
+        partial_sums: list[tuple[np.ndarray, np.ndarray]] = []  # (sum g x_hat, sum g) of each block
+
+        def kernel(g_block, x_hat, inv_std, out):
+            g_xhat = np.multiply(g_block, x_hat, out=out)
+            ones = np.ones(len(g_block), dtype=g_block.dtype)
+            partial_sums.append((ones @ g_xhat, ones @ g_block))
+            mean_h_xhat, mean_h = g_xhat @ scaled_average, g_block @ scaled_average  # h = g gamma
+            np.copyto(out, g_block) if gamma is None else np.multiply(g_block, gamma, out=out)
+            out -= mean_h[:, None]
+            out -= x_hat * mean_h_xhat[:, None]
+            out *= inv_std[:, None]
+
+        blockwise(kernel, g, self.x_hat, self.inv_std, dx)
+        shape = self.params["gamma" if self.scale else "beta"].shape if self.params else ()
         if self.scale:
-            np.copyto(self.grad_buffer("gamma"), self._sum_over_others(g_xhat))
+            np.copyto(self.grad_buffer("gamma"), np.sum([p[0] for p in partial_sums], axis=0).reshape(shape))
         if self.center:
-            np.copyto(self.grad_buffer("beta"), self._sum_over_others(grad_output))
-        if not self.need_input_grad:
-            return None
-        gamma = self._parameter("gamma")
-        h = grad_output if gamma is None else grad_output * gamma
-        h_xhat = g_xhat if gamma is None else g_xhat * gamma
-        return (h - self._mean(h) - self.x_hat * self._mean(h_xhat)) * self.inv_std
+            np.copyto(self.grad_buffer("beta"), np.sum([p[1] for p in partial_sums], axis=0).reshape(shape))
+        return self._from_rows(dx, grad_output.shape) if self.need_input_grad else None
