@@ -14,7 +14,7 @@ from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
-from .reshape import Permute, Reshape
+from .reshape import Permute, Rescaling, Reshape
 
 __all__ = [
     "AveragePooling1D",
@@ -29,6 +29,7 @@ __all__ = [
     "GlobalMaxPooling2D",
     "LayerNormalization",
     "Permute",
+    "Rescaling",
     "Reshape",
     "SpatialDropout2D",
     "UpSampling2D",

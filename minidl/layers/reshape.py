@@ -63,3 +63,19 @@ class Permute(Layer):
 
     def backward(self, grad_output):
         return grad_output.transpose(self.inverse)
+
+
+class Rescaling(Layer):
+    """y = x scale + offset (Keras's preprocessing layer, e.g. Rescaling(1 / 255)); the input is cast to
+    the layer's float dtype first.   Backward: dL/dx = dL/dy scale.   No parameters."""
+
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x, training=False):
+        dtype = x.dtype.type if x.dtype.kind == "f" else np.dtype(self.dtype or "float32").type
+        return x.astype(dtype, copy=False) * dtype(self.scale) + dtype(self.offset)
+
+    def backward(self, grad_output):
+        return grad_output * grad_output.dtype.type(self.scale)
