@@ -2,7 +2,9 @@
 
 from . import (
     activations,
+    backend,
     callbacks,
+    config,
     datasets,
     initializers,
     layers,
@@ -25,6 +27,8 @@ from .parallel import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 __all__ = [
     "activations",
+    "backend",
+    "config",
     "Input",
     "models",
     "ops",

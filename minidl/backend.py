@@ -7,6 +7,7 @@ Every layer, loss and optimiser asks `floatx()` for its dtype when it is built, 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 
 import numpy as np
 
@@ -46,3 +47,23 @@ def make_rng(seed: int | np.random.Generator | None = None) -> np.random.Generat
     if seed is None:
         return np.random.default_rng(_GLOBAL_RNG.integers(2**63))
     return np.random.default_rng(seed)
+
+
+_name_counts: dict[str, int] = defaultdict(int)
+
+
+def unique_name(base: str) -> str:
+    """Keras-style names: dense, dense_1, dense_2, ... (counted per program until clear_session)."""
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def clear_session() -> None:
+    """As keras.backend.clear_session: the layer and model names start again from dense, sequential, ..."""
+    _name_counts.clear()
+
+
+def epsilon() -> float:
+    """Keras's fuzz factor (1e-7), used where probabilities are clipped."""
+    return 1e-7

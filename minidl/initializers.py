@@ -59,6 +59,56 @@ class RandomNormal(Initializer):
         return rng.normal(self.mean, self.stddev, shape)
 
 
+class RandomUniform(Initializer):
+    """Uniform(minval, maxval) (Keras's `random_uniform`, -0.05..0.05 by default)."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def sample(self, shape, rng):
+        return rng.uniform(self.minval, self.maxval, shape)
+
+
+class TruncatedNormal(Initializer):
+    """Normal(mean, stddev) with values beyond 2 stddev from the mean redrawn (Keras's `truncated_normal`)."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def sample(self, shape, rng):
+        return self.mean + truncated_normal(rng, shape, self.stddev)
+
+
+class Constant(Initializer):
+    """Every value `value`."""
+
+    def __init__(self, value: float = 0.0):
+        super().__init__(None)
+        self.value = value
+
+    def sample(self, shape, rng):
+        return np.full(shape, self.value, dtype=np.float64)
+
+
+class Orthogonal(Initializer):
+    """gain times an orthogonal matrix (rows or columns orthonormal) of shape (prod(shape[:-1]), shape[-1]),
+    from the QR decomposition of a normal matrix with the signs of R's diagonal, as Keras."""
+
+    def __init__(self, gain: float = 1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def sample(self, shape, rng):
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        flat = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q *= np.sign(np.diag(r))
+        q = q.T if rows < cols else q
+        return self.gain * q.reshape(shape)
+
+
 def truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float) -> np.ndarray:
     """Normal(0, stddev) with values beyond 2 stddev redrawn (as tf.random.truncated_normal)."""
     values = rng.normal(0.0, stddev, shape)
@@ -127,12 +177,57 @@ class XavierNormal(VarianceScaling):
 
 
 INITIALIZERS: Registry[Initializer] = Registry("initializer", Initializer)
-for _initializer in (Zeros, Ones, RandomNormal, GlorotNormal, GlorotUniform, HeNormal, XavierNormal):
+
+
+class HeUniform(VarianceScaling):
+    """U(-limit, limit), limit = sqrt(6 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(2.0, "fan_in", "uniform", seed)
+
+
+class LecunNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(1 / fan_in) (for SELU networks)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+
+
+class LecunUniform(VarianceScaling):
+    """U(-limit, limit), limit = sqrt(3 / fan_in)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "uniform", seed)
+
+
+for _initializer in (
+    Zeros,
+    Ones,
+    Constant,
+    RandomNormal,
+    RandomUniform,
+    TruncatedNormal,
+    Orthogonal,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    LecunNormal,
+    LecunUniform,
+    VarianceScaling,
+    XavierNormal,
+):
     INITIALIZERS.register(_initializer)
+INITIALIZERS.register(Zeros, names=("zero",))  # Keras's aliases
+INITIALIZERS.register(Ones, names=("one",))
+INITIALIZERS.register(RandomNormal, names=("normal",))
+INITIALIZERS.register(RandomUniform, names=("uniform",))
 
 
 # Keras's lower-case aliases, so `initializers.glorot_normal(seed=14)` reads as in Keras
-zeros, ones, random_normal = Zeros, Ones, RandomNormal
+zeros, ones, constant, random_normal, random_uniform = Zeros, Ones, Constant, RandomNormal, RandomUniform
+orthogonal = Orthogonal
+he_uniform, lecun_normal, lecun_uniform = HeUniform, LecunNormal, LecunUniform
 glorot_normal, glorot_uniform, he_normal, xavier_normal = GlorotNormal, GlorotUniform, HeNormal, XavierNormal
 
 

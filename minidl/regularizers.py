@@ -70,9 +70,25 @@ l2 = L2  # Keras spells both `regularizers.l2(0.01)` and `regularizers.L2(0.01)`
 l1 = L1
 
 
+class L1L2(Regularizer):
+    """penalty = l1 * sum(|w|) + l2 * sum(w**2);  gradient = l1 * sign(w) + 2 * l2 * w (Keras's defaults 0, 0)."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1_part, self.l2_part = L1(l1), L2(l2)
+        self.l1, self.l2 = self.l1_part.l1, self.l2_part.l2
+
+    def penalty(self, w):
+        return self.l1_part.penalty(w) + self.l2_part.penalty(w)
+
+    def gradient(self, w):
+        return self.l1_part.gradient(w) + self.l2_part.gradient(w)
+
+
+l1_l2 = L1L2
 REGULARIZERS: Registry[Regularizer] = Registry("regularizer", Regularizer)
 REGULARIZERS.register(L2)
 REGULARIZERS.register(L1)
+REGULARIZERS.register(L1L2, names=("L1L2", "l1_l2", "l1l2"))
 
 
 def get(identifier: str | Regularizer | None) -> Regularizer | None:

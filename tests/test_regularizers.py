@@ -32,3 +32,11 @@ def test_l1_and_l2_follow_keras():
     np.testing.assert_allclose(regularizers.L2(0.1).gradient(w), 0.2 * w)
     assert regularizers.L1(0.1).penalty(w) == pytest.approx(0.1 * 4.0)
     np.testing.assert_allclose(regularizers.L1(0.1).gradient(w), 0.1 * np.sign(w))
+
+
+def test_l1_l2():
+    w = np.array([[1.5, -2.0], [0.0, 0.5]])
+    reg = regularizers.L1L2(l1=0.1, l2=0.2)
+    assert reg.penalty(w) == pytest.approx(0.1 * 4.0 + 0.2 * 6.5)
+    np.testing.assert_allclose(reg.gradient(w), 0.1 * np.sign(w) + 0.4 * w)
+    assert isinstance(regularizers.get("L1L2"), regularizers.L1L2)

@@ -13,26 +13,16 @@ Optimisers read `params` and `grads` and update the parameters; `backward` never
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
 
 from .. import initializers, regularizers
-from ..backend import floatx
+from ..backend import floatx, unique_name
 from ..registry import snake_case
 from ..shapes import Shape, format_shape
 
 __all__ = ["Layer", "unique_name"]
-
-_name_counts: dict[str, int] = defaultdict(int)
-
-
-def unique_name(base: str) -> str:
-    """Keras-style layer names: dense, dense_1, dense_2, ..."""
-    count = _name_counts[base]
-    _name_counts[base] += 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def _reused(store: dict[str, np.ndarray], name: str, shape: tuple, dtype) -> np.ndarray:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from .. import validation
-from ..backend import floatx
+from ..backend import floatx, unique_name
 from ..inference import InferencePlan
-from ..layers.base import Layer, unique_name
+from ..layers.base import Layer
 from ..layers.core import Input
 from .base import BaseModel
 
