@@ -29,7 +29,8 @@ def with_minidl_imports(source: str) -> str:
 def run(source: str) -> dict:
     env = {
         **os.environ,
-        "PYTHONPATH": str(PROGRAMS),
+        # the programs' folder (their data helper), then this checkout (its minidl, whatever is installed)
+        "PYTHONPATH": os.pathsep.join([str(PROGRAMS), str(PROGRAMS.parents[1])]),
         "MINIDL_NOTMNIST": str(DATA),
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "KERAS_BACKEND": "tensorflow",
