@@ -21,7 +21,7 @@ from . import (
 )
 from .backend import floatx, set_floatx, set_seed
 from .layers import Input
-from .models import Sequential
+from .models import Model, Sequential
 from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
@@ -32,6 +32,7 @@ __all__ = [
     "Input",
     "models",
     "ops",
+    "Model",
     "Sequential",
     "layers",
     "losses",

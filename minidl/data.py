@@ -38,7 +38,7 @@ def prepare_x(model, x, caller: str) -> np.ndarray:
             )
         model.build(model.input_shape or (None, *x.shape[1:]))
     try:
-        model.layers[0].check_input_shape(x.shape)
+        model.check_input_shape(x.shape)
     except ValueError as error:
         if "validation" in caller:  # say which array: the message alone reads as if x were wrong
             raise ValueError(f"{caller}: {error}") from None

@@ -34,7 +34,7 @@ def link_loss(model) -> Callable[[], np.ndarray]:
     (p - y) / N (stable, no K x K Jacobian, as Keras computes such a loss from the logits), and the
     activation passes it through. Linked anew at every fit/train_on_batch: it depends on the model as it
     is, not on the loss object, which one may compile into several models."""
-    final = model.layers[-1].output_activation
+    final = model.output_activation
     kind = getattr(final, "fusable_as", None)
     fused = kind is not None and kind == model.loss.fuses_with
     if kind is not None:

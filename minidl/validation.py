@@ -9,7 +9,8 @@ import numpy as np
 
 from .callbacks import Callback
 from .layers.base import Layer
-from .layers.core import Input
+from .layers.core import InputLayer
+from .layers.symbolic import KerasTensor
 from .losses import CategoricalCrossentropy, Loss
 from .metrics import Metric
 from .optimizers import Optimizer
@@ -212,12 +213,17 @@ def check_validation_split(validation_split) -> float:
 def check_layer_to_add(model, layer) -> None:
     """Sequential.add's checks: a Layer instance, an Input only first, no layer or name twice."""
     reject_class(layer, Layer, "Sequential.add expects a Layer instance", "{}(...)")
-    if not isinstance(layer, Layer):
-        raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
-    if isinstance(layer, Input):
+    if isinstance(layer, KerasTensor):
+        if not isinstance(layer.node.layer, InputLayer):
+            raise TypeError(
+                f"Sequential.add expects a Layer or an Input, got the output of layer "
+                f"'{layer.node.layer.name}': build graphs of layers with minidl.Model(inputs, outputs)"
+            )
         if model.layers or model.input_shape is not None:
             raise ValueError("Sequential.add: an Input must come first, and only once")
         return
+    if not isinstance(layer, Layer):
+        raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
     if any(layer is other for other in model.layers):
         raise ValueError(
             f"Sequential.add: layer '{layer.name}' is already in model '{model.name}'; "

@@ -4,19 +4,30 @@ from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softma
 from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
 from .conv import Conv1D, Conv2D
-from .core import Input
+from .core import Input, InputLayer
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .layer_normalization import LayerNormalization
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .reshape import Permute, Rescaling, Reshape
+from .symbolic import KerasTensor
 
 __all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "InputLayer",
+    "KerasTensor",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
     "AveragePooling1D",
     "Conv1D",
     "MaxPooling1D",

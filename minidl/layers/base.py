@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .. import initializers, regularizers
 from ..backend import floatx, unique_name
 from ..registry import snake_case
 from ..shapes import Shape, format_shape
+from .symbolic import KerasTensor, Node, is_symbolic
 
 __all__ = ["Layer", "unique_name"]
 
@@ -64,7 +66,7 @@ class Layer:
         self._scratch: dict[str, np.ndarray] = {}
         # `input_shape=(28, 28, 1)` on a first layer, as Keras allows (without the batch axis)
         self.declared_input_shape = (None, *input_shape) if input_shape is not None else None
-        self.input_shape: Shape | None = None
+        self.input_shape: Any = None  # a Shape (a list of them for a merge layer)
         self.output_shape: Shape | None = None
 
     # ----------------------------------------------------------------- to override
@@ -74,7 +76,7 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
         """The output; a layer written Keras's way defines `call(inputs, training=None)` instead."""
         if type(self).call is not Layer.call:
             return self.call(x, training=training)
@@ -91,14 +93,36 @@ class Layer:
         return type(self).backward is not Layer.backward
 
     # ----------------------------------------------------------------- machinery
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def __call__(self, x, training: bool = False):
+        """On an array: this layer's output (built for its shape on first use). On symbolic tensors (the
+        functional API, see layers.core): the symbolic outputs, the call recorded for Model."""
+        if is_symbolic(x):
+            return self._call_symbolic(x)
+        if isinstance(x, (str, bytes)) or not isinstance(x, (np.ndarray, list, tuple, int, float, np.generic)):
+            raise TypeError(
+                f"Layer '{self.name}' was called on a {type(x).__name__}: call a layer on a NumPy "
+                f"array or on symbolic tensors (minidl.Input(...) and the layers' outputs)"
+            )
         x = np.asarray(x)
         if not self.built:
             self.build_for((None, *x.shape[1:]))
         self.check_input_shape(x.shape)
         return self.forward(x.astype(self.dtype, copy=False), training)
 
-    def build_for(self, input_shape: Shape) -> Shape:
+    def _call_symbolic(self, inputs):
+        """Build for the inputs' shapes (Keras's error, naming this layer, if they do not fit) and return
+        the symbolic output, recording the call as a Node."""
+        tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        shapes = [t.shape for t in tensors]
+        if self.dtype is None:
+            self.dtype = tensors[0].dtype
+        output_shape = self.build_for(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
+        node = Node(self, tensors)
+        output = KerasTensor(tuple(output_shape), self.dtype, node, name=self.name)
+        node.outputs.append(output)
+        return output
+
+    def build_for(self, input_shape: Any) -> Shape:
         """Build for this input shape (once) and return the output shape."""
         input_shape = (None, *tuple(input_shape)[1:])
         if self.built and self.output_shape is not None:

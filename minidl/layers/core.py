@@ -1,17 +1,21 @@
-"""Input: declares the shape a Sequential model takes (as `keras.Input`)."""
+"""Input and the symbolic tensors of the functional API.
+
+`Input((784,))` returns a KerasTensor: a placeholder with a shape (batch axis None) and a dtype. Calling a
+layer on KerasTensors builds the layer for their shapes and returns new KerasTensors, each remembering the
+call (a Node: the layer, its input tensors) that made it, so that `minidl.Model(inputs, outputs)` can find
+the graph between them. A Sequential also takes an Input first, for its input shape.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from .base import Layer
+from .symbolic import KerasTensor, Node
 
 
-class Input(Layer):
-    """`Input((784,))` first in a Sequential fixes the input shape (without the batch axis).
-
-    It holds no weights and is not listed by `summary()`, as in Keras.
-    """
+class InputLayer(Layer):
+    """The layer behind an Input tensor: no weights, the identity (not listed by summary(), as Keras)."""
 
     def __init__(self, shape: Sequence[int], name: str | None = None, dtype: str | None = None):
         if not isinstance(shape, (tuple, list)):
@@ -22,11 +26,21 @@ class Input(Layer):
         shape = tuple(shape)
         if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
             raise ValueError(f"Input: shape must be a tuple of positive integers, got {shape!r}")
-        super().__init__(name=name, dtype=dtype, input_shape=shape)
+        super().__init__(name=name or None, dtype=dtype, input_shape=shape)
         self.shape = shape
+        self.input_shape = self.output_shape = (None, *shape)
+        self.built = True
 
     def forward(self, x, training=False):
         return x
 
     def backward(self, grad_output):
         return grad_output
+
+
+def Input(shape: Sequence[int], name: str | None = None, dtype: str | None = None) -> KerasTensor:  # noqa: N802
+    """keras.Input: a symbolic input of one sample's `shape` (no batch axis), for a Model or a Sequential."""
+    layer = InputLayer(shape, name=name, dtype=dtype)
+    tensor = KerasTensor((None, *layer.shape), layer.dtype, Node(layer, []), name=layer.name)
+    tensor.node.outputs.append(tensor)
+    return tensor

@@ -2,6 +2,7 @@
 
 from ..training import NonFiniteLossError
 from .base import BaseModel
+from .functional import Model
 from .sequential import Sequential
 
-__all__ = ["BaseModel", "Sequential", "NonFiniteLossError"]
+__all__ = ["BaseModel", "Model", "Sequential", "NonFiniteLossError"]

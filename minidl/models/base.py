@@ -59,6 +59,15 @@ class BaseModel:
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
         raise NotImplementedError
 
+    def check_input_shape(self, shape: tuple) -> None:
+        """A clear error when a batch of this shape is not what the model takes."""
+        self.layers[0].check_input_shape(shape)
+
+    @property
+    def output_activation(self) -> Layer:
+        """The layer that makes the model's output (a Dense's activation, if it has one)."""
+        return self.layers[-1].output_activation
+
     @property
     def compute_dtype(self) -> str:
         if self.built and self.layers and self.layers[0].dtype is not None:

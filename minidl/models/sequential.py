@@ -10,7 +10,7 @@ from .. import validation
 from ..backend import floatx, unique_name
 from ..inference import InferencePlan
 from ..layers.base import Layer
-from ..layers.core import Input
+from ..layers.symbolic import KerasTensor
 from .base import BaseModel
 
 
@@ -32,8 +32,8 @@ class Sequential(BaseModel):
 
     def add(self, layer: Layer) -> None:
         validation.check_layer_to_add(self, layer)
-        if isinstance(layer, Input):
-            self.input_shape = layer.declared_input_shape
+        if isinstance(layer, KerasTensor):  # an Input first: the model's input shape
+            self.input_shape = layer.shape
             self.dtype = self.dtype or layer.dtype
             return
         declared_first = not self.layers and self.input_shape is None

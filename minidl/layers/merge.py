@@ -1,0 +1,160 @@
+"""Merge layers: several tensors of one shape into one (or, Concatenate, joined along an axis). They take
+a list of inputs; backward returns the list of their gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..shapes import format_shape
+from .base import Layer
+
+
+class Merge(Layer):
+    """Base of the element-wise merges of k >= 2 inputs of one shape."""
+
+    def build_for(self, input_shape):
+        shapes = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else None
+        if not shapes or len(shapes) < 2:
+            raise ValueError(
+                f"A merge layer should be called on a list of at least 2 inputs. Layer '{self.name}' "
+                f"got {input_shape!r}"
+            )
+        if self.built:
+            return self.output_shape
+        self.check_shapes(shapes)
+        self.input_shape = shapes
+        self.output_shape = self.compute_output_shape(shapes)
+        self.built = True
+        return self.output_shape
+
+    def check_shapes(self, shapes: list[tuple]) -> None:
+        if any(s[1:] != shapes[0][1:] for s in shapes):
+            raise ValueError(
+                f"Layer '{self.name}': Inputs have incompatible shapes. Received shapes "
+                f"{' and '.join(format_shape(s) for s in shapes)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def __call__(self, inputs, training: bool = False):
+        if isinstance(inputs, (list, tuple)) and not any(hasattr(x, "node") for x in inputs):
+            return self.forward([np.asarray(x) for x in inputs], training)
+        return super().__call__(inputs, training)
+
+
+class Add(Merge):
+    """y = sum_i x_i.   Backward: dL/dx_i = dL/dy."""
+
+    def forward(self, inputs, training=False):
+        self.count = len(inputs)
+        out = inputs[0] + inputs[1]
+        for x in inputs[2:]:
+            out += x
+        return out
+
+    def backward(self, grad_output):
+        return [grad_output] * self.count
+
+
+class Subtract(Merge):
+    """y = x_0 - x_1 (exactly two inputs).   Backward: dL/dx_0 = dL/dy, dL/dx_1 = -dL/dy."""
+
+    def check_shapes(self, shapes):
+        if len(shapes) != 2:
+            raise ValueError(f"A `Subtract` layer should be called on exactly 2 inputs. Received: input_shape={shapes}")
+        super().check_shapes(shapes)
+
+    def forward(self, inputs, training=False):
+        return inputs[0] - inputs[1]
+
+    def backward(self, grad_output):
+        return [grad_output, -grad_output]
+
+
+class Multiply(Merge):
+    """y = prod_i x_i.   Backward: dL/dx_i = dL/dy prod_{j != i} x_j."""
+
+    def forward(self, inputs, training=False):
+        self.inputs = inputs
+        out = inputs[0] * inputs[1]
+        for x in inputs[2:]:
+            out *= x
+        return out
+
+    def backward(self, grad_output):
+        grads = []
+        for i in range(len(self.inputs)):
+            grad = grad_output.copy()
+            for j, x in enumerate(self.inputs):
+                if j != i:
+                    grad *= x
+            grads.append(grad)
+        return grads
+
+
+class Average(Add):
+    """y = (1/k) sum_i x_i.   Backward: dL/dx_i = dL/dy / k."""
+
+    def forward(self, inputs, training=False):
+        out = super().forward(inputs, training)
+        out *= out.dtype.type(1.0 / len(inputs))
+        return out
+
+    def backward(self, grad_output):
+        return [grad_output * grad_output.dtype.type(1.0 / self.count)] * self.count
+
+
+class Maximum(Merge):
+    """y = max_i x_i, value by value.   Backward: dL/dy to the first input holding the maximum (Keras
+    folds the inputs pairwise, and TensorFlow's maximum gives ties to its first argument)."""
+
+    minimum = False
+
+    def forward(self, inputs, training=False):
+        stacked = np.stack(inputs)
+        self.winner = (np.argmin if self.minimum else np.argmax)(stacked, axis=0)
+        self.count = len(inputs)
+        return np.take_along_axis(stacked, self.winner[None], axis=0)[0]
+
+    def backward(self, grad_output):
+        return [np.where(self.winner == i, grad_output, 0).astype(grad_output.dtype) for i in range(self.count)]
+
+
+class Minimum(Maximum):
+    """y = min_i x_i, value by value.   Backward: dL/dy to the first input holding the minimum."""
+
+    minimum = True
+
+
+class Concatenate(Merge):
+    """y = the inputs joined along `axis` (default -1).   Backward: dL/dy cut back into the inputs' sizes."""
+
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def check_shapes(self, shapes):
+        axis = self.axis % len(shapes[0])
+        if axis == 0 or any(
+            len(s) != len(shapes[0]) or any(a != b for k, (a, b) in enumerate(zip(s, shapes[0])) if k not in (0, axis))
+            for s in shapes
+        ):
+            raise ValueError(
+                f"Layer '{self.name}': a `Concatenate` layer requires inputs with matching shapes "
+                f"except for the concatenation axis. Received: input_shape="
+                f"{[format_shape(s) for s in shapes]}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        axis = self.axis % len(input_shape[0])
+        out = list(input_shape[0])
+        out[axis] = sum(s[axis] for s in input_shape)
+        return tuple(out)
+
+    def forward(self, inputs, training=False):
+        self.sizes = [x.shape[self.axis] for x in inputs]
+        return np.concatenate(inputs, axis=self.axis)
+
+    def backward(self, grad_output):
+        return np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)

@@ -1,0 +1,41 @@
+"""Symbolic tensors of the functional API: a KerasTensor is a placeholder (shape with the batch axis None,
+dtype) that remembers the layer call (Node) that made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..shapes import Shape, format_shape
+
+
+@dataclass(eq=False)
+class Node:
+    """One call of a layer on symbolic tensors: `layer(inputs)` gave `outputs`."""
+
+    layer: Any  # the Layer called
+    inputs: list[KerasTensor]
+    outputs: list[KerasTensor] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class KerasTensor:
+    """A symbolic tensor: `shape` with the batch axis None, `dtype`, and the node that made it."""
+
+    shape: Shape
+    dtype: str | None
+    node: Node
+    name: str = ""
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}, name={self.name}>"
+
+
+def is_symbolic(value) -> bool:
+    return isinstance(value, KerasTensor) or (
+        isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, KerasTensor) for v in value)
+    )
