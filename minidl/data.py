@@ -24,9 +24,50 @@ def require_compiled(model, caller: str) -> None:
         raise ValueError(f"Model '{model.name}' has no layers: add some before {caller}()")
 
 
-def prepare_x(model, x, caller: str) -> np.ndarray:
+class Inputs:
+    """The arrays of a model with several inputs, sliced together: inputs[batch] is the batch of each."""
+
+    def __init__(self, arrays: list[np.ndarray]):
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index) -> Inputs:
+        return Inputs([a[index] for a in self.arrays])
+
+
+def prepare_inputs(model, x, caller: str) -> Inputs:
+    """A model with several inputs: x as a list (in the inputs' order) or a dict (by the inputs' names) of
+    arrays, each checked against its Input, all with the same number of samples."""
+    names = [tensor.node.layer.name for tensor in model.inputs]
+    if isinstance(x, dict):
+        if set(x) != set(names):
+            raise ValueError(f"{caller}: the keys of x {sorted(x)} do not match the model's input names {names}")
+        x = [x[name] for name in names]
+    if not isinstance(x, (list, tuple)) or len(x) != len(names):
+        given = f"a list of {len(x)} arrays" if isinstance(x, (list, tuple)) else f"a {type(x).__name__}"
+        raise ValueError(
+            f"{caller}: model '{model.name}' has {len(names)} inputs {names}: pass a list of "
+            f"{len(names)} arrays or a dict by name, got {given}"
+        )
+    arrays = []
+    for name, tensor, value in zip(names, model.inputs, x):
+        array = validation.as_array(value, f"x['{name}']", caller)
+        tensor.node.layer.check_input_shape(array.shape)
+        arrays.append(validation.cast_finite(array, model.compute_dtype, f"x['{name}']", caller))
+    if len({len(a) for a in arrays}) > 1:
+        raise ValueError(
+            f"{caller}: the inputs have different numbers of samples: {dict(zip(names, (len(a) for a in arrays)))}"
+        )
+    return Inputs(arrays)
+
+
+def prepare_x(model, x, caller: str) -> np.ndarray | Inputs:
     """x as a finite array of the model's dtype whose sample shape the model takes (building the model
-    for it if it has no input shape yet)."""
+    for it if it has no input shape yet); for a model with several inputs, their arrays (`Inputs`)."""
+    if len(getattr(model, "inputs", [])) > 1:
+        return prepare_inputs(model, x, caller)
     x = validation.as_array(x, "x", caller)
     if not model.layers:
         raise ValueError(f"Model '{model.name}' has no layers: add some before {caller}()")

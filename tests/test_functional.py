@@ -160,3 +160,44 @@ def test_training_steps_equal_keras(optimizer, float64, keras_float64):
     for layer in ours.layers:
         for a, b in zip(layer.get_weights(), theirs.get_layer(layer.name).get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=layer.name)
+
+
+def two_inputs(api, dtype=None):
+    image = api.Input((6, 6, 2), name="image", dtype=dtype)
+    extra = api.Input((3,), name="extra", dtype=dtype)
+    x = api.layers.Flatten(name="flat")(api.layers.Conv2D(3, 3, activation="relu", name="conv")(image))
+    x = api.layers.Concatenate(name="cat")([x, api.layers.Dense(4, activation="tanh", name="side")(extra)])
+    return api.Model([image, extra], api.layers.Dense(2, activation="softmax", name="out")(x))
+
+
+def two_input_data(n=8, seed=5):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n, 6, 6, 2)).astype(np.float32), rng.standard_normal((n, 3)).astype(np.float32)]
+
+
+def test_two_inputs_by_list_or_name_and_clear_errors():
+    minidl.set_seed(0)
+    model = two_inputs(minidl)
+    x = two_input_data()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, np.arange(8) % 2, batch_size=4, epochs=2, verbose=0)
+    by_list = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(by_list, model.predict({"image": x[0], "extra": x[1]}, verbose=0))
+    with pytest.raises(
+        ValueError,
+        match=r"the keys of x \['extra', 'picture'\] do not match the model's input "
+        r"names \['image', 'extra'\]",
+    ):
+        model.predict({"picture": x[0], "extra": x[1]})
+    with pytest.raises(ValueError, match=r"has 2 inputs \['image', 'extra'\]: pass a list of 2 arrays"):
+        model.predict(x[0])
+    with pytest.raises(ValueError, match=r"the inputs have different numbers of samples"):
+        model.predict([x[0], x[1][:5]])
+
+
+@needs_keras
+def test_two_inputs_equal_keras():
+    theirs, ours = two_inputs(keras), two_inputs(minidl)
+    same_weights(ours, theirs)
+    x = two_input_data()
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

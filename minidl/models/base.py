@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class BaseModel:
         self.name = name
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.layers: list[Layer] = []
-        self.input_shape: Shape | None = None
+        self.input_shape: Any = None  # a Shape (a list of them for several inputs)
         self.output_shape: Shape | None = None
         self.built = False
         self.optimizer: optimizers_module.Optimizer | None = None
@@ -50,7 +51,7 @@ class BaseModel:
     def build(self, input_shape: Sequence | None = None) -> None:
         raise NotImplementedError
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import unique_name
+from ..data import Inputs
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..layers.symbolic import KerasTensor, Node
@@ -47,24 +48,29 @@ def topological_nodes(output: KerasTensor) -> list[Node]:
 
 
 class Model(BaseModel):
-    """A graph of layers from one Input tensor to one output tensor (Keras's functional Model)."""
+    """A graph of layers from Input tensors (one, or a list or dict of them) to one output (Keras's functional
+    Model); with several inputs, x is a list (in their order) or a dict (by their names) of arrays."""
 
     def __init__(self, inputs, outputs, name: str | None = None, dtype: str | None = None):
         super().__init__(name or unique_name("functional"), dtype)
-        inputs, outputs = self._single(inputs, "inputs"), self._single(outputs, "outputs")
-        if not isinstance(inputs.node.layer, InputLayer):
-            raise ValueError(
-                f"Model '{self.name}': inputs must be Input tensors (minidl.Input(shape)), got the "
-                f"output of layer '{inputs.node.layer.name}'"
-            )
+        input_list, outputs = self._tensors(inputs, "inputs"), self._single(outputs, "outputs")
+        for tensor in input_list:
+            if not isinstance(tensor.node.layer, InputLayer):
+                raise ValueError(
+                    f"Model '{self.name}': inputs must be Input tensors (minidl.Input(shape)), got "
+                    f"the output of layer '{tensor.node.layer.name}'"
+                )
         nodes = topological_nodes(outputs)
         roots = [node for node in nodes if isinstance(node.layer, InputLayer)]
-        if inputs.node not in roots:
-            raise ValueError(f"Model '{self.name}': the output does not depend on the input '{inputs.node.layer.name}'")
-        if len(roots) > 1:
-            others = [node.layer.name for node in roots if node is not inputs.node]
+        for tensor in input_list:
+            if tensor.node not in roots:
+                raise ValueError(
+                    f"Model '{self.name}': the output does not depend on the input '{tensor.node.layer.name}'"
+                )
+        others = [node.layer.name for node in roots if all(node is not t.node for t in input_list)]
+        if others:
             raise ValueError(f"Model '{self.name}': the output depends on Input(s) {others} not given as inputs")
-        self.inputs, self.outputs = [inputs], [outputs]
+        self.inputs, self.outputs = input_list, [outputs]
         self.nodes = [node for node in nodes if not isinstance(node.layer, InputLayer)]
         self.layers = list(dict.fromkeys(node.layer for node in self.nodes))
         # each call of a layer after its first runs on a copy sharing the weights (see the module docstring)
@@ -73,9 +79,22 @@ class Model(BaseModel):
         for node in self.nodes:
             self.instances.append(node.layer if id(node.layer) not in first_use else self._copy(node.layer))
             first_use.add(id(node.layer))
-        self.input_shape, self.output_shape = inputs.shape, outputs.shape
-        self.dtype = self.dtype or inputs.dtype
+        self.input_shape = input_list[0].shape if len(input_list) == 1 else [t.shape for t in input_list]
+        self.output_shape = outputs.shape
+        self.dtype = self.dtype or input_list[0].dtype
         self.built = True
+
+    @staticmethod
+    def _tensors(tensors, what: str) -> list[KerasTensor]:
+        """One tensor, or a list or dict of them (a dict in its keys' order)."""
+        if isinstance(tensors, dict):
+            tensors = list(tensors.values())
+        tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+        if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
+            raise TypeError(
+                f"Model: {what} must be symbolic tensors (minidl.Input and the layers' outputs), got {tensors!r}"
+            )
+        return tensors
 
     @staticmethod
     def _single(tensors, what: str) -> KerasTensor:
@@ -84,8 +103,7 @@ class Model(BaseModel):
         if isinstance(tensors, (list, tuple)):
             if len(tensors) != 1:
                 raise ValueError(
-                    f"Model: this minidl Model takes one input and one output for now; got {what} "
-                    f"of length {len(tensors)}"
+                    f"Model: this minidl Model takes one output for now; got {what} of length {len(tensors)}"
                 )
             tensors = tensors[0]
         if not isinstance(tensors, KerasTensor):
@@ -117,14 +135,15 @@ class Model(BaseModel):
         return self.instances[-1].output_activation
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x: np.ndarray, training: bool) -> np.ndarray:
-        values: dict[int, np.ndarray] = {id(self.inputs[0]): x}
+    def _run(self, x, training: bool) -> np.ndarray:
+        arrays = x.arrays if isinstance(x, Inputs) else [x]
+        values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
         for node, instance in zip(self.nodes, self.instances):
             args = [values[id(t)] for t in node.inputs]
             values[id(node.outputs[0])] = instance.forward(args if len(args) > 1 else args[0], training=training)
         return values[id(self.outputs[0])]
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x, training: bool = False) -> np.ndarray:
         return self._run(x, training)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -133,18 +152,18 @@ class Model(BaseModel):
     def backward(self, grad_output: np.ndarray) -> None:
         """Reverse topological order; a tensor read by several calls gets the sum of their gradients."""
         grads: dict[int, np.ndarray] = {id(self.outputs[0]): grad_output}
-        model_input = id(self.inputs[0])
+        model_inputs = {id(tensor) for tensor in self.inputs}
         for node, instance in zip(reversed(self.nodes), reversed(self.instances)):
             grad = grads.pop(id(node.outputs[0]), None)
             if grad is None:
                 continue  # no output depends on this call
-            instance.need_input_grad = any(id(t) != model_input for t in node.inputs)
+            instance.need_input_grad = any(id(t) not in model_inputs for t in node.inputs)
             result = instance.backward(grad)
             if result is None:
                 continue
             for tensor, input_grad in zip(node.inputs, result if len(node.inputs) > 1 else [result]):
                 key = id(tensor)
-                if key == model_input:
+                if key in model_inputs:
                     continue
                 grads[key] = input_grad.copy() if key not in grads else grads[key] + input_grad
         for layer in self.layers:  # the copies' parameter gradients into their layer's

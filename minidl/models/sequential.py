@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Sequential(BaseModel):
             )
         else:
             input_shape = self.input_shape
-        shape = input_shape
+        shape: Any = input_shape
         for layer in self.layers:
             if layer.dtype is None:
                 layer.dtype = self.dtype or floatx()
