@@ -49,7 +49,30 @@ def merges(api, dtype=None):
     return api.Model(inputs, api.layers.Concatenate(name="cat")(parts))
 
 
-GRAPHS = {"residual": (residual, (6, 8, 8, 3)), "shared": (shared, (7, 5)), "merges": (merges, (7, 4))}
+def dots(api, dtype=None):
+    """Dot on vectors, on matrices with a pair of axes (X (2, 3) by Y (3, 2)), and normalized (cosine)."""
+    inputs = api.Input((6,), dtype=dtype)
+    a = api.layers.Dense(6, name="a")(inputs)
+    b = api.layers.Dense(6, name="b")(inputs)
+    matrix_a = api.layers.Reshape((2, 3), name="ra")(a)
+    matrix_b = api.layers.Reshape((3, 2), name="rb")(b)
+    products = api.layers.Flatten(name="flat")(api.layers.Dot(axes=(2, 1), name="matmul")([matrix_a, matrix_b]))
+    transposed = api.layers.Flatten(name="flat_t")(api.layers.Dot(axes=1, name="dot_t")([matrix_a, matrix_a]))
+    parts = [
+        api.layers.Dot(axes=1, name="dot")([a, b]),
+        api.layers.Dot(axes=-1, normalize=True, name="cosine")([a, b]),
+        products,
+        transposed,
+    ]
+    return api.Model(inputs, api.layers.Concatenate(name="cat")(parts))
+
+
+GRAPHS = {
+    "residual": (residual, (6, 8, 8, 3)),
+    "shared": (shared, (7, 5)),
+    "merges": (merges, (7, 4)),
+    "dots": (dots, (7, 6)),
+}
 
 
 def randomise(model, seed=0):
@@ -110,6 +133,12 @@ def test_errors_name_the_layer_and_shapes():
         r"\(None, 3\) and \(None, 4\)",
     ):
         layers.Add(name="add_x")([layers.Dense(3)(inputs), inputs])
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'dot_x': incompatible input shapes for axes=1: axis values 3 \(at axis 1\) != 4 "
+        r"\(at axis 1\). Full input shapes: \(None, 3\) and \(None, 4\)",
+    ):
+        layers.Dot(axes=1, name="dot_x")([layers.Dense(3)(inputs), inputs])
     other = minidl.Input((4,))
     with pytest.raises(ValueError, match="the output does not depend on the input"):
         minidl.Model(inputs, layers.Dense(2)(other))

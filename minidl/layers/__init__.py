@@ -10,7 +10,7 @@ from .dropout import Dropout
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .layer_normalization import LayerNormalization
-from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
@@ -22,6 +22,7 @@ __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "Dot",
     "InputLayer",
     "KerasTensor",
     "Maximum",

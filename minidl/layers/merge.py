@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import epsilon
 from ..shapes import format_shape
 from .base import Layer
 
@@ -158,3 +159,85 @@ class Concatenate(Merge):
 
     def backward(self, grad_output):
         return np.split(grad_output, np.cumsum(self.sizes)[:-1], axis=self.axis)
+
+
+class Dot(Merge):
+    """The dot product of two inputs' samples along `axes` (one int for both, or a pair), Keras's batch_dot:
+    x (b, *P, k) and y (b, k, *Q) (the contracted axes wherever they are) give y_out (b, *P, *Q), or (b, 1)
+    when nothing is left. With normalize=True each input is first L2-normalized along its axis,
+    x_hat = x min(1/||x||, 1/eps), which makes y_out the cosine similarity.
+
+    Forward  (as matrices, per sample): out = X Y,   X (P, k), Y (k, Q).
+    Backward: dL/dX = dL/dout Y^T,  dL/dY = X^T dL/dout;  through the normalization,
+              dL/dx = (dL/dx_hat - x_hat sum_k(dL/dx_hat x_hat)) / ||x||  (dL/dx_hat / eps where clamped).
+    """
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        pair = axes if isinstance(axes, (list, tuple)) else None
+        if not isinstance(axes, int) and (pair is None or len(pair) != 2 or not all(isinstance(a, int) for a in pair)):
+            raise ValueError(f"Dot: `axes` must be an int or a pair of ints. Received: axes={axes!r}")
+        self.axes, self.normalize = axes, normalize
+
+    def _pair(self, ranks: list[int]) -> tuple[int, int]:
+        axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)
+        return axes[0] % ranks[0], axes[1] % ranks[1]
+
+    def check_shapes(self, shapes):
+        if len(shapes) != 2:
+            raise ValueError(f"A `Dot` layer should be called on a list of 2 inputs. Received: input_shape={shapes}")
+        a, b = self._pair([len(s) for s in shapes])
+        if a == 0 or b == 0 or shapes[0][a] != shapes[1][b]:
+            raise ValueError(
+                f"Layer '{self.name}': incompatible input shapes for axes={self.axes}: axis values "
+                f"{shapes[0][a]} (at axis {a}) != {shapes[1][b]} (at axis {b}). Full input shapes: "
+                f"{' and '.join(format_shape(s) for s in shapes)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        a, b = self._pair([len(s) for s in input_shape])
+        first, second = list(input_shape[0]), list(input_shape[1])
+        first.pop(a)
+        second.pop(b)
+        out = first + second[1:]
+        return tuple(out + [1] if len(out) == 1 else out)
+
+    def _normalized(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+        inverse_norm = np.minimum(1.0 / np.sqrt(np.sum(x * x, axis=axis, keepdims=True)), 1.0 / epsilon())
+        return x * inverse_norm.astype(x.dtype), inverse_norm.astype(x.dtype)
+
+    def forward(self, inputs, training=False):
+        x, y = inputs
+        self.axis_pair = a, b = self._pair([x.ndim, y.ndim])
+        self.inverse_norms = None
+        if self.normalize:
+            (x, x_inverse), (y, y_inverse) = self._normalized(x, a), self._normalized(y, b)
+            self.inverse_norms = (x_inverse, y_inverse)
+        x_moved, y_moved = np.moveaxis(x, a, -1), np.moveaxis(y, b, 1)
+        self.x_moved_shape, self.y_moved_shape = x_moved.shape, y_moved.shape
+        k = x.shape[a]
+        self.x_matrix = x_moved.reshape(len(x), -1, k)
+        self.y_matrix = y_moved.reshape(len(y), k, -1)
+        kept = x_moved.shape[1:-1] + y_moved.shape[2:]
+        return (self.x_matrix @ self.y_matrix).reshape((len(x),) + (kept or (1,)))
+
+    def backward(self, grad_output):
+        batch = len(grad_output)
+        grad = grad_output.reshape(batch, self.x_matrix.shape[1], self.y_matrix.shape[2])
+        a, b = self.axis_pair
+        grad_x = np.moveaxis((grad @ self.y_matrix.transpose(0, 2, 1)).reshape(self.x_moved_shape), -1, a)
+        grad_y = np.moveaxis((self.x_matrix.transpose(0, 2, 1) @ grad).reshape(self.y_moved_shape), 1, b)
+        if self.inverse_norms is None:
+            return [grad_x, grad_y]
+        x_hat = np.moveaxis(self.x_matrix.reshape(self.x_moved_shape), -1, a)
+        y_hat = np.moveaxis(self.y_matrix.reshape(self.y_moved_shape), 1, b)
+        return [
+            self._through_normalization(grad_x, x_hat, self.inverse_norms[0], a),
+            self._through_normalization(grad_y, y_hat, self.inverse_norms[1], b),
+        ]
+
+    @staticmethod
+    def _through_normalization(grad, x_hat, inverse_norm, axis):
+        clamped = inverse_norm >= inverse_norm.dtype.type(1.0 / epsilon())
+        projected = grad - x_hat * np.sum(grad * x_hat, axis=axis, keepdims=True)
+        return np.where(clamped, grad, projected) * inverse_norm
