@@ -24,7 +24,7 @@ def architecture(model) -> list[list]:
     """[[layer class, {weight name: shape}], ...]: what a weights file must match."""
     return [
         [type(layer).__name__, {name: list(w.shape) for name, w in zip(layer.weight_names, layer.weights)}]
-        for layer in model.layers
+        for layer in model.leaf_layers
     ]
 
 
@@ -42,7 +42,7 @@ def architecture_difference(model, saved: list) -> str:
     for i, (theirs, mine) in enumerate(zip(saved, ours)):
         if theirs != mine:
             return (
-                f"layer {i} ('{model.layers[i].name}'): the file has {_describe_layer(theirs)}, "
+                f"layer {i} ('{model.leaf_layers[i].name}'): the file has {_describe_layer(theirs)}, "
                 f"the model has {_describe_layer(mine)}"
             )
     return f"the file has {len(saved)} layers, the model has {len(ours)}"
@@ -58,7 +58,7 @@ def _json_array(value):
 def _random_layers(model) -> dict[int, np.random.Generator]:
     return {
         i: layer.rng
-        for i, layer in enumerate(model.layers)
+        for i, layer in enumerate(model.leaf_layers)
         if isinstance(getattr(layer, "rng", None), np.random.Generator)
     }
 
@@ -83,7 +83,7 @@ def save_weights(model, filepath: str | os.PathLike) -> Path:
         )
     arrays = {
         f"layer{i}/{name}": weight
-        for i, layer in enumerate(model.layers)
+        for i, layer in enumerate(model.leaf_layers)
         for name, weight in zip(layer.weight_names, layer.weights)
     }
     arrays["architecture"] = np.array(json.dumps(architecture(model)))
@@ -132,11 +132,12 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
             f"  model: {architecture(model)}"
         )
     try:  # read and check everything before changing anything
-        weights = [arrays[f"layer{i}/{name}"] for i, layer in enumerate(model.layers) for name in layer.weight_names]
+        layers = model.leaf_layers
+        weights = [arrays[f"layer{i}/{name}"] for i, layer in enumerate(layers) for name in layer.weight_names]
         shuffle_seed = int(arrays.get("shuffle_seed", model.shuffle_seed))
         rng_states = {int(i): state for i, state in json.loads(str(arrays.get("rng_states", "{}"))).items()}
         for index, state in rng_states.items():
-            probe = copy.deepcopy(model.layers[index].rng)  # AttributeError if the layer has none
+            probe = copy.deepcopy(model.leaf_layers[index].rng)  # AttributeError if the layer has none
             probe.bit_generator.state = state  # ValueError/TypeError if the state does not fit it
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{damaged}: {type(error).__name__}: {error}") from error
@@ -146,7 +147,7 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
     model.set_weights(weights)
     model.shuffle_seed = shuffle_seed
     for index, state in rng_states.items():
-        model.layers[index].rng.bit_generator.state = state
+        model.leaf_layers[index].rng.bit_generator.state = state
     optimizer_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
     if not optimizer_state:
         return None

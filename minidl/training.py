@@ -2,10 +2,11 @@
 
     fit -> train_step:  forward -> loss -> backward -> weight penalties -> optimiser
 
-These functions take the model as an argument and use only its public side: `layers` (in order, each
-with params/grads and state), `forward(x, training)`, `backward(grad)`, `inference()` (the inference
-pass, planned once per call) and what `compile` set (`loss`, `optimizer`, `compiled_metrics`). Any model
-that offers these trains here: a Sequential, or a graph of layers.
+These functions take the model as an argument and use only its public side: `leaf_layers` (in order,
+each with params/grads and state; a nested model's layers in its place), `forward(x, training)`,
+`backward(grad)`, `inference()` (the inference pass, planned once per call) and what `compile` set
+(`loss`, `optimizer`, `compiled_metrics`). Any model that offers these trains here: a Sequential, or a
+graph of layers.
 """
 
 from __future__ import annotations
@@ -50,19 +51,19 @@ def train_step(
     sample_weight: np.ndarray | None = None,
 ) -> float:
     """One gradient step on a prepared batch; updates the metrics and returns the loss before the update."""
-    state = [array for layer in model.layers for array in layer.state.values()]
+    state = [array for layer in model.leaf_layers for array in layer.state.values()]
     state_before = [array.copy() for array in state]  # tiny: BatchNormalization's (C,) statistics, if any
     y_pred = model.forward(x, training=True)
-    loss = model.loss.forward(y, y_pred, sample_weight) + regularization_loss(model.layers)
+    loss = model.loss.forward(y, y_pred, sample_weight) + regularization_loss(model.leaf_layers)
     if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
         for array, before in zip(state, state_before):
             array[...] = before  # and the moving statistics this forward pass changed
         raise NonFiniteLossError(f"the loss is {loss} (weights left as they were before this batch)")
     model.backward(loss_gradient())
-    for layer in model.layers:
+    for layer in model.leaf_layers:
         if layer.regularizers:
             layer.add_regularization_gradients()
-    model.optimizer.apply_gradients(params_and_grads(model.layers))
+    model.optimizer.apply_gradients(params_and_grads(model.leaf_layers))
     update_metrics(model, y, y_pred, sample_weight)
     return loss
 
@@ -276,7 +277,7 @@ def evaluate(
         update_metrics(model, yb, y_pred, wb)
         callbacks.on_test_batch_end(step, logs_of(model, loss_mean))
     logs = logs_of(model, loss_mean)
-    logs["loss"] += regularization_loss(model.layers)
+    logs["loss"] += regularization_loss(model.leaf_layers)
     callbacks.on_test_end(logs)
     return logs
 

@@ -222,6 +222,11 @@ def check_layer_to_add(model, layer) -> None:
         if model.layers or model.input_shape is not None:
             raise ValueError("Sequential.add: an Input must come first, and only once")
         return
+    if hasattr(layer, "leaf_layers"):  # a model (validation sits below minidl.models)
+        raise TypeError(
+            f"Sequential.add: model '{layer.name}' inside a Sequential is not supported yet; use it as a "
+            f"layer of a functional Model: outputs = next_layer({layer.name}(inputs))"
+        )
     if not isinstance(layer, Layer):
         raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
     if any(layer is other for other in model.layers):

@@ -230,3 +230,142 @@ def test_two_inputs_equal_keras():
     same_weights(ours, theirs)
     x = two_input_data()
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ nested models
+def nested(api, dtype=None, base_training=None):
+    """A Sequential base and a functional block used as layers of a graph (transfer learning's shape)."""
+    base = api.Sequential(
+        [
+            api.Input((6, 6, 2), dtype=dtype),
+            api.layers.Conv2D(3, 3, activation="relu", name="base_conv"),
+            api.layers.BatchNormalization(name="base_bn"),
+            api.layers.GlobalAveragePooling2D(name="base_gap"),
+        ],
+        name="base",
+    )
+    block_input = api.Input((3,), dtype=dtype)
+    block_hidden = api.layers.Dense(4, activation="tanh", name="block_dense")(block_input)
+    block = api.Model(block_input, api.layers.Concatenate(name="block_cat")([block_hidden, block_input]), name="block")
+    inputs = api.Input((6, 6, 2), dtype=dtype)
+    features = base(inputs, training=base_training)
+    return api.Model(inputs, api.layers.Dense(2, activation="softmax", name="head")(block(features)))
+
+
+def test_nested_models_gradients(float64):
+    model = nested(minidl)
+    assert [layer.name for layer in model.layers] == ["base", "block", "head"]
+    leaves = model.leaf_layers
+    assert [layer.name for layer in leaves] == ["base_conv", "base_bn", "base_gap", "block_dense", "block_cat", "head"]
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in model.get_weights()])
+    x = np.random.default_rng(1).standard_normal((5, 6, 6, 2))
+    projection = np.random.default_rng(2).standard_normal((5, 2))
+    state = [w for layer in leaves for w in layer.state.values()]
+    saved = [w.copy() for w in state]
+
+    def loss():
+        value = float(np.sum(model.forward(x, training=True) * projection))
+        for array, before in zip(state, saved):
+            array[...] = before
+        return value
+
+    loss()
+    model.backward(projection.copy())
+    for layer in leaves:
+        for name, param in layer.params.items():
+            analytic = layer.grads[name].copy()
+            error = relative_error(analytic, numeric_gradient(loss, param))
+            assert error < TOL, (layer.name, name, error)
+
+
+def test_a_model_called_twice_is_a_clear_error():
+    inputs = minidl.Input((3,))
+    inner = minidl.Sequential([minidl.Input((3,)), layers.Dense(3)], name="inner")
+    with pytest.raises(ValueError, match=r"model 'inner' is called twice in this graph"):
+        minidl.Model(inputs, layers.Add()([inner(inputs), inner(inputs)]))
+    with pytest.raises(TypeError, match=r"model 'inner' inside a Sequential is not supported yet"):
+        minidl.Sequential([minidl.Input((3,)), inner])
+
+
+@needs_keras
+def test_nested_models_equal_keras_and_a_frozen_base_stays_in_inference_mode(float64, keras_float64):
+    theirs, ours = nested(keras, "float64", base_training=False), nested(minidl, "float64", base_training=False)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in theirs.layers][1:]  # Keras: InputLayer
+    rng = np.random.default_rng(0)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())  # one flat list, in the same order
+    x = np.random.default_rng(3).standard_normal((8, 6, 6, 2))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10)
+    # Keras 3: the model's own training=True overrides base(inputs, training=False) (batch statistics)
+    training_pass = ours(x, training=True)
+    np.testing.assert_allclose(training_pass, theirs(x, training=True), rtol=1e-10)
+    assert not np.allclose(training_pass, ours.predict(x, verbose=0), rtol=1e-3)
+    for model in (theirs, ours):
+        model.get_layer("base").trainable = False
+        model.compile(keras.optimizers.Adam(0.01) if model is theirs else minidl.optimizers.Adam(0.01), "mse")
+    assert ours.count_params() == theirs.count_params()
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights) == 4  # block_dense and head
+    y = np.random.default_rng(4).uniform(size=(8, 2))
+    base_before = [w.copy() for w in ours.get_layer("base").get_weights()]
+    for _ in range(3):
+        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    for a, b in zip(ours.get_layer("base").get_weights(), base_before):  # moving statistics included
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_keras
+def test_a_nested_base_fine_tunes_like_keras(float64, keras_float64):
+    """Training mode reaches into the nested model (BatchNormalization's batch statistics) and its input
+    gradient flows back to the layers before it."""
+
+    def graph(api):
+        inputs = api.Input((6, 6, 2), dtype="float64")
+        x = api.layers.Conv2D(2, 1, name="stem")(inputs)
+        return nested_head(api, x, inputs)
+
+    def nested_head(api, x, inputs):
+        inner = nested(api, "float64")
+        return api.Model(inputs, inner(x))
+
+    theirs, ours = graph(keras), graph(minidl)
+    rng = np.random.default_rng(5)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    theirs.compile(keras.optimizers.SGD(0.05), "categorical_crossentropy")
+    ours.compile(minidl.optimizers.SGD(0.05), "categorical_crossentropy")
+    x = np.random.default_rng(6).standard_normal((8, 6, 6, 2))
+    y = np.eye(2)[np.arange(8) % 2]
+    for _ in range(3):
+        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("api_name", ["minidl", "keras"])
+def test_a_call_given_training_holds_when_the_model_is_called_without(api_name):
+    """Monte-Carlo dropout: Dropout(...)(x, training=True) drops in model(x); predict sets inference mode."""
+    api = minidl if api_name == "minidl" else keras
+    if api is None:
+        pytest.skip("needs TensorFlow")
+    inputs = api.Input((50,))
+    model = api.Model(inputs, api.layers.Dropout(0.5, seed=1)(inputs, training=True))
+    x = np.ones((4, 50), np.float32)
+    dropped = np.asarray(model(x))
+    assert 0 < np.count_nonzero(dropped == 0) < dropped.size
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    np.testing.assert_array_equal(np.asarray(model(x, training=False)), x)
+
+
+def test_nested_models_save_and_load_weights(tmp_path):
+    minidl.set_seed(0)
+    model = nested(minidl)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(7).standard_normal((8, 6, 6, 2)).astype(np.float32)
+    model.fit(x, np.arange(8) % 2, epochs=2, batch_size=4, verbose=0)
+    model.save_weights(tmp_path / "nested.weights.npz")
+    copy = nested(minidl)
+    copy.load_weights(tmp_path / "nested.weights.npz")
+    np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))

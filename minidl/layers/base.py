@@ -22,7 +22,7 @@ from .. import initializers, regularizers
 from ..backend import floatx, unique_name
 from ..registry import snake_case
 from ..shapes import Shape, format_shape
-from .symbolic import KerasTensor, Node, is_symbolic
+from .symbolic import is_symbolic, symbolic_output
 
 __all__ = ["Layer", "unique_name"]
 
@@ -93,11 +93,11 @@ class Layer:
         return type(self).backward is not Layer.backward
 
     # ----------------------------------------------------------------- machinery
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, training: bool | None = None):
         """On an array: this layer's output (built for its shape on first use). On symbolic tensors (the
         functional API, see layers.core): the symbolic outputs, the call recorded for Model."""
         if is_symbolic(x):
-            return self._call_symbolic(x)
+            return self._call_symbolic(x, training)
         if isinstance(x, (str, bytes)) or not isinstance(x, (np.ndarray, list, tuple, int, float, np.generic)):
             raise TypeError(
                 f"Layer '{self.name}' was called on a {type(x).__name__}: call a layer on a NumPy "
@@ -107,9 +107,9 @@ class Layer:
         if not self.built:
             self.build_for((None, *x.shape[1:]))
         self.check_input_shape(x.shape)
-        return self.forward(x.astype(self.dtype, copy=False), training)
+        return self.forward(x.astype(self.dtype, copy=False), bool(training))
 
-    def _call_symbolic(self, inputs):
+    def _call_symbolic(self, inputs, training: bool | None = None):
         """Build for the inputs' shapes (Keras's error, naming this layer, if they do not fit) and return
         the symbolic output, recording the call as a Node."""
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
@@ -117,10 +117,7 @@ class Layer:
         if self.dtype is None:
             self.dtype = tensors[0].dtype
         output_shape = self.build_for(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
-        node = Node(self, tensors)
-        output = KerasTensor(tuple(output_shape), self.dtype, node, name=self.name)
-        node.outputs.append(output)
-        return output
+        return symbolic_output(self, tensors, output_shape, self.dtype, training)
 
     def build_for(self, input_shape: Any) -> Shape:
         """Build for this input shape (once) and return the output shape."""

@@ -38,9 +38,9 @@ class Merge(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
 
-    def __call__(self, inputs, training: bool = False):
+    def __call__(self, inputs, training: bool | None = None):
         if isinstance(inputs, (list, tuple)) and not any(hasattr(x, "node") for x in inputs):
-            return self.forward([np.asarray(x) for x in inputs], training)
+            return self.forward([np.asarray(x) for x in inputs], bool(training))
         return super().__call__(inputs, training)
 
 

@@ -11,11 +11,13 @@ from ..shapes import Shape, format_shape
 
 @dataclass(eq=False)
 class Node:
-    """One call of a layer on symbolic tensors: `layer(inputs)` gave `outputs`."""
+    """One call of a layer (or a model) on symbolic tensors: `layer(inputs)` gave `outputs`; `training`
+    given to that call (e.g. `base(x, training=False)`) overrides the model's mode for it."""
 
-    layer: Any  # the Layer called
+    layer: Any  # the Layer (or model) called
     inputs: list[KerasTensor]
     outputs: list[KerasTensor] = field(default_factory=list)
+    training: bool | None = None
 
 
 @dataclass(eq=False)
@@ -33,6 +35,14 @@ class KerasTensor:
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}, name={self.name}>"
+
+
+def symbolic_output(layer, inputs: list[KerasTensor], shape: Shape, dtype, training: bool | None) -> KerasTensor:
+    """Record the call `layer(inputs)` as a Node and return its symbolic output."""
+    node = Node(layer, inputs, training=training)
+    output = KerasTensor(tuple(shape), dtype, node, name=layer.name)
+    node.outputs.append(output)
+    return output
 
 
 def is_symbolic(value) -> bool:

@@ -19,12 +19,17 @@ from .. import optimizers as optimizers_module
 from ..backend import floatx, make_rng
 from ..callbacks import CallbackList, History, ProgressBar
 from ..layers.base import Layer
+from ..layers.symbolic import KerasTensor, is_symbolic, symbolic_output
 from ..shapes import Shape
 from ..summary import print_summary
 
 
 class BaseModel:
-    """The base of minidl's models: its layers, what compile chose, and Keras's training API."""
+    """The base of minidl's models: its layers, what compile chose, and Keras's training API. A model is
+    also a layer of a functional Model (`x = base(inputs)`); its `layers` then include this model, and
+    `leaf_layers` expand it into the layers that hold the weights and run."""
+
+    need_input_grad = False  # set by an enclosing graph that needs dL/d(this model's input)
 
     def __init__(self, name: str, dtype: str | None = None):
         self.name = name
@@ -51,10 +56,12 @@ class BaseModel:
     def build(self, input_shape: Sequence | None = None) -> None:
         raise NotImplementedError
 
-    def forward(self, x: Any, training: bool = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool | None = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad_output: np.ndarray) -> None:
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """dL/d(output) back through the layers, storing their gradients; returns dL/d(input) when
+        `need_input_grad` (the model is a layer of another), else None."""
         raise NotImplementedError
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -82,7 +89,7 @@ class BaseModel:
         Keras, `metrics` ignore sample weights and class weights; `weighted_metrics` apply them."""
         validation.check_compile_arguments(optimizer, loss, metrics)
         validation.check_compile_arguments(optimizer, loss, weighted_metrics)
-        validation.check_layers_can_train(self.layers)
+        validation.check_layers_can_train(self.leaf_layers)
         # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
         optimizer = optimizers_module.get(optimizer)
         loss = None if loss is None else losses_module.get(loss)
@@ -183,8 +190,28 @@ class BaseModel:
     def predict_on_batch(self, x) -> np.ndarray:
         return self.predict(x, batch_size=len(np.asarray(x)), verbose=0)
 
-    def __call__(self, x, training: bool = False) -> np.ndarray:
+    def __call__(self, x, training: bool | None = None):
+        """On arrays: the output (training=True for the training-mode pass; None leaves each layer call
+        of a functional Model in the mode it was given, if any). On a symbolic tensor: this model as one
+        layer of a functional Model, `training` its call's mode (see minidl.models.functional)."""
+        if is_symbolic(x):
+            return self._call_symbolic(x, training)
         return self.forward(data.prepare_x(self, x, "call"), training)
+
+    def _call_symbolic(self, tensor, training: bool | None) -> KerasTensor:
+        if not isinstance(tensor, KerasTensor):
+            raise ValueError(f"Model '{self.name}': calling a model on several tensors is not supported yet")
+        if not self.built:
+            self.build(tensor.shape)
+        self.check_input_shape(tensor.shape)
+        assert self.output_shape is not None
+        return symbolic_output(self, [tensor], self.output_shape, self.compute_dtype, training)
+
+    @property
+    def leaf_layers(self) -> list[Layer]:
+        """The layers that hold the weights and run, nested models expanded in place (Keras's weight order)."""
+        nested = (layer.leaf_layers if isinstance(layer, BaseModel) else [layer] for layer in self.layers)
+        return [leaf for layers in nested for leaf in layers]
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list[np.ndarray]:
@@ -197,11 +224,11 @@ class BaseModel:
                 f"set_weights: model '{self.name}' is not built yet, so it has no weights to set "
                 f"(give it an Input, or call build(input_shape) first)"
             )
-        expected = sum(len(layer.weight_names) for layer in self.layers)
+        expected = sum(len(layer.weight_names) for layer in self.leaf_layers)
         if len(weights) != expected:
             raise ValueError(f"Model '{self.name}' expects {expected} weight arrays, received {len(weights)}")
         start = 0
-        for layer in self.layers:
+        for layer in self.leaf_layers:
             count = len(layer.weight_names)
             layer.set_weights(weights[start : start + count])
             start += count

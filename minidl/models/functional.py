@@ -11,7 +11,13 @@ forward runs the layer calls (nodes) in topological order; backward runs them in
 gradients where a tensor feeds several layers (a skip connection, a shared layer). A layer called twice
 (shared weights) runs each call on its own copy of the layer, which keeps that call's values for backward
 but shares the weights; the copies' parameter gradients are added into the layer's. No gradient is
-computed for the input, nor for a branch no output depends on.
+computed for the input (unless this model is a layer of another), nor for a branch no output depends on.
+
+A model is a layer too (`features = base(inputs)`, a Sequential or a Model): it runs as one call and its
+layers train with the others. A call's own `training` (`base(inputs, training=False)`) holds when the
+model runs with training=None (`model(x)`); fit, evaluate, predict and model(x, training=...) set every
+call's mode, as Keras 3 does (a frozen base's BatchNormalization stays in inference mode because it is
+not trainable).
 """
 
 from __future__ import annotations
@@ -77,8 +83,15 @@ class Model(BaseModel):
         self.instances: list[Layer] = []
         first_use: set[int] = set()
         for node in self.nodes:
-            self.instances.append(node.layer if id(node.layer) not in first_use else self._copy(node.layer))
+            if id(node.layer) in first_use and isinstance(node.layer, BaseModel):
+                raise ValueError(
+                    f"Model '{self.name}': model '{node.layer.name}' is called twice in this graph, which "
+                    f"minidl does not support yet (call it once, or share its layers instead)"
+                )
+            instance = node.layer if id(node.layer) not in first_use else self._copy(node.layer)
+            self.instances.append(instance)
             first_use.add(id(node.layer))
+        self.copies = [(node.layer, i) for node, i in zip(self.nodes, self.instances) if i is not node.layer]
         self.input_shape = input_list[0].shape if len(input_list) == 1 else [t.shape for t in input_list]
         self.output_shape = outputs.shape
         self.dtype = self.dtype or input_list[0].dtype
@@ -135,24 +148,26 @@ class Model(BaseModel):
         return self.instances[-1].output_activation
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x, training: bool) -> np.ndarray:
+    def _run(self, x, training: bool | None) -> np.ndarray:
         arrays = x.arrays if isinstance(x, Inputs) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
         for node, instance in zip(self.nodes, self.instances):
             args = [values[id(t)] for t in node.inputs]
-            values[id(node.outputs[0])] = instance.forward(args if len(args) > 1 else args[0], training=training)
+            mode = bool(node.training) if training is None else training
+            values[id(node.outputs[0])] = instance.forward(args if len(args) > 1 else args[0], training=mode)
         return values[id(self.outputs[0])]
 
-    def forward(self, x, training: bool = False) -> np.ndarray:
+    def forward(self, x, training: bool | None = False) -> np.ndarray:
         return self._run(x, training)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
         return lambda x: self._run(x, training=False)
 
-    def backward(self, grad_output: np.ndarray) -> None:
-        """Reverse topological order; a tensor read by several calls gets the sum of their gradients."""
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """Reverse topological order; a tensor read by several calls gets the sum of their gradients.
+        Returns dL/d(input) if `need_input_grad` (this model is a layer of another)."""
         grads: dict[int, np.ndarray] = {id(self.outputs[0]): grad_output}
-        model_inputs = {id(tensor) for tensor in self.inputs}
+        model_inputs = set() if self.need_input_grad else {id(tensor) for tensor in self.inputs}
         for node, instance in zip(reversed(self.nodes), reversed(self.instances)):
             grad = grads.pop(id(node.outputs[0]), None)
             if grad is None:
@@ -166,7 +181,7 @@ class Model(BaseModel):
                 if key in model_inputs:
                     continue
                 grads[key] = input_grad.copy() if key not in grads else grads[key] + input_grad
-        for layer in self.layers:  # the copies' parameter gradients into their layer's
-            for twin in (i for i in self.instances if i.params is layer.params and i is not layer):
-                for name, grad in twin.grads.items():
-                    layer.grads[name] = layer.grads[name] + grad
+        for layer, twin in self.copies:  # the copies' parameter gradients into their layer's
+            for name, grad in twin.grads.items():
+                layer.grads[name] = layer.grads[name] + grad
+        return grads[id(self.inputs[0])] if self.need_input_grad else None  # the output depends on the input

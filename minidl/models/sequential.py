@@ -86,7 +86,7 @@ class Sequential(BaseModel):
         return layer
 
     # ------------------------------------------------------------------ the passes
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool | None = False) -> np.ndarray:
         """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
         if not training:
             return self.inference()(x)
@@ -94,21 +94,25 @@ class Sequential(BaseModel):
             x = layer.forward(x, training=True)
         return x
 
-    def backward(self, grad_output: np.ndarray) -> None:
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         """dL/d(output) back through the layers, down to the first one with trainable parameters: no one
-        needs the gradient of its input (frozen layers before it get no backward at all)."""
+        needs the gradient of its input (frozen layers before it get no backward at all), unless this
+        model is a layer of another that needs it (`need_input_grad`): then down to the input, returned."""
         first = self._first_to_train()
         grad: np.ndarray | None = grad_output
         for layer in reversed(self.layers[first:]):
             assert grad is not None  # only the first trainable layer, the last one here, returns None
             grad = layer.backward(grad)
+        return grad if self.need_input_grad else None
 
     def _first_to_train(self) -> int:
         """The index of the first layer with trainable parameters (marking which layers must pass their
-        input gradient back): looked up at each step, since layers may be frozen or unfrozen at any time."""
-        first = next((i for i, layer in enumerate(self.layers) if layer.params and layer.trainable), len(self.layers))
+        input gradient back): looked up at each step, since layers may be frozen or unfrozen at any time.
+        A model whose input gradient is needed runs every layer's backward, the first one's included."""
+        trains = (i for i, layer in enumerate(self.layers) if layer.params and layer.trainable)
+        first = 0 if self.need_input_grad else next(trains, len(self.layers))
         for i, layer in enumerate(self.layers):
-            layer.need_input_grad = i > first
+            layer.need_input_grad = i > first or self.need_input_grad
         return first
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
