@@ -15,7 +15,8 @@ from .symbolic import KerasTensor, Node
 
 
 class InputLayer(Layer):
-    """The layer behind an Input tensor: no weights, the identity (not listed by summary(), as Keras)."""
+    """The layer behind an Input tensor: no weights, the identity (a functional Model's first layer, as in
+    Keras; a Sequential's Input sets its input shape only)."""
 
     def __init__(self, shape: Sequence[int], name: str | None = None, dtype: str | None = None):
         if not isinstance(shape, (tuple, list)):

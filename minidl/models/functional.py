@@ -78,7 +78,8 @@ class Model(BaseModel):
             raise ValueError(f"Model '{self.name}': the output depends on Input(s) {others} not given as inputs")
         self.inputs, self.outputs = input_list, [outputs]
         self.nodes = [node for node in nodes if not isinstance(node.layer, InputLayer)]
-        self.layers = list(dict.fromkeys(node.layer for node in self.nodes))
+        # as Keras: the InputLayers first (in the inputs' order), then each layer once, in running order
+        self.layers = [t.node.layer for t in input_list] + list(dict.fromkeys(node.layer for node in self.nodes))
         # each call of a layer after its first runs on a copy sharing the weights (see the module docstring)
         self.instances: list[Layer] = []
         first_use: set[int] = set()
