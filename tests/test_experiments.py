@@ -53,6 +53,7 @@ def test_early_stopping_script(tmp_path):
         ("train_cnn", ["base CNN"]),
         ("l2_regularization", ["L2 0.01", "L2 0.1", "L2 0.5"]),
         ("dropout", ["dropout 0.9", "dropout 0.75", "dropout 0.5"]),
+        ("residual_cnn", ["seed CNN", "residual CNN"]),
     ],
 )
 def test_part2_scripts_both_frameworks(name, settings, tmp_path):

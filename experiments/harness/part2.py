@@ -28,11 +28,18 @@ PART2_NOTES = (
 
 
 def train_seed_cnn(
-    config: Config, data: Data, framework: str, setting: str, l2: float | None = None, dropout: float | None = None
+    config: Config,
+    data: Data,
+    framework: str,
+    setting: str,
+    l2: float | None = None,
+    dropout: float | None = None,
+    residual: bool = False,
 ) -> Run:
-    """Part 2's training, with the identical fit call in Keras and in minidl."""
+    """Part 2's training, with the identical fit call in Keras and in minidl (the seed CNN, or with
+    `residual` the residual CNN beyond the report)."""
     seed_everything(framework, config.seed)
-    model = seed_models.cnn(framework, l2=l2, dropout=dropout)
+    model = seed_models.residual_cnn(framework) if residual else seed_models.cnn(framework, l2=l2, dropout=dropout)
     run = train(
         framework,
         setting,

@@ -7,6 +7,10 @@ v <- gamma v + alpha grad, w <- w - v, v starting at 1e-5.
 
 Part 2, the CNN:  28x28x1 -> Conv2D(32, 3x3, same, ReLU, glorot_normal(seed=14)) -> BatchNormalization
 -> MaxPooling2D(2x2) -> Flatten -> Dense(784, ReLU) [-> Dropout(p)] -> Dense(10, softmax), Adam(1e-4).
+
+Beyond the report, the residual CNN: the part-2 CNN with a residual block after its first convolution,
+x + BatchNorm(Conv2D(32, 3x3, same)(ReLU(BatchNorm(Conv2D(32, 3x3, same)(x))))) -> ReLU, written with the
+functional API (Input, layers called on tensors, Add, Model(inputs, outputs)).
 """
 
 from __future__ import annotations
@@ -81,5 +85,30 @@ def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
     model.add(layers.Dense(10, activation="softmax", kernel_regularizer=reg))
     model.compile(
         optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def residual_cnn(framework: str):
+    """The residual CNN in Keras's functional API; the same lines build it in minidl."""
+    api = import_keras() if framework == "keras" else minidl
+    layers, initializers = api.layers, api.initializers
+
+    def conv(x, activation=None, seed=None):
+        kernel = initializers.glorot_normal(seed=seed) if seed is not None else "glorot_uniform"
+        return layers.Conv2D(32, (3, 3), padding="same", activation=activation, kernel_initializer=kernel)(x)
+
+    inputs = api.Input((28, 28, 1))
+    x = layers.BatchNormalization()(conv(inputs, activation="relu", seed=14))
+    shortcut = x
+    x = layers.Activation("relu")(layers.BatchNormalization()(conv(x, seed=15)))
+    x = layers.BatchNormalization()(conv(x, seed=16))
+    x = layers.Activation("relu")(layers.Add()([x, shortcut]))
+    x = layers.Flatten()(layers.MaxPooling2D((2, 2))(x))
+    x = layers.Dense(784, activation="relu")(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    model = api.Model(inputs, outputs, name="residual_cnn")
+    model.compile(
+        optimizer=api.optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy", metrics=["accuracy"]
     )
     return model
