@@ -300,7 +300,7 @@ def test_a_model_called_twice_is_a_clear_error():
 @needs_keras
 def test_nested_models_equal_keras_and_a_frozen_base_stays_in_inference_mode(float64, keras_float64):
     theirs, ours = nested(keras, "float64", base_training=False), nested(minidl, "float64", base_training=False)
-    assert [type(layer).__name__ for layer in ours.layers] == ["InputLayer", "Sequential", "Model", "Dense"]
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
     assert [layer.name for layer in ours.layers][1:] == [layer.name for layer in theirs.layers][1:]
     rng = np.random.default_rng(0)
     theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])

@@ -2,7 +2,7 @@
 
 from ..training import NonFiniteLossError
 from .base import BaseModel
-from .functional import Model
+from .functional import Functional, Model
 from .sequential import Sequential
 
-__all__ = ["BaseModel", "Model", "Sequential", "NonFiniteLossError"]
+__all__ = ["BaseModel", "Functional", "Model", "Sequential", "NonFiniteLossError"]

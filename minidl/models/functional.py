@@ -53,9 +53,10 @@ def topological_nodes(output: KerasTensor) -> list[Node]:
     return order
 
 
-class Model(BaseModel):
-    """A graph of layers from Input tensors (one, or a list or dict of them) to one output (Keras's functional
-    Model); with several inputs, x is a list (in their order) or a dict (by their names) of arrays."""
+class Functional(BaseModel):
+    """A graph of layers from Input tensors (one, or a list or dict of them) to one output: what
+    `Model(inputs, outputs)` makes, and named as Keras names it (summary shows "Functional"); with several
+    inputs, x is a list (in their order) or a dict (by their names) of arrays."""
 
     def __init__(self, inputs, outputs, name: str | None = None, dtype: str | None = None):
         super().__init__(name or unique_name("functional"), dtype)
@@ -135,7 +136,7 @@ class Model(BaseModel):
         twin.grads, twin._scratch = {}, {}
         for attribute, value in vars(layer).items():
             if isinstance(value, Layer):
-                setattr(twin, attribute, Model._copy(value))
+                setattr(twin, attribute, Functional._copy(value))
         return twin
 
     def build(self, input_shape=None) -> None:
@@ -186,3 +187,6 @@ class Model(BaseModel):
             for name, grad in twin.grads.items():
                 layer.grads[name] = layer.grads[name] + grad
         return grads[id(self.inputs[0])] if self.need_input_grad else None  # the output depends on the input
+
+
+Model = Functional  # keras.Model(inputs, outputs) is a Functional
