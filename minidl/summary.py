@@ -64,10 +64,13 @@ def print_summary(
 ) -> None:
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: give it an Input or call build()")
-    line_length = line_length or min(88, shutil.get_terminal_size().columns - 4)
-    widths = column_widths(line_length, positions or [0.45, 0.80, 1.0])
-    rows = [("Layer (type)", "Output Shape", "Param #")] + [
+    connections = model.connections() if hasattr(model, "connections") else None  # a graph's "Connected to"
+    default_length, default_positions = (88, [0.45, 0.80, 1.0]) if connections is None else (108, [0.3, 0.56, 0.74, 1])
+    line_length = line_length or min(default_length, shutil.get_terminal_size().columns - 4)
+    widths = column_widths(line_length, positions or default_positions)
+    rows = [("Layer (type)", "Output Shape", "Param #") + (() if connections is None else ("Connected to",))] + [
         (f"{layer.name} ({type(layer).__name__})", format_shape(layer.output_shape), f"{layer.count_params():,}")
+        + (() if connections is None else (connections[id(layer)],))
         for layer in model.layers
     ]
     total = model.count_params()

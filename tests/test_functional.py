@@ -4,6 +4,8 @@ same weights (predictions and training steps), and clear errors for graphs that 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -379,3 +381,30 @@ def test_nested_models_save_and_load_weights(tmp_path):
     copy = nested(minidl)
     copy.load_weights(tmp_path / "nested.weights.npz")
     np.testing.assert_array_equal(copy.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def summary_cells(model) -> list[list[str]]:
+    printed: list[str] = []
+    model.summary(line_length=160, print_fn=lambda text, *args, **kwargs: printed.append(text))
+    rows = [line for line in "\n".join(printed).splitlines() if line.startswith(("│", "┃"))]
+    return [[cell.strip() for cell in re.split("[│┃]", row)[1:-1]] for row in rows]
+
+
+@needs_keras
+@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested"])
+def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
+    """model.layers in Keras's order (by depth), hence get_weights' order: set_weights(keras.get_weights())
+    gives Keras's predictions; summary's rows and its "Connected to" column as Keras's."""
+    monkeypatch.setenv("COLUMNS", "200")  # rich, which prints Keras's summary, cuts lines at the terminal width
+    make = {"two_inputs": two_inputs, "nested": nested}.get(graph) or GRAPHS[graph][0]
+    theirs, ours = make(keras), make(minidl)
+    assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
+    names = {a.name: b.name for a, b in zip(theirs.layers, ours.layers) if type(a).__name__ == "InputLayer"}
+    theirs_cells = [[re.sub(r"\w+", lambda m: names.get(m[0], m[0]), c) for c in row] for row in summary_cells(theirs)]
+    assert summary_cells(ours) == theirs_cells
+    rng = np.random.default_rng(8)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    x = two_input_data() if graph == "two_inputs" else rng.standard_normal((5, *theirs.input_shape[1:]))
+    x = [a.astype(np.float32) for a in x] if graph == "two_inputs" else x.astype(np.float32)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5)

@@ -53,6 +53,19 @@ def topological_nodes(output: KerasTensor) -> list[Node]:
     return order
 
 
+def layers_by_depth(nodes: list[Node]) -> list:
+    """Each layer once, in Keras's order (which is its weights' order): by depth, the longest path to the
+    output (a shared layer at its deepest call), deepest first (the Inputs), ties in topological order."""
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    for node in reversed(nodes):
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for tensor in node.inputs:
+            node_depth[id(tensor.node)] = max(depth + 1, node_depth.get(id(tensor.node), 0))
+    return sorted(dict.fromkeys(node.layer for node in nodes), key=lambda layer: -layer_depth[id(layer)])
+
+
 class Functional(BaseModel):
     """A graph of layers from Input tensors (one, or a list or dict of them) to one output: what
     `Model(inputs, outputs)` makes, and named as Keras names it (summary shows "Functional"); with several
@@ -79,8 +92,7 @@ class Functional(BaseModel):
             raise ValueError(f"Model '{self.name}': the output depends on Input(s) {others} not given as inputs")
         self.inputs, self.outputs = input_list, [outputs]
         self.nodes = [node for node in nodes if not isinstance(node.layer, InputLayer)]
-        # as Keras: the InputLayers first (in the inputs' order), then each layer once, in running order
-        self.layers = [t.node.layer for t in input_list] + list(dict.fromkeys(node.layer for node in self.nodes))
+        self.layers = layers_by_depth(nodes)
         # each call of a layer after its first runs on a copy sharing the weights (see the module docstring)
         self.instances: list[Layer] = []
         first_use: set[int] = set()
@@ -138,6 +150,24 @@ class Functional(BaseModel):
             if isinstance(value, Layer):
                 setattr(twin, attribute, Functional._copy(value))
         return twin
+
+    def connections(self) -> dict[int, str] | None:
+        """summary()'s "Connected to" column, by id of layer: each call's inputs as Keras writes them,
+        `layer[call][0]` (a model's calls count from 1, after the node Keras builds it with); None for
+        a chain of single calls, whose summary has no such column (as Keras's)."""
+        chain = len(self.inputs) == 1 and not self.copies and all(len(node.inputs) == 1 for node in self.nodes)
+        if chain:
+            return None
+        calls: dict[int, int] = {}  # id of node -> its index among its layer's calls
+        for node in self.nodes:
+            offset = 1 if isinstance(node.layer, BaseModel) else 0
+            calls[id(node)] = offset + sum(other.layer is node.layer for other in self.nodes[: self.nodes.index(node)])
+        text = {id(layer): "-" for layer in self.layers}
+        for node in self.nodes:
+            inbound = [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
+            previous = "" if text[id(node.layer)] == "-" else text[id(node.layer)] + ", "
+            text[id(node.layer)] = previous + ", ".join(inbound)
+        return text
 
     def build(self, input_shape=None) -> None:
         """A functional Model is built by its construction."""
