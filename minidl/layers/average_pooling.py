@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer
 from .blocks import block_repeat, block_sums
-from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
-from .pooling import OnTimeAxis
+from .conv import check_rank4, conv_output_length, same_padding, window_slices
+from .pooling import OnTimeAxis, Pooling2D
 
 
-class AveragePooling2D(Layer):
+class AveragePooling2D(Pooling2D):
     """y[n, i, j, c] = (1 / count) sum_{a < ph, b < pw} xp[n, i sh + a, j sw + b, c].
 
     Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C), Ho as for MaxPooling2D; strides default to pool_size.
@@ -19,22 +18,8 @@ class AveragePooling2D(Layer):
         dL/dxp[n, i sh + a, j sw + b, c] += dL/dy[n, i, j, c] / count[i, j]; dL/dx = dL/dxp cropped.
     """
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
-        super().__init__(**kwargs)
-        owner = f"AveragePooling2D '{self.name}'"
-        self.pool_size = normalize_tuple(pool_size, owner, "pool_size")
-        self.strides = self.pool_size if strides is None else normalize_tuple(strides, owner, "strides")
-        self.padding = normalize_padding(padding, owner)
-
     def build(self, input_shape):
         check_rank4(self, input_shape)
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, c = input_shape
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        ho = None if h is None else conv_output_length(h, ph, sh, self.padding)
-        wo = None if w is None else conv_output_length(w, pw, sw, self.padding)
-        return (n, ho, wo, c)
 
     def _windows(self, h: int, w: int):
         (ph, pw), (sh, sw) = self.pool_size, self.strides

@@ -21,7 +21,26 @@ def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
     return out
 
 
-class MaxPooling2D(Layer):
+class Pooling2D(Layer):
+    """What the 2D poolings share: their window arguments (strides default to pool_size) and the output
+    shape, Ho = conv_output_length(H, ph, sh, padding) (see MaxPooling2D)."""
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
+        super().__init__(**kwargs)
+        owner = f"{type(self).__name__} '{self.name}'"
+        self.pool_size = normalize_tuple(pool_size, owner, "pool_size")
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, owner, "strides")
+        self.padding = normalize_padding(padding, owner)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        ho = None if h is None else conv_output_length(h, ph, sh, self.padding)
+        wo = None if w is None else conv_output_length(w, pw, sw, self.padding)
+        return (n, ho, wo, c)
+
+
+class MaxPooling2D(Pooling2D):
     """y[n, i, j, c] = max_{a < ph, b < pw} xp[n, i sh + a, j sw + b, c].
 
     Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C);  strides default to pool_size (non-overlapping).
@@ -34,13 +53,6 @@ class MaxPooling2D(Layer):
     and dL/dx is dL/dxp with the padding cropped.   No parameters.
     """
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", **kwargs):
-        super().__init__(**kwargs)
-        owner = f"MaxPooling2D '{self.name}'"
-        self.pool_size = normalize_tuple(pool_size, owner, "pool_size")
-        self.strides = self.pool_size if strides is None else normalize_tuple(strides, owner, "strides")
-        self.padding = normalize_padding(padding, owner)
-
     def build(self, input_shape):
         check_rank4(self, input_shape)
         _, h, w, _ = input_shape
@@ -50,13 +62,6 @@ class MaxPooling2D(Layer):
             raise ValueError(
                 f"Layer '{self.name}': pool_size {self.pool_size} is larger than the input {h}x{w} with padding 'valid'"
             )
-
-    def compute_output_shape(self, input_shape):
-        n, h, w, c = input_shape
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        ho = None if h is None else conv_output_length(h, ph, sh, self.padding)
-        wo = None if w is None else conv_output_length(w, pw, sw, self.padding)
-        return (n, ho, wo, c)
 
     def forward(self, x, training=False):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
