@@ -31,7 +31,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import minidl  # noqa: E402
-from harness import seed_models  # noqa: E402
+from harness import import_keras, seed_models  # noqa: E402
 
 
 def timings(contenders: dict, repeats: int) -> dict[str, dict]:
@@ -54,34 +54,18 @@ def data(n: int, shape: tuple, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def keras_mlp(hidden: int):
-    import keras
-
-    model = keras.Sequential(
+def mlp(framework: str, hidden: int):
+    """The benchmark MLP, the same lines in Keras and in minidl (as harness.seed_models.cnn)."""
+    api = import_keras() if framework == "keras" else minidl
+    model = api.Sequential(
         [
-            keras.Input((784,)),
-            keras.layers.Dense(hidden, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
+            api.layers.Input((784,)),
+            api.layers.Dense(hidden, activation="relu"),
+            api.layers.Dense(10, activation="softmax"),
         ]
     )
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.99),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def minidl_mlp(hidden: int):
-    model = minidl.Sequential(
-        [
-            minidl.layers.Input((784,)),
-            minidl.layers.Dense(hidden, activation="relu"),
-            minidl.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(
-        optimizer=minidl.optimizers.SGD(learning_rate=0.05, momentum=0.99),
+        optimizer=api.optimizers.SGD(learning_rate=0.05, momentum=0.99),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -107,7 +91,7 @@ def mlp_floor(x: np.ndarray, y: np.ndarray, hidden: int):
 def bench_mlp(args, results: dict) -> None:
     n, hidden = args.mlp_samples, args.hidden
     x, y = data(n, (784,))
-    keras_model, minidl_model = keras_mlp(hidden), minidl_mlp(hidden)
+    keras_model, minidl_model = mlp("keras", hidden), mlp("minidl", hidden)
     fit = dict(batch_size=n, epochs=1, verbose=0)
     results["mlp_epoch"] = timings(
         {
