@@ -159,15 +159,13 @@ class Functional(BaseModel):
         if chain:
             return None
         calls: dict[int, int] = {}  # id of node -> its index among its layer's calls
-        for node in self.nodes:
-            offset = 1 if isinstance(node.layer, BaseModel) else 0
-            calls[id(node)] = offset + sum(other.layer is node.layer for other in self.nodes[: self.nodes.index(node)])
-        text = {id(layer): "-" for layer in self.layers}
-        for node in self.nodes:
-            inbound = [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
-            previous = "" if text[id(node.layer)] == "-" else text[id(node.layer)] + ", "
-            text[id(node.layer)] = previous + ", ".join(inbound)
-        return text
+        next_call: dict[int, int] = {}  # id of layer -> the index of its next call
+        inbound: dict[int, list[str]] = {id(layer): [] for layer in self.layers}
+        for node in self.nodes:  # topological: a node's inputs are numbered before it
+            calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, BaseModel) else 0)
+            next_call[id(node.layer)] = calls[id(node)] + 1
+            inbound[id(node.layer)] += [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
+        return {key: ", ".join(names) or "-" for key, names in inbound.items()}
 
     def build(self, input_shape=None) -> None:
         """A functional Model is built by its construction."""
