@@ -24,8 +24,9 @@ def require_compiled(model, caller: str) -> None:
         raise ValueError(f"Model '{model.name}' has no layers: add some before {caller}()")
 
 
-class Inputs:
-    """The arrays of a model with several inputs, sliced together: inputs[batch] is the batch of each."""
+class Arrays:
+    """The arrays of a model's several inputs (or targets of its several outputs), sliced together:
+    arrays[batch] is the batch of each."""
 
     def __init__(self, arrays: list[np.ndarray]):
         self.arrays = arrays
@@ -33,24 +34,15 @@ class Inputs:
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def __getitem__(self, index) -> Inputs:
-        return Inputs([a[index] for a in self.arrays])
+    def __getitem__(self, index) -> Arrays:
+        return Arrays([a[index] for a in self.arrays])
 
 
-def prepare_inputs(model, x, caller: str) -> Inputs:
+def prepare_inputs(model, x, caller: str) -> Arrays:
     """A model with several inputs: x as a list (in the inputs' order) or a dict (by the inputs' names) of
     arrays, each checked against its Input, all with the same number of samples."""
     names = [tensor.node.layer.name for tensor in model.inputs]
-    if isinstance(x, dict):
-        if set(x) != set(names):
-            raise ValueError(f"{caller}: the keys of x {sorted(x)} do not match the model's input names {names}")
-        x = [x[name] for name in names]
-    if not isinstance(x, (list, tuple)) or len(x) != len(names):
-        given = f"a list of {len(x)} arrays" if isinstance(x, (list, tuple)) else f"a {type(x).__name__}"
-        raise ValueError(
-            f"{caller}: model '{model.name}' has {len(names)} inputs {names}: pass a list of "
-            f"{len(names)} arrays or a dict by name, got {given}"
-        )
+    x = by_name(model, x, names, "x", "inputs", caller)
     arrays = []
     for name, tensor, value in zip(names, model.inputs, x):
         array = validation.as_array(value, f"x['{name}']", caller)
@@ -60,12 +52,12 @@ def prepare_inputs(model, x, caller: str) -> Inputs:
         raise ValueError(
             f"{caller}: the inputs have different numbers of samples: {dict(zip(names, (len(a) for a in arrays)))}"
         )
-    return Inputs(arrays)
+    return Arrays(arrays)
 
 
-def prepare_x(model, x, caller: str) -> np.ndarray | Inputs:
+def prepare_x(model, x, caller: str) -> np.ndarray | Arrays:
     """x as a finite array of the model's dtype whose sample shape the model takes (building the model
-    for it if it has no input shape yet); for a model with several inputs, their arrays (`Inputs`)."""
+    for it if it has no input shape yet); for a model with several inputs, their arrays (`Arrays`)."""
     if len(getattr(model, "inputs", [])) > 1:
         return prepare_inputs(model, x, caller)
     x = validation.as_array(x, "x", caller)
@@ -87,19 +79,53 @@ def prepare_x(model, x, caller: str) -> np.ndarray | Inputs:
     return validation.cast_finite(x, model.compute_dtype, "x", caller)
 
 
-def prepare_xy(model, x, y, caller: str) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) checked against the compiled model: y must fit its loss and its output shape."""
+def by_name(model, values, names: list[str], what: str, kind: str, caller: str) -> list:
+    """One value per input (or output) of the model, given as a list in their order or a dict by name."""
+    if isinstance(values, dict):
+        if set(values) != set(names):
+            raise ValueError(
+                f"{caller}: the keys of {what} {sorted(values)} do not match the model's {kind[:-1]} names {names}"
+            )
+        return [values[name] for name in names]
+    if not isinstance(values, (list, tuple)) or len(values) != len(names):
+        given = f"a list of {len(values)} arrays" if isinstance(values, (list, tuple)) else f"a {type(values).__name__}"
+        raise ValueError(
+            f"{caller}: model '{model.name}' has {len(names)} {kind} {names}: pass {what} as a list of "
+            f"{len(names)} arrays or a dict by name, got {given}"
+        )
+    return list(values)
+
+
+def prepare_xy(model, x, y, caller: str) -> tuple[np.ndarray | Arrays, np.ndarray | Arrays]:
+    """(x, y) checked against the compiled model: y must fit its loss and its output shape (with several
+    outputs, each target its output's loss and shape)."""
     require_compiled(model, caller)
     x = prepare_x(model, x, caller)
-    return x, validation.check_targets(y, len(x), model.loss, model.output_shape, model.compute_dtype, caller)
+    if not getattr(model, "multiple_outputs", False):
+        return x, validation.check_targets(y, len(x), model.loss, model.output_shape, model.compute_dtype, caller)
+    targets = []
+    for name, value, loss, shape in zip(
+        model.output_names,
+        by_name(model, y, model.output_names, "y", "outputs", caller),
+        model.loss.losses,
+        model.output_shape,
+    ):
+        if loss is None:  # an output no loss reads: its target only needs the batch axis
+            value = validation.as_array(value, f"y['{name}']", caller)
+        else:
+            value = validation.check_targets(value, len(x), loss, shape, model.compute_dtype, f"{caller} (y['{name}'])")
+        targets.append(value)
+    return x, Arrays(targets)
 
 
 def prepare_training_data(
     model, x, y, sample_weight, class_weight, caller: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray | Arrays, np.ndarray | Arrays, np.ndarray | None]:
     """(x, y, sample weights) checked, the weights from `sample_weight` (one per sample) or from
     `class_weight` ({class: weight}, as Keras: by the arg-max of one-hot targets, else the rounded label)."""
     x, y = prepare_xy(model, x, y, caller)
+    if class_weight is not None and isinstance(y, Arrays):
+        raise ValueError(f"{caller}: `class_weight` is only supported for Models with a single output.")
     if sample_weight is not None and class_weight is not None:
         raise ValueError(
             f"{caller}: Arguments `sample_weight` and `class_weight` cannot be specified at the "

@@ -11,6 +11,7 @@ graph of layers.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterator
 
@@ -20,6 +21,8 @@ from . import data, validation
 from . import metrics as metrics_module
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .layers.base import Layer
+from .losses import Loss
+from .losses.outputs import OutputLosses
 from .metrics import Mean
 
 Logs = dict[str, float]
@@ -29,25 +32,35 @@ class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite (fit stops and keeps the last good weights)."""
 
 
-def link_loss(model) -> Callable[[], np.ndarray]:
+def link_loss(model) -> Callable[[], np.ndarray | list]:
     """The gradient the loss hands to backward. A cross-entropy after the activation it pairs with (a
     final Softmax over the classes, or a sigmoid) gives that activation's input gradient at once, e.g.
     (p - y) / N (stable, no K x K Jacobian, as Keras computes such a loss from the logits), and the
     activation passes it through. Linked anew at every fit/train_on_batch: it depends on the model as it
-    is, not on the loss object, which one may compile into several models."""
-    final = model.output_activation
+    is, not on the loss object, which one may compile into several models. With several outputs, each
+    output's loss is linked to its own activation (a list of gradients)."""
+    if isinstance(model.loss, OutputLosses):
+        per_output = [
+            None if loss is None else _linked_gradient(activation, loss)
+            for activation, loss in zip(model.output_activations(), model.loss.losses)
+        ]
+        return lambda: model.loss.gradient(per_output)
+    return _linked_gradient(model.output_activation, model.loss)
+
+
+def _linked_gradient(final: Layer | None, loss: Loss) -> Callable[[], np.ndarray]:
     kind = getattr(final, "fusable_as", None)
-    fused = kind is not None and kind == model.loss.fuses_with
+    fused = kind is not None and kind == loss.fuses_with
     if kind is not None:
-        final.fused_with_loss = fused
-    return model.loss.logits_gradient if fused else model.loss.backward
+        final.fused_with_loss = fused  # type: ignore[union-attr]
+    return loss.logits_gradient if fused else loss.backward
 
 
 def train_step(
     model,
     x: np.ndarray,
     y: np.ndarray,
-    loss_gradient: Callable[[], np.ndarray],
+    loss_gradient: Callable[[], np.ndarray | list],
     sample_weight: np.ndarray | None = None,
 ) -> float:
     """One gradient step on a prepared batch; updates the metrics and returns the loss before the update."""
@@ -80,33 +93,60 @@ def params_and_grads(layers: list[Layer]) -> Iterator[tuple[str, np.ndarray, np.
                 yield f"{i}/{name}", param, layer.grads[name]
 
 
-def build_metrics(model, y: np.ndarray) -> None:
+def build_metrics(model, y) -> None:
     """The compiled metrics as objects, once, from the first targets' shape (as Keras resolves
-    "accuracy"): `model.metrics` (the unweighted ones first, then the weighted ones), then reset: every
-    fit, evaluate and train_on_batch starts from a clean state."""
+    "accuracy"): `model.metrics`, the unweighted ones first, then the weighted ones (with several
+    outputs, each named "<output>_<metric>" and all in the order of their names, as Keras lists them),
+    and for each the output it reads and whether it takes the sample weights (`model.metric_roles`);
+    then reset: every fit, evaluate and train_on_batch starts from a clean state."""
     if model.metrics is None:
-        unweighted, weighted = (
-            [metrics_module.resolve(m, y.shape, model.output_shape) for m in identifiers]
-            for identifiers in (model.compiled_metrics, model.compiled_weighted_metrics)
-        )
-        model.metrics = [*unweighted, *weighted]
-        model.weighted_metric_count = len(weighted)
+        targets, shapes = as_list(model, y), as_list(model, model.output_shape)
+        built: list[tuple[metrics_module.Metric, tuple[int, bool]]] = []
+        for weighted, pairs in ((False, model.compiled_metrics), (True, model.compiled_weighted_metrics)):
+            for output, identifier in pairs:
+                metric = metrics_module.resolve(identifier, targets[output].shape, shapes[output])
+                if model.multiple_outputs:
+                    metric = copy.deepcopy(metric) if any(metric is m for m, _ in built) else metric
+                    metric.name = f"{model.output_names[output]}_{metric.name}"
+                built.append((metric, (output, weighted)))
+        if model.multiple_outputs:
+            built.sort(key=lambda pair: pair[0].name)
+        model.metrics, model.metric_roles = [m for m, _ in built], [role for _, role in built]
     for metric in model.metrics:
         metric.reset_state()
 
 
-def update_metrics(model, y: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None) -> None:
+def as_list(model, values) -> list:
+    """A model's outputs (or their targets, or shapes) as a list, one entry per output."""
+    if not model.multiple_outputs:
+        return [values]
+    return values.arrays if isinstance(values, data.Arrays) else values
+
+
+def update_metrics(model, y, y_pred, sample_weight: np.ndarray | None) -> None:
     """Keras's rule: compile's `metrics` see no sample weights, its `weighted_metrics` do."""
-    first_weighted = len(model.metrics) - model.weighted_metric_count
-    for i, metric in enumerate(model.metrics):
-        metric.update_state(y, y_pred, sample_weight if i >= first_weighted else None)
+    targets, outputs = as_list(model, y), as_list(model, y_pred)
+    for metric, (output, weighted) in zip(model.metrics, model.metric_roles):
+        metric.update_state(targets[output], outputs[output], sample_weight if weighted else None)
 
 
-def logs_of(model, loss: Mean | float) -> Logs:
-    """{"loss": ..., metric name: result, ...}: the loss's running mean (or one batch's loss) and each
-    metric's result over the batches seen."""
+def batch_losses(model, loss: float) -> Logs:
+    """{"loss": the batch's loss, and with several outputs each output's as "<name>_loss"}."""
+    if isinstance(model.loss, OutputLosses):
+        return {"loss": loss, **model.loss.output_values()}
+    return {"loss": loss}
+
+
+def update_means(means: dict[str, Mean], losses: Logs, count: int) -> None:
+    for key, value in losses.items():
+        means.setdefault(key, Mean()).update_state(value, count)
+
+
+def logs_of(model, losses: dict[str, Mean] | Logs) -> Logs:
+    """{"loss": ..., "<output>_loss": ..., metric name: result, ...}: the losses' running means (or one
+    batch's losses) and each metric's result over the batches seen."""
     return {
-        "loss": loss.result() if isinstance(loss, Mean) else loss,
+        **{key: value.result() if isinstance(value, Mean) else value for key, value in losses.items()},
         **{metric.name: metric.result() for metric in model.metrics},
     }
 
@@ -121,7 +161,8 @@ def keras_return(logs: Logs, return_dict: bool) -> float | list[float] | Logs:
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None) -> Logs:
     x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "train_on_batch")
     build_metrics(model, y)
-    return logs_of(model, train_step(model, x, y, link_loss(model), sample_weight))
+    loss = train_step(model, x, y, link_loss(model), sample_weight)
+    return logs_of(model, batch_losses(model, loss))
 
 
 def fit(
@@ -211,7 +252,7 @@ def run_epochs(
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
         build_metrics(model, y)
-        loss_mean = Mean()
+        loss_means: dict[str, Mean] = {}
         # A single full batch is not shuffled: its summed gradient would not change.
         order = data.epoch_order(model.shuffle_seed, epoch, n, shuffle and steps > 1)
         for step, batch in enumerate(data.batches(n, batch_size, order)):
@@ -223,8 +264,8 @@ def run_epochs(
                 _report_divergence(model, epoch, step, error)
                 callbacks.on_train_end(epoch_logs)  # a partial epoch with a diverged loss is not recorded
                 return model.history
-            loss_mean.update_state(loss, len(xb))
-            epoch_logs = logs_of(model, loss_mean)
+            update_means(loss_means, batch_losses(model, loss), len(xb))
+            epoch_logs = logs_of(model, loss_means)
             callbacks.on_train_batch_end(step, epoch_logs)
             if model.stop_training:
                 break
@@ -267,30 +308,34 @@ def evaluate(
     callbacks = callbacks or Callback()
     forward = model.inference()
     build_metrics(model, y)
-    loss_mean = Mean()
+    loss_means: dict[str, Mean] = {}
     callbacks.on_test_begin()
     for step, batch in enumerate(data.batches(len(x), batch_size)):
         callbacks.on_test_batch_begin(step)
         xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
         y_pred = forward(xb)
-        loss_mean.update_state(model.loss.forward(yb, y_pred, wb), len(xb))
+        update_means(loss_means, batch_losses(model, model.loss.forward(yb, y_pred, wb)), len(xb))
         update_metrics(model, yb, y_pred, wb)
-        callbacks.on_test_batch_end(step, logs_of(model, loss_mean))
-    logs = logs_of(model, loss_mean)
+        callbacks.on_test_batch_end(step, logs_of(model, loss_means))
+    logs = logs_of(model, loss_means)
     logs["loss"] += regularization_loss(model.leaf_layers)
     callbacks.on_test_end(logs)
     return logs
 
 
-def predict(model, x: np.ndarray, batch_size: int, callbacks: CallbackList | Callback | None = None) -> np.ndarray:
-    """The model's outputs for prepared x, batch by batch in inference mode."""
+def predict(model, x, batch_size: int, callbacks: CallbackList | Callback | None = None):
+    """The model's outputs for prepared x, batch by batch in inference mode (a list, or a dict by name, of
+    arrays for several outputs)."""
     callbacks = callbacks or Callback()
     forward = model.inference()
-    out = np.empty((len(x), *model.output_shape[1:]), dtype=model.compute_dtype)
+    outs = [np.empty((len(x), *shape[1:]), dtype=model.compute_dtype) for shape in as_list(model, model.output_shape)]
     callbacks.on_predict_begin()
     for step, batch in enumerate(data.batches(len(x), batch_size)):
         callbacks.on_predict_batch_begin(step)
-        out[batch] = forward(x[batch])
-        callbacks.on_predict_batch_end(step, {"outputs": out[batch]})
+        for out, values in zip(outs, as_list(model, forward(x[batch]))):
+            out[batch] = values
+        callbacks.on_predict_batch_end(
+            step, {"outputs": [out[batch] for out in outs] if model.multiple_outputs else outs[0][batch]}
+        )
     callbacks.on_predict_end()
-    return out
+    return model.structure_outputs(outs) if model.multiple_outputs else outs[0]

@@ -280,16 +280,51 @@ def check_layers_can_train(layers) -> None:
             )
 
 
-def check_compile_arguments(optimizer, loss, metrics) -> None:
-    """compile's arguments: instances (not classes), metrics as a list."""
-    for argument, value, base in (
-        ("optimizer", optimizer, Optimizer),
-        ("loss", loss, Loss),
-        ("metrics", metrics, Metric),
-    ):
-        reject_class(value, base, f"compile: {argument} must be a name or an instance", argument + "={}()")
-    if metrics is not None and not isinstance(metrics, (list, tuple)):
+def check_optimizer(optimizer):
+    reject_class(optimizer, Optimizer, "compile: optimizer must be a name or an instance", "optimizer={}()")
+    return optimizer
+
+
+def check_loss(loss):
+    reject_class(loss, Loss, "compile: loss must be a name or an instance", "loss={}()")
+    return loss
+
+
+def check_metrics(metrics) -> None:
+    """compile's metrics: a list of names, instances (not classes) or functions."""
+    reject_class(metrics, Metric, "compile: metrics must be a name or an instance", "metrics={}()")
+    if not isinstance(metrics, (list, tuple)):
         raise TypeError(
             f"compile: metrics must be a list, e.g. metrics=['accuracy'], got {metrics!r} "
             f"of type {type(metrics).__name__}"
         )
+    for metric in metrics:
+        reject_class(metric, Metric, "compile: metrics must be a name or an instance", "metrics={}()")
+
+
+def per_output(value, names: list[str], argument: str, model_name: str, broadcast: bool) -> list:
+    """compile's `loss`, `loss_weights` or `metrics` for a model with several outputs, one entry per output
+    in the outputs' order: given as a list in that order, a dict by output name (for metrics, some names
+    may be left out), or, where `broadcast`, one value for every output (as Keras does with one loss)."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        missing = [] if argument == "metrics" else [name for name in names if name not in value]
+        if unknown or missing:
+            raise ValueError(
+                f"compile: model '{model_name}' has the outputs {names}; the {argument} dict "
+                + (f"names unknown outputs {unknown}" if unknown else f"has no entry for the output(s) {missing}")
+            )
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(
+                f"compile: model '{model_name}' has {len(names)} outputs {names}; {argument} must give one entry "
+                f"per output (a list of {len(names)}, or a dict by name), got a list of {len(value)}"
+            )
+        return list(value)
+    if not broadcast:
+        raise ValueError(
+            f"compile: model '{model_name}' has {len(names)} outputs {names}; give {argument} as a list of "
+            f"{len(names)} entries or a dict by output name, got {value!r}"
+        )
+    return [value] * len(names)

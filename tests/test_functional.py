@@ -222,7 +222,7 @@ def test_two_inputs_by_list_or_name_and_clear_errors():
         r"names \['image', 'extra'\]",
     ):
         model.predict({"picture": x[0], "extra": x[1]})
-    with pytest.raises(ValueError, match=r"has 2 inputs \['image', 'extra'\]: pass a list of 2 arrays"):
+    with pytest.raises(ValueError, match=r"has 2 inputs \['image', 'extra'\]: pass x as a list of 2 arrays"):
         model.predict(x[0])
     with pytest.raises(ValueError, match=r"the inputs have different numbers of samples"):
         model.predict([x[0], x[1][:5]])
@@ -391,12 +391,12 @@ def summary_cells(model) -> list[list[str]]:
 
 
 @needs_keras
-@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested"])
+@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested", "two_outputs"])
 def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
     """model.layers in Keras's order (by depth), hence get_weights' order: set_weights(keras.get_weights())
     gives Keras's predictions; summary's rows and its "Connected to" column as Keras's."""
     monkeypatch.setenv("COLUMNS", "200")  # rich, which prints Keras's summary, cuts lines at the terminal width
-    make = {"two_inputs": two_inputs, "nested": nested}.get(graph) or GRAPHS[graph][0]
+    make = {"two_inputs": two_inputs, "nested": nested, "two_outputs": two_in_two_out}.get(graph) or GRAPHS[graph][0]
     theirs, ours = make(keras), make(minidl)
     assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
     names = {a.name: b.name for a, b in zip(theirs.layers, ours.layers) if type(a).__name__ == "InputLayer"}
@@ -405,6 +405,127 @@ def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
     rng = np.random.default_rng(8)
     theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
     ours.set_weights(theirs.get_weights())
-    x = two_input_data() if graph == "two_inputs" else rng.standard_normal((5, *theirs.input_shape[1:]))
-    x = [a.astype(np.float32) for a in x] if graph == "two_inputs" else x.astype(np.float32)
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+    several = graph in ("two_inputs", "two_outputs")
+    x = two_input_data() if several else rng.standard_normal((5, *theirs.input_shape[1:]))
+    x = [a.astype(np.float32) for a in x] if several else x.astype(np.float32)
+    predicted, expected = ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
+    for a, b in zip(*((p if isinstance(p, list) else [p]) for p in (predicted, expected))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ several outputs
+def two_in_two_out(api, dtype=None, as_dict=False):
+    """Two inputs, two outputs: an auxiliary sigmoid output that also feeds the main softmax output (its
+    gradient sums its own loss's and the main branch's, so its sigmoid must not fuse with its loss)."""
+    image = api.Input((6, 6, 2), name="image", dtype=dtype)
+    extra = api.Input((3,), name="extra", dtype=dtype)
+    x = api.layers.Flatten(name="flat")(api.layers.Conv2D(3, 3, activation="relu", name="conv")(image))
+    x = api.layers.Concatenate(name="cat")([x, api.layers.Dense(4, activation="tanh", name="side")(extra)])
+    aux = api.layers.Dense(2, activation="sigmoid", name="aux")(x)
+    main = api.layers.Dense(3, activation="softmax", name="main")(api.layers.Concatenate(name="cat2")([x, aux]))
+    return api.Model([image, extra], {"main": main, "aux": aux} if as_dict else [main, aux])
+
+
+def two_out_targets(n=8, seed=9):
+    rng = np.random.default_rng(seed)
+    return [np.eye(3)[rng.integers(0, 3, n)], rng.integers(0, 2, (n, 2)).astype(np.float64)]
+
+
+def test_two_outputs_gradients(float64):
+    model = two_in_two_out(minidl)
+    randomise(model)
+    x = [a.astype(np.float64) for a in two_input_data(5)]
+    rng = np.random.default_rng(2)
+    projections = [rng.standard_normal(shape) for shape in ((5, 3), (5, 2))]
+
+    def loss():
+        return float(sum(np.sum(out * p) for out, p in zip(model.forward(minidl.data.Arrays(x), True), projections)))
+
+    loss()
+    model.backward([p.copy() for p in projections])
+    analytic = {(layer.name, n): g.copy() for layer in model.layers for n, g in layer.grads.items()}
+    for layer in model.layers:
+        for name, param in layer.params.items():
+            error = relative_error(analytic[(layer.name, name)], numeric_gradient(loss, param))
+            assert error < TOL, (layer.name, name, error)
+    model.backward([projections[0].copy(), None])  # an output without a loss sends no gradient
+    only_main = {(layer.name, n): g.copy() for layer in model.layers for n, g in layer.grads.items()}
+    assert not np.allclose(only_main[("aux", "kernel")], analytic[("aux", "kernel")])
+
+
+def test_two_outputs_compile_errors_name_the_outputs():
+    model = two_in_two_out(minidl)
+    with pytest.raises(ValueError, match=r"the loss dict has no entry for the output\(s\) \['aux'\]"):
+        model.compile("sgd", loss={"main": "categorical_crossentropy"})
+    with pytest.raises(ValueError, match=r"the loss dict names unknown outputs \['zzz'\]"):
+        model.compile("sgd", loss={"main": "categorical_crossentropy", "aux": "mse", "zzz": "mse"})
+    with pytest.raises(ValueError, match=r"loss must give one entry per output \(a list of 2, or a dict by name\)"):
+        model.compile("sgd", loss=["categorical_crossentropy"])
+    with pytest.raises(ValueError, match=r"give metrics as a list of 2 entries or a dict by output name"):
+        model.compile("sgd", loss="mse", metrics="accuracy")
+    with pytest.raises(ValueError, match=r"every output's loss is None"):
+        model.compile("sgd", loss=[None, None])
+    assert model.optimizer is None  # nothing compiled
+    model.compile("sgd", loss=["categorical_crossentropy", "binary_crossentropy"])
+    x, y = two_input_data(), two_out_targets()
+    with pytest.raises(ValueError, match=r"the keys of y \['aux', 'other'\] do not match the model's output names"):
+        model.fit(x, {"other": y[0], "aux": y[1]}, verbose=0)
+    with pytest.raises(ValueError, match=r"has 2 outputs \['main', 'aux'\]: pass y as a list of 2 arrays"):
+        model.fit(x, y[0], verbose=0)
+    with pytest.raises(ValueError, match=r"fit \(y\['main'\]\)"):
+        model.fit(x, [y[0][:, :2], y[1]], verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight` is only supported for Models with a single output"):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0}, verbose=0)
+
+
+def test_an_output_without_a_loss_is_predicted_not_trained():
+    minidl.set_seed(0)
+    model = two_in_two_out(minidl)
+    model.compile("adam", loss=["categorical_crossentropy", None], metrics=[None, ["mae"]])
+    history = model.fit(two_input_data(), two_out_targets(), epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "aux_mae"}  # one loss: no per-output loss keys, as Keras
+    main, aux = model.predict(two_input_data(), verbose=0)
+    assert main.shape == (8, 3) and aux.shape == (8, 2)
+
+
+@needs_keras
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_two_outputs_train_like_keras(optimizer, float64, keras_float64):
+    """Per-output losses, loss_weights, metrics per output and sample weights: the same logs, History keys
+    and weights as Keras after three steps and a fit with validation, given the same weights."""
+    theirs, ours = two_in_two_out(keras, "float64"), two_in_two_out(minidl, "float64")
+    rng = np.random.default_rng(10)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    settings = dict(
+        loss={"main": "categorical_crossentropy", "aux": "binary_crossentropy"},
+        loss_weights=[1.0, 0.3],
+        metrics={"main": ["accuracy"], "aux": ["mae", "binary_accuracy"]},
+    )
+    theirs.compile(getattr(keras.optimizers, optimizer)(0.05), **settings)
+    ours.compile(getattr(minidl.optimizers, optimizer)(0.05), **settings)
+    x, y = [a.astype(np.float64) for a in two_input_data()], two_out_targets()
+    for _ in range(3):
+        np.testing.assert_allclose(ours.train_on_batch(x, y), theirs.train_on_batch(x, y), rtol=1e-9)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    weights = np.linspace(0.5, 2.0, 8)
+    kwargs = dict(batch_size=4, epochs=2, verbose=0, shuffle=False, sample_weight=weights, validation_data=(x, y))
+    ours_history, theirs_history = ours.fit(x, y, **kwargs).history, theirs.fit(x, y, **kwargs).history
+    assert set(ours_history) == set(theirs_history)
+    for key, values in theirs_history.items():
+        np.testing.assert_allclose(ours_history[key], values, rtol=1e-7, err_msg=key)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-8)
+
+
+@needs_keras
+def test_two_outputs_predict_like_keras_as_a_list_or_a_dict():
+    for as_dict in (False, True):
+        theirs, ours = two_in_two_out(keras, as_dict=as_dict), two_in_two_out(minidl, as_dict=as_dict)
+        same_weights(ours, theirs)
+        x = two_input_data()
+        predicted, expected = ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
+        assert type(predicted) is type(expected)
+        for key in ["main", "aux"] if as_dict else [0, 1]:
+            np.testing.assert_allclose(predicted[key], expected[key], rtol=1e-5, atol=1e-6)
+        assert ours.output_shape == theirs.output_shape

@@ -5,6 +5,9 @@ files in `saving`."""
 
 from __future__ import annotations
 
+import copy
+import math
+import numbers
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +23,7 @@ from ..backend import floatx, make_rng
 from ..callbacks import CallbackList, History, ProgressBar
 from ..layers.base import Layer
 from ..layers.symbolic import KerasTensor, is_symbolic, symbolic_output
-from ..shapes import Shape
+from ..losses.outputs import OutputLosses
 from ..summary import print_summary
 
 
@@ -30,20 +33,22 @@ class BaseModel:
     `leaf_layers` expand it into the layers that hold the weights and run."""
 
     need_input_grad = False  # set by an enclosing graph that needs dL/d(this model's input)
+    multiple_outputs = False  # a functional Model with several outputs (and then its output_names)
+    output_names: list[str] = []
 
     def __init__(self, name: str, dtype: str | None = None):
         self.name = name
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.layers: list[Layer] = []
         self.input_shape: Any = None  # a Shape (a list of them for several inputs)
-        self.output_shape: Shape | None = None
+        self.output_shape: Any = None  # a Shape (a list of them for several outputs)
         self.built = False
         self.optimizer: optimizers_module.Optimizer | None = None
-        self.loss: losses_module.Loss | None = None
-        self.compiled_metrics: list = []  # as given to compile
-        self.compiled_weighted_metrics: list = []
-        self.weighted_metric_count = 0  # the last ones of `metrics`
+        self.loss: losses_module.Loss | OutputLosses | None = None
+        self.compiled_metrics: list[tuple[int, Any]] = []  # compile's metrics, each with its output's index
+        self.compiled_weighted_metrics: list[tuple[int, Any]] = []
         self.metrics: list[metrics_module.Metric] | None = None  # their objects, once data has been seen
+        self.metric_roles: list[tuple[int, bool]] = []  # each metric's output, and if it takes sample weights
         self.stop_training = False
         self.resume_from_epoch: int | None = None  # set by a callback's on_train_begin to resume there
         self.history: History | None = None
@@ -56,7 +61,8 @@ class BaseModel:
     def build(self, input_shape: Sequence | None = None) -> None:
         raise NotImplementedError
 
-    def forward(self, x: Any, training: bool | None = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool | None = False) -> Any:
+        """The output for a prepared batch (a list of arrays for several outputs)."""
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
@@ -64,7 +70,7 @@ class BaseModel:
         `need_input_grad` (the model is a layer of another), else None."""
         raise NotImplementedError
 
-    def inference(self) -> Callable[[np.ndarray], np.ndarray]:
+    def inference(self) -> Callable[[Any], Any]:
         raise NotImplementedError
 
     def check_input_shape(self, shape: tuple) -> None:
@@ -83,26 +89,79 @@ class BaseModel:
         return self.dtype or floatx()
 
     def compile(
-        self, optimizer="rmsprop", loss=None, metrics: Sequence | None = None, weighted_metrics: Sequence | None = None
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile="auto",
+        auto_scale_loss: bool = True,
     ) -> None:
         """Choose the optimiser, the loss and the metrics (names, instances or functions, as Keras). As in
-        Keras, `metrics` ignore sample weights and class weights; `weighted_metrics` apply them."""
-        validation.check_compile_arguments(optimizer, loss, metrics)
-        validation.check_compile_arguments(optimizer, loss, weighted_metrics)
+        Keras, `metrics` ignore sample weights and class weights; `weighted_metrics` apply them. With several
+        outputs, `loss` is one loss for all or one per output (a list, or a dict by output name; None for an
+        output not trained), `loss_weights` weighs them, and the metrics are given per output likewise.
+        `run_eagerly`, `steps_per_execution`, `jit_compile` and `auto_scale_loss` are accepted for Keras
+        programs and change nothing: minidl always runs eagerly, one step at a time."""
         validation.check_layers_can_train(self.leaf_layers)
         # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
-        optimizer = optimizers_module.get(optimizer)
-        loss = None if loss is None else losses_module.get(loss)
-        for metric in [*(metrics or []), *(weighted_metrics or [])]:
-            metrics_module.check(metric)
-        self.optimizer, self.loss, self.compiled_metrics = optimizer, loss, list(metrics or [])
-        self.compiled_weighted_metrics = list(weighted_metrics or [])
+        optimizer = optimizers_module.get(validation.check_optimizer(optimizer))
+        names = self.output_names if self.multiple_outputs else None
+        loss = self._compile_loss(loss, loss_weights, names)
+        metric_lists = [self._compile_metrics(given, names) for given in (metrics, weighted_metrics)]
+        self.optimizer, self.loss = optimizer, loss
+        self.compiled_metrics, self.compiled_weighted_metrics = metric_lists
         self.metrics = None  # built from compiled_metrics by the first fit/evaluate (shapes decide "accuracy")
         if self._pending_optimizer_state is not None:
             saving.restore_optimizer_state(
                 optimizer, self._pending_optimizer_state, source="the weights loaded before compile()"
             )
             self._pending_optimizer_state = None
+
+    def _compile_loss(self, loss, loss_weights, names: list[str] | None):
+        """One Loss; for several outputs, their OutputLosses (one loss object per output)."""
+        if names is None:
+            if loss_weights is not None:
+                raise ValueError(
+                    f"compile: loss_weights weighs the losses of a model with several outputs; model '{self.name}'"
+                    f" has one (scale its loss instead)"
+                )
+            return None if loss is None else losses_module.get(validation.check_loss(loss))
+        if loss is None:
+            return None
+        given = validation.per_output(loss, names, "loss", self.name, broadcast=True)
+        if all(entry is None for entry in given):
+            raise ValueError(f"compile: model '{self.name}': every output's loss is None; give at least one")
+        losses = [
+            None if entry is None else copy.copy(losses_module.get(validation.check_loss(entry))) for entry in given
+        ]
+        weights = [1.0] * len(names)
+        if loss_weights is not None:
+            weights = validation.per_output(loss_weights, names, "loss_weights", self.name, broadcast=False)
+            if not all(isinstance(w, numbers.Real) and math.isfinite(w) for w in weights):
+                raise ValueError(f"compile: loss_weights must be finite numbers, got {loss_weights!r}")
+        return OutputLosses(losses, weights, names)
+
+    def _compile_metrics(self, metrics, names: list[str] | None) -> list[tuple[int, Any]]:
+        """(output index, metric identifier) pairs, each identifier checked."""
+        if metrics is None:
+            return []
+        if names is None:
+            validation.check_metrics(metrics)
+            pairs = [(0, metric) for metric in metrics]
+        else:
+            given = validation.per_output(metrics, names, "metrics", self.name, broadcast=False)
+            pairs = []
+            for index, entry in enumerate(given):
+                entry = [] if entry is None else entry if isinstance(entry, (list, tuple)) else [entry]
+                validation.check_metrics(entry)
+                pairs += [(index, metric) for metric in entry]
+        for _, metric in pairs:
+            metrics_module.check(metric)
+        return pairs
 
     # ------------------------------------------------------------------ Keras's API
     def fit(
@@ -172,10 +231,12 @@ class BaseModel:
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
         """evaluate on one batch, as Keras."""
-        return self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight, return_dict=return_dict)
+        batch_size = len(data.prepare_x(self, x, "test_on_batch"))
+        return self.evaluate(x, y, batch_size, verbose=0, sample_weight=sample_weight, return_dict=return_dict)
 
-    def predict(self, x, batch_size: int | None = None, verbose: int | str = "auto", callbacks=None) -> np.ndarray:
-        """The model's outputs for x, computed batch by batch in inference mode."""
+    def predict(self, x, batch_size: int | None = None, verbose: int | str = "auto", callbacks=None):
+        """The model's outputs for x, computed batch by batch in inference mode: an array, or for several
+        outputs a list of arrays (a dict by name if the model's outputs were given as one)."""
         batch_size = validation.check_batch_size(32 if batch_size is None else batch_size)
         x = data.prepare_x(self, x, "predict")
         verbose = validation.check_verbose(verbose, "predict")
@@ -187,8 +248,8 @@ class BaseModel:
         )
         return training.predict(self, x, batch_size, callback_list)
 
-    def predict_on_batch(self, x) -> np.ndarray:
-        return self.predict(x, batch_size=len(np.asarray(x)), verbose=0)
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(data.prepare_x(self, x, "predict_on_batch")), verbose=0)
 
     def __call__(self, x, training: bool | None = None):
         """On arrays: the output (training=True for the training-mode pass; None leaves each layer call
@@ -201,6 +262,8 @@ class BaseModel:
     def _call_symbolic(self, tensor, training: bool | None) -> KerasTensor:
         if not isinstance(tensor, KerasTensor):
             raise ValueError(f"Model '{self.name}': calling a model on several tensors is not supported yet")
+        if self.multiple_outputs:
+            raise ValueError(f"Model '{self.name}': a model with several outputs as a layer is not supported yet")
         if not self.built:
             self.build(tensor.shape)
         self.check_input_shape(tensor.shape)

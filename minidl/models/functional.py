@@ -28,18 +28,18 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import unique_name
-from ..data import Inputs
+from ..data import Arrays
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..layers.symbolic import KerasTensor, Node
 from .base import BaseModel
 
 
-def topological_nodes(output: KerasTensor) -> list[Node]:
-    """The nodes `output` depends on, each after the nodes it reads from (depth-first from the output)."""
+def topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
+    """The nodes the outputs depend on, each after the nodes it reads from (depth-first from each output)."""
     order: list[Node] = []
     seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(output.node, False)]
+    stack: list[tuple[Node, bool]] = [(output.node, False) for output in reversed(outputs)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -67,20 +67,24 @@ def layers_by_depth(nodes: list[Node]) -> list:
 
 
 class Functional(BaseModel):
-    """A graph of layers from Input tensors (one, or a list or dict of them) to one output: what
-    `Model(inputs, outputs)` makes, and named as Keras names it (summary shows "Functional"); with several
-    inputs, x is a list (in their order) or a dict (by their names) of arrays."""
+    """A graph of layers from Input tensors (one, or a list or dict of them) to one output or several (a
+    list, or a dict by name): what `Model(inputs, outputs)` makes, and named as Keras names it (summary
+    shows "Functional"). With several inputs, x is a list (in their order) or a dict (by their names) of
+    arrays; with several outputs, y likewise by the output names (the output layers' names, or the dict's
+    keys), and predict returns a list (or a dict) of arrays."""
 
     def __init__(self, inputs, outputs, name: str | None = None, dtype: str | None = None):
         super().__init__(name or unique_name("functional"), dtype)
-        input_list, outputs = self._tensors(inputs, "inputs"), self._single(outputs, "outputs")
+        input_list, output_list = self._tensors(inputs, "inputs"), self._tensors(outputs, "outputs")
         for tensor in input_list:
             if not isinstance(tensor.node.layer, InputLayer):
                 raise ValueError(
                     f"Model '{self.name}': inputs must be Input tensors (minidl.Input(shape)), got "
                     f"the output of layer '{tensor.node.layer.name}'"
                 )
-        nodes = topological_nodes(outputs)
+        if len({id(t) for t in output_list}) < len(output_list):
+            raise ValueError(f"Model '{self.name}': the same tensor is given twice as an output")
+        nodes = topological_nodes(output_list)
         roots = [node for node in nodes if isinstance(node.layer, InputLayer)]
         for tensor in input_list:
             if tensor.node not in roots:
@@ -90,7 +94,10 @@ class Functional(BaseModel):
         others = [node.layer.name for node in roots if all(node is not t.node for t in input_list)]
         if others:
             raise ValueError(f"Model '{self.name}': the output depends on Input(s) {others} not given as inputs")
-        self.inputs, self.outputs = input_list, [outputs]
+        self.inputs, self.outputs = input_list, output_list
+        self.output_names = sorted(outputs) if isinstance(outputs, dict) else [t.node.layer.name for t in output_list]
+        self.outputs_as_dict = isinstance(outputs, dict)
+        self.multiple_outputs = len(output_list) > 1
         self.nodes = [node for node in nodes if not isinstance(node.layer, InputLayer)]
         self.layers = layers_by_depth(nodes)
         # each call of a layer after its first runs on a copy sharing the weights (see the module docstring)
@@ -107,36 +114,20 @@ class Functional(BaseModel):
             first_use.add(id(node.layer))
         self.copies = [(node.layer, i) for node, i in zip(self.nodes, self.instances) if i is not node.layer]
         self.input_shape = input_list[0].shape if len(input_list) == 1 else [t.shape for t in input_list]
-        self.output_shape = outputs.shape
+        shapes = [t.shape for t in output_list]
+        self.output_shape = shapes if self.multiple_outputs else shapes[0]
         self.dtype = self.dtype or input_list[0].dtype
         self.built = True
 
     @staticmethod
     def _tensors(tensors, what: str) -> list[KerasTensor]:
-        """One tensor, or a list or dict of them (a dict in its keys' order)."""
+        """One tensor, or a list or dict of them (a dict in its sorted keys' order, as Keras flattens it)."""
         if isinstance(tensors, dict):
-            tensors = list(tensors.values())
+            tensors = [tensors[key] for key in sorted(tensors)]
         tensors = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
         if not tensors or not all(isinstance(t, KerasTensor) for t in tensors):
             raise TypeError(
                 f"Model: {what} must be symbolic tensors (minidl.Input and the layers' outputs), got {tensors!r}"
-            )
-        return tensors
-
-    @staticmethod
-    def _single(tensors, what: str) -> KerasTensor:
-        if isinstance(tensors, dict):
-            tensors = list(tensors.values())
-        if isinstance(tensors, (list, tuple)):
-            if len(tensors) != 1:
-                raise ValueError(
-                    f"Model: this minidl Model takes one output for now; got {what} of length {len(tensors)}"
-                )
-            tensors = tensors[0]
-        if not isinstance(tensors, KerasTensor):
-            raise TypeError(
-                f"Model: {what} must be symbolic tensors (minidl.Input and the layers' outputs), "
-                f"got {type(tensors).__name__}"
             )
         return tensors
 
@@ -155,7 +146,11 @@ class Functional(BaseModel):
         """summary()'s "Connected to" column, by id of layer: each call's inputs as Keras writes them,
         `layer[call][0]` (a model's calls count from 1, after the node Keras builds it with); None for
         a chain of single calls, whose summary has no such column (as Keras's)."""
-        chain = len(self.inputs) == 1 and not self.copies and all(len(node.inputs) == 1 for node in self.nodes)
+        chain = (
+            len(self.inputs) == len(self.outputs) == 1
+            and not self.copies
+            and all(len(node.inputs) == 1 for node in self.nodes)
+        )
         if chain:
             return None
         calls: dict[int, int] = {}  # id of node -> its index among its layer's calls
@@ -175,33 +170,53 @@ class Functional(BaseModel):
 
     @property
     def output_activation(self) -> Layer:
-        return self.instances[-1].output_activation
+        if self.multiple_outputs:
+            raise ValueError(f"Model '{self.name}' has {len(self.outputs)} outputs: see output_activations()")
+        return self.output_activations()[0] or self.instances[-1].output_activation
+
+    def output_activations(self) -> list[Layer | None]:
+        """Each output's final activation, which may fuse with that output's loss; None where the output
+        tensor also feeds another layer of the graph (its gradient is then not that loss's alone)."""
+        makers = {id(node.outputs[0]): instance for node, instance in zip(self.nodes, self.instances)}
+        read = {id(tensor) for node in self.nodes for tensor in node.inputs}
+        return [
+            makers[id(t)].output_activation if id(t) in makers and id(t) not in read else None for t in self.outputs
+        ]
+
+    def structure_outputs(self, arrays: list[np.ndarray]) -> list[np.ndarray] | dict[str, np.ndarray]:
+        """predict's return value for several outputs: a list, or a dict by name if the outputs were one."""
+        return dict(zip(self.output_names, arrays)) if self.outputs_as_dict else arrays
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x, training: bool | None) -> np.ndarray:
-        arrays = x.arrays if isinstance(x, Inputs) else [x]
+    def _run(self, x, training: bool | None) -> np.ndarray | list[np.ndarray]:
+        arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
         for node, instance in zip(self.nodes, self.instances):
             args = [values[id(t)] for t in node.inputs]
             mode = bool(node.training) if training is None else training
             values[id(node.outputs[0])] = instance.forward(args if len(args) > 1 else args[0], training=mode)
+        if self.multiple_outputs:
+            return [values[id(tensor)] for tensor in self.outputs]
         return values[id(self.outputs[0])]
 
-    def forward(self, x, training: bool | None = False) -> np.ndarray:
+    def forward(self, x, training: bool | None = False) -> np.ndarray | list[np.ndarray]:
+        """The output (a list of them, in the outputs' order, for several) for a prepared batch."""
         return self._run(x, training)
 
-    def inference(self) -> Callable[[np.ndarray], np.ndarray]:
+    def inference(self) -> Callable[[np.ndarray], np.ndarray | list[np.ndarray]]:
         return lambda x: self._run(x, training=False)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
-        """Reverse topological order; a tensor read by several calls gets the sum of their gradients.
-        Returns dL/d(input) if `need_input_grad` (this model is a layer of another)."""
-        grads: dict[int, np.ndarray] = {id(self.outputs[0]): grad_output}
+    def backward(self, grad_output) -> np.ndarray | None:
+        """Reverse topological order, from dL/d(output) (a list for several outputs, None for an output no
+        loss reads); a tensor read by several calls gets the sum of their gradients. Returns dL/d(input)
+        if `need_input_grad` (this model is a layer of another)."""
+        seeds = grad_output if self.multiple_outputs else [grad_output]
+        grads: dict[int, np.ndarray] = {id(t): g for t, g in zip(self.outputs, seeds) if g is not None}
         model_inputs = set() if self.need_input_grad else {id(tensor) for tensor in self.inputs}
         for node, instance in zip(reversed(self.nodes), reversed(self.instances)):
             grad = grads.pop(id(node.outputs[0]), None)
             if grad is None:
-                continue  # no output depends on this call
+                continue  # no loss depends on this call
             instance.need_input_grad = any(id(t) not in model_inputs for t in node.inputs)
             result = instance.backward(grad)
             if result is None:
