@@ -53,7 +53,7 @@ class InferencePlan:
     per-channel non-decreasing maps directly in front of it. Plan again after changing the layers or
     their weights (a BatchNormalization's sign decides whether pooling may overtake it)."""
 
-    def __init__(self, layers: Sequence[Layer]):
+    def __init__(self, layers: Sequence):  # Layers, and models used as layers
         steps: list[Step] = []
         waiting: list[Step] = []  # per-channel non-decreasing maps not applied yet: a pooling may overtake them
         for layer in layers:

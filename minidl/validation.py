@@ -222,13 +222,12 @@ def check_layer_to_add(model, layer) -> None:
         if model.layers or model.input_shape is not None:
             raise ValueError("Sequential.add: an Input must come first, and only once")
         return
-    if hasattr(layer, "leaf_layers"):  # a model (validation sits below minidl.models)
-        raise TypeError(
-            f"Sequential.add: model '{layer.name}' inside a Sequential is not supported yet; use it as a "
-            f"layer of a functional Model: outputs = next_layer({layer.name}(inputs))"
-        )
-    if not isinstance(layer, Layer):
+    if not isinstance(layer, Layer) and not hasattr(layer, "leaf_layers"):  # a model is a layer too
         raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}: {layer!r}")
+    if layer is model:
+        raise ValueError(f"Sequential.add: model '{model.name}' cannot be a layer of itself")
+    if getattr(layer, "multiple_outputs", False):
+        raise ValueError(f"Sequential.add: model '{layer.name}' has several outputs; a Sequential's layers have one")
     if any(layer is other for other in model.layers):
         raise ValueError(
             f"Sequential.add: layer '{layer.name}' is already in model '{model.name}'; "

@@ -295,8 +295,86 @@ def test_a_model_called_twice_is_a_clear_error():
     inner = minidl.Sequential([minidl.Input((3,)), layers.Dense(3)], name="inner")
     with pytest.raises(ValueError, match=r"model 'inner' is called twice in this graph"):
         minidl.Model(inputs, layers.Add()([inner(inputs), inner(inputs)]))
-    with pytest.raises(TypeError, match=r"model 'inner' inside a Sequential is not supported yet"):
-        minidl.Sequential([minidl.Input((3,)), inner])
+
+
+def test_every_model_is_a_model():
+    inputs = minidl.Input((3,))
+    graph = minidl.Model(inputs, layers.Dense(2)(inputs))
+    assert type(graph) is minidl.models.Functional and isinstance(graph, minidl.Model)
+    assert isinstance(minidl.Sequential(), minidl.Model) and minidl.models.Model is minidl.Model
+    with pytest.raises(TypeError, match=r"Model\(inputs, outputs\): give the Input tensor"):
+        minidl.Model()
+
+
+def in_a_sequential(api, dtype=None):
+    """Transfer learning's other shape: Sequential([base, head layers]), the base a Sequential, then a
+    functional block, as layers of a Sequential."""
+    base = api.Sequential(
+        [
+            api.Input((6, 6, 2), dtype=dtype),
+            api.layers.Conv2D(3, 3, activation="relu", name="base_conv"),
+            api.layers.BatchNormalization(name="base_bn"),
+        ],
+        name="base",
+    )
+    block_input = api.Input((4, 4, 3), dtype=dtype)
+    block_output = api.layers.Add(name="block_add")(
+        [block_input, api.layers.Conv2D(3, 1, name="block_conv")(block_input)]
+    )
+    block = api.Model(block_input, block_output, name="block")
+    return api.Sequential(
+        [
+            base,
+            block,
+            api.layers.GlobalAveragePooling2D(name="gap"),
+            api.layers.Dense(2, activation="softmax", name="head"),
+        ]
+    )
+
+
+def test_models_in_a_sequential_gradients(float64):
+    model = in_a_sequential(minidl)
+    assert [layer.name for layer in model.layers] == ["base", "block", "gap", "head"]
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in model.get_weights()])
+    x = np.random.default_rng(1).standard_normal((5, 6, 6, 2))
+    projection = np.random.default_rng(2).standard_normal((5, 2))
+    state = [w for layer in model.leaf_layers for w in layer.state.values()]
+    saved = [w.copy() for w in state]
+
+    def loss():
+        value = float(np.sum(model.forward(x, training=True) * projection))
+        for array, before in zip(state, saved):
+            array[...] = before
+        return value
+
+    loss()
+    model._first_to_train()
+    model.backward(projection.copy())
+    for layer in model.leaf_layers:
+        for name, param in layer.params.items():
+            error = relative_error(layer.grads[name].copy(), numeric_gradient(loss, param))
+            assert error < TOL, (layer.name, name, error)
+
+
+@needs_keras
+@pytest.mark.parametrize("frozen", [False, True])
+def test_models_in_a_sequential_train_like_keras(frozen, float64, keras_float64):
+    theirs, ours = in_a_sequential(keras, "float64"), in_a_sequential(minidl, "float64")
+    rng = np.random.default_rng(3)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(4).standard_normal((8, 6, 6, 2))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10)
+    for model in (theirs, ours):
+        model.get_layer("base").trainable = not frozen
+        model.compile((keras if model is theirs else minidl).optimizers.Adam(0.01), "categorical_crossentropy")
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights)
+    y = np.eye(2)[np.arange(8) % 2]
+    for _ in range(3):
+        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
 
 
 @needs_keras
@@ -391,12 +469,18 @@ def summary_cells(model) -> list[list[str]]:
 
 
 @needs_keras
-@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested", "two_outputs"])
+@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested", "two_outputs", "sequential"])
 def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
     """model.layers in Keras's order (by depth), hence get_weights' order: set_weights(keras.get_weights())
     gives Keras's predictions; summary's rows and its "Connected to" column as Keras's."""
     monkeypatch.setenv("COLUMNS", "200")  # rich, which prints Keras's summary, cuts lines at the terminal width
-    make = {"two_inputs": two_inputs, "nested": nested, "two_outputs": two_in_two_out}.get(graph) or GRAPHS[graph][0]
+    builders = {
+        "two_inputs": two_inputs,
+        "nested": nested,
+        "two_outputs": two_in_two_out,
+        "sequential": in_a_sequential,
+    }
+    make = builders.get(graph) or GRAPHS[graph][0]
     theirs, ours = make(keras), make(minidl)
     assert [type(layer).__name__ for layer in ours.layers] == [type(layer).__name__ for layer in theirs.layers]
     names = {a.name: b.name for a, b in zip(theirs.layers, ours.layers) if type(a).__name__ == "InputLayer"}

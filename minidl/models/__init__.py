@@ -1,8 +1,8 @@
-"""Models: `Sequential` (a stack of layers) on the shared `BaseModel`."""
+"""Models: `Model` (what every model shares; `Model(inputs, outputs)` makes a `Functional`) and `Sequential`."""
 
 from ..training import NonFiniteLossError
-from .base import BaseModel
-from .functional import Functional, Model
+from .base import Model
+from .functional import Functional
 from .sequential import Sequential
 
-__all__ = ["BaseModel", "Functional", "Model", "Sequential", "NonFiniteLossError"]
+__all__ = ["Functional", "Model", "Sequential", "NonFiniteLossError"]

@@ -1,7 +1,8 @@
-"""What every model shares: Keras's API over `self.layers` (compile, fit, evaluate, predict, weights,
-summary, files). A subclass (Sequential; a graph of layers) says how its layers connect: `build`,
-`forward`, `backward` and `inference`. The loops live in `training`, the data checks in `data`, the
-files in `saving`."""
+"""Model: what every model shares, Keras's API over `self.layers` (compile, fit, evaluate, predict, weights,
+summary, files). A subclass (Sequential; Functional, a graph of layers) says how its layers connect:
+`build`, `forward`, `backward` and `inference`. As in Keras, `Model(inputs, outputs)` makes a Functional
+and every model is a Model (`isinstance(Sequential(), Model)`). The loops live in `training`, the data
+checks in `data`, the files in `saving`."""
 
 from __future__ import annotations
 
@@ -27,10 +28,24 @@ from ..losses.outputs import OutputLosses
 from ..summary import print_summary
 
 
-class BaseModel:
+class Model:
     """The base of minidl's models: its layers, what compile chose, and Keras's training API. A model is
-    also a layer of a functional Model (`x = base(inputs)`); its `layers` then include this model, and
-    `leaf_layers` expand it into the layers that hold the weights and run."""
+    also a layer of a functional Model (`x = base(inputs)`) or of a Sequential; its `layers` then include
+    this model, and `leaf_layers` expand it into the layers that hold the weights and run."""
+
+    _graph_class: type | None = None  # what Model(inputs, outputs) makes: the subclass declared with graph=True
+
+    def __init_subclass__(cls, graph: bool = False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if graph:
+            Model._graph_class = cls
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model:  # keras.Model(inputs, outputs) is a Functional
+            if Model._graph_class is None or not (args or "inputs" in kwargs):
+                raise TypeError("Model(inputs, outputs): give the Input tensor(s) and the output tensor(s)")
+            return super().__new__(Model._graph_class)
+        return super().__new__(cls)
 
     need_input_grad = False  # set by an enclosing graph that needs dL/d(this model's input)
     multiple_outputs = False  # a functional Model with several outputs (and then its output_names)
@@ -39,7 +54,7 @@ class BaseModel:
     def __init__(self, name: str, dtype: str | None = None):
         self.name = name
         self.dtype = np.dtype(dtype).name if dtype is not None else None
-        self.layers: list[Layer] = []
+        self.layers: list[Layer | Model] = []  # layers, and models used as layers
         self.input_shape: Any = None  # a Shape (a list of them for several inputs)
         self.output_shape: Any = None  # a Shape (a list of them for several outputs)
         self.built = False
@@ -270,10 +285,23 @@ class BaseModel:
         assert self.output_shape is not None
         return symbolic_output(self, [tensor], self.output_shape, self.compute_dtype, training)
 
+    # ------------------------------------------------------------------ a model as a layer
+    @property
+    def declared_input_shape(self) -> Any:
+        """A model added first to a Sequential gives it its input shape, as a layer's input_shape= does."""
+        return self.input_shape
+
+    def build_for(self, input_shape: Any) -> Any:
+        """As a layer of a Sequential: build for this input shape (once) and return the output shape."""
+        if not self.built:
+            self.build(input_shape)
+        self.check_input_shape(tuple(input_shape))
+        return self.output_shape
+
     @property
     def leaf_layers(self) -> list[Layer]:
         """The layers that hold the weights and run, nested models expanded in place (Keras's weight order)."""
-        nested = (layer.leaf_layers if isinstance(layer, BaseModel) else [layer] for layer in self.layers)
+        nested = (layer.leaf_layers if isinstance(layer, Model) else [layer] for layer in self.layers)
         return [leaf for layers in nested for leaf in layers]
 
     # ------------------------------------------------------------------ weights
@@ -327,7 +355,7 @@ class BaseModel:
         print_summary(self, line_length, positions, print_fn)
 
     # ------------------------------------------------------------------ layers
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer | Model:
         """A layer by name or by index, as Keras's get_layer."""
         if (name is None) == (index is None):
             raise ValueError(f"Provide only a layer name or a layer index. Received: index={index}, name={name}.")

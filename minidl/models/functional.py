@@ -32,7 +32,7 @@ from ..data import Arrays
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..layers.symbolic import KerasTensor, Node
-from .base import BaseModel
+from .base import Model
 
 
 def topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
@@ -66,7 +66,7 @@ def layers_by_depth(nodes: list[Node]) -> list:
     return sorted(dict.fromkeys(node.layer for node in nodes), key=lambda layer: -layer_depth[id(layer)])
 
 
-class Functional(BaseModel):
+class Functional(Model, graph=True):
     """A graph of layers from Input tensors (one, or a list or dict of them) to one output or several (a
     list, or a dict by name): what `Model(inputs, outputs)` makes, and named as Keras names it (summary
     shows "Functional"). With several inputs, x is a list (in their order) or a dict (by their names) of
@@ -104,7 +104,7 @@ class Functional(BaseModel):
         self.instances: list[Layer] = []
         first_use: set[int] = set()
         for node in self.nodes:
-            if id(node.layer) in first_use and isinstance(node.layer, BaseModel):
+            if id(node.layer) in first_use and isinstance(node.layer, Model):
                 raise ValueError(
                     f"Model '{self.name}': model '{node.layer.name}' is called twice in this graph, which "
                     f"minidl does not support yet (call it once, or share its layers instead)"
@@ -157,7 +157,7 @@ class Functional(BaseModel):
         next_call: dict[int, int] = {}  # id of layer -> the index of its next call
         inbound: dict[int, list[str]] = {id(layer): [] for layer in self.layers}
         for node in self.nodes:  # topological: a node's inputs are numbered before it
-            calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, BaseModel) else 0)
+            calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, Model) else 0)
             next_call[id(node.layer)] = calls[id(node)] + 1
             inbound[id(node.layer)] += [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
         return {key: ", ".join(names) or "-" for key, names in inbound.items()}
@@ -230,6 +230,3 @@ class Functional(BaseModel):
             for name, grad in twin.grads.items():
                 layer.grads[name] = layer.grads[name] + grad
         return grads[id(self.inputs[0])] if self.need_input_grad else None  # the output depends on the input
-
-
-Model = Functional  # keras.Model(inputs, outputs) is a Functional

@@ -12,10 +12,17 @@ from ..backend import floatx, unique_name
 from ..inference import InferencePlan
 from ..layers.base import Layer
 from ..layers.symbolic import KerasTensor
-from .base import BaseModel
+from .base import Model
 
 
-class Sequential(BaseModel):
+def has_trainable_params(layer: Layer | Model) -> bool:
+    """The layer (or a nested model's layer) has parameters the optimiser updates."""
+    if isinstance(layer, Model):
+        return any(has_trainable_params(leaf) for leaf in layer.leaf_layers)
+    return bool(layer.params) and layer.trainable
+
+
+class Sequential(Model):
     """A linear stack of layers.
 
         model = Sequential([Input((784,)), Dense(1000, activation="relu"), Dense(10, activation="softmax")])
@@ -26,12 +33,14 @@ class Sequential(BaseModel):
     gradients); one training step is `minidl.training.train_step`.
     """
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None, dtype: str | None = None):
+    def __init__(
+        self, layers: Iterable[Layer | Model] | None = None, name: str | None = None, dtype: str | None = None
+    ):
         super().__init__(name or unique_name("sequential"), dtype)
         for layer in layers or []:
             self.add(layer)
 
-    def add(self, layer: Layer) -> None:
+    def add(self, layer: Layer | Model) -> None:
         validation.check_layer_to_add(self, layer)
         if isinstance(layer, KerasTensor):  # an Input first: the model's input shape
             self.input_shape = layer.shape
@@ -75,7 +84,7 @@ class Sequential(BaseModel):
         self._first_to_train()
         self.built = True
 
-    def pop(self) -> Layer:
+    def pop(self) -> Layer | Model:
         """Remove the last layer and return it, as Keras."""
         if not self.layers:
             raise TypeError("There are no layers in the model.")
@@ -109,7 +118,7 @@ class Sequential(BaseModel):
         """The index of the first layer with trainable parameters (marking which layers must pass their
         input gradient back): looked up at each step, since layers may be frozen or unfrozen at any time.
         A model whose input gradient is needed runs every layer's backward, the first one's included."""
-        trains = (i for i, layer in enumerate(self.layers) if layer.params and layer.trainable)
+        trains = (i for i, layer in enumerate(self.layers) if has_trainable_params(layer))
         first = 0 if self.need_input_grad else next(trains, len(self.layers))
         for i, layer in enumerate(self.layers):
             layer.need_input_grad = i > first or self.need_input_grad
