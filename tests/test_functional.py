@@ -290,11 +290,55 @@ def test_nested_models_gradients(float64):
             assert error < TOL, (layer.name, name, error)
 
 
-def test_a_model_called_twice_is_a_clear_error():
-    inputs = minidl.Input((3,))
-    inner = minidl.Sequential([minidl.Input((3,)), layers.Dense(3)], name="inner")
-    with pytest.raises(ValueError, match=r"model 'inner' is called twice in this graph"):
-        minidl.Model(inputs, layers.Add()([inner(inputs), inner(inputs)]))
+def siamese(api, dtype=None):
+    """One embedding model (a Sequential holding a functional block) called on two inputs: its weights get
+    the sum of both calls' gradients, as a shared layer's do."""
+    block_input = api.Input((4,), dtype=dtype)
+    block = api.Model(
+        block_input, api.layers.Dense(4, activation="tanh", name="block_dense")(block_input), name="block"
+    )
+    embed = api.Sequential(
+        [api.Input((5,), dtype=dtype), api.layers.Dense(4, activation="relu", name="embed_dense"), block], name="embed"
+    )
+    left, right = api.Input((5,), name="left", dtype=dtype), api.Input((5,), name="right", dtype=dtype)
+    distance = api.layers.Subtract(name="diff")([embed(left), embed(right)])
+    product = api.layers.Multiply(name="square")([distance, distance])
+    return api.Model([left, right], api.layers.Dense(1, activation="sigmoid", name="same")(product))
+
+
+def test_a_model_called_twice_gradients(float64):
+    model = siamese(minidl)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
+    x = minidl.data.Arrays([rng.standard_normal((6, 5)), rng.standard_normal((6, 5))])
+    projection = rng.standard_normal((6, 1))
+
+    def loss():
+        return float(np.sum(model.forward(x, training=True) * projection))
+
+    loss()
+    model.backward(projection.copy())
+    for layer in model.leaf_layers:
+        for name, param in layer.params.items():
+            error = relative_error(layer.grads[name].copy(), numeric_gradient(loss, param))
+            assert error < TOL, (layer.name, name, error)
+
+
+@needs_keras
+def test_a_model_called_twice_trains_like_keras(float64, keras_float64):
+    theirs, ours = siamese(keras, "float64"), siamese(minidl, "float64")
+    rng = np.random.default_rng(1)
+    theirs.set_weights([rng.normal(0, 0.5, w.shape) for w in theirs.get_weights()])
+    ours.set_weights(theirs.get_weights())
+    x = [rng.standard_normal((8, 5)), rng.standard_normal((8, 5))]
+    y = (np.arange(8) % 2).astype(np.float64)
+    theirs.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
+    ours.compile(minidl.optimizers.Adam(0.01), "binary_crossentropy")
+    for _ in range(3):
+        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10)
 
 
 def test_every_model_is_a_model():
@@ -469,7 +513,7 @@ def summary_cells(model) -> list[list[str]]:
 
 
 @needs_keras
-@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested", "two_outputs", "sequential"])
+@pytest.mark.parametrize("graph", [*GRAPHS, "two_inputs", "nested", "two_outputs", "sequential", "siamese"])
 def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
     """model.layers in Keras's order (by depth), hence get_weights' order: set_weights(keras.get_weights())
     gives Keras's predictions; summary's rows and its "Connected to" column as Keras's."""
@@ -479,6 +523,7 @@ def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
         "nested": nested,
         "two_outputs": two_in_two_out,
         "sequential": in_a_sequential,
+        "siamese": siamese,
     }
     make = builders.get(graph) or GRAPHS[graph][0]
     theirs, ours = make(keras), make(minidl)
@@ -489,8 +534,9 @@ def test_layers_weights_and_summary_in_keras_order(graph, monkeypatch):
     rng = np.random.default_rng(8)
     theirs.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in theirs.get_weights()])
     ours.set_weights(theirs.get_weights())
-    several = graph in ("two_inputs", "two_outputs")
-    x = two_input_data() if several else rng.standard_normal((5, *theirs.input_shape[1:]))
+    several = graph in ("two_inputs", "two_outputs", "siamese")
+    x = two_input_data() if graph != "siamese" else [rng.standard_normal((5, 5)), rng.standard_normal((5, 5))]
+    x = x if several else rng.standard_normal((5, *theirs.input_shape[1:]))
     x = [a.astype(np.float32) for a in x] if several else x.astype(np.float32)
     predicted, expected = ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
     for a, b in zip(*((p if isinstance(p, list) else [p]) for p in (predicted, expected))):

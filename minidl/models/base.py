@@ -28,6 +28,21 @@ from ..losses.outputs import OutputLosses
 from ..summary import print_summary
 
 
+def twin_of(layer: Layer | Model) -> tuple[Any, list[tuple[Layer, Layer]]]:
+    """A copy of a layer (or a model) for another call of it in a graph: the same params and state dicts
+    (the same weights), its own gradients, work arrays and sub-layers (e.g. a Dense's activation, which
+    keeps its call's output); with the (layer, copy) pairs whose gradients the copy's backward leaves for
+    the graph to add to the layer's."""
+    if isinstance(layer, Model):
+        return layer.twin()
+    twin = copy.copy(layer)
+    twin.grads, twin._scratch = {}, {}
+    for attribute, value in vars(layer).items():
+        if isinstance(value, Layer):
+            setattr(twin, attribute, twin_of(value)[0])
+    return twin, [(layer, twin)]
+
+
 class Model:
     """The base of minidl's models: its layers, what compile chose, and Keras's training API. A model is
     also a layer of a functional Model (`x = base(inputs)`) or of a Sequential; its `layers` then include
@@ -286,6 +301,16 @@ class Model:
         return symbolic_output(self, [tensor], self.output_shape, self.compute_dtype, training)
 
     # ------------------------------------------------------------------ a model as a layer
+    def twin(self) -> tuple[Model, list[tuple[Layer, Layer]]]:
+        """A copy for another call of this model in a graph (see `twin_of`): a copy of each layer."""
+        twin = copy.copy(self)
+        twin.layers, pairs = [], []
+        for layer in self.layers:
+            layer_twin, layer_pairs = twin_of(layer)
+            twin.layers.append(layer_twin)
+            pairs += layer_pairs
+        return twin, pairs
+
     @property
     def declared_input_shape(self) -> Any:
         """A model added first to a Sequential gives it its input shape, as a layer's input_shape= does."""

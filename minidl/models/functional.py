@@ -32,7 +32,7 @@ from ..data import Arrays
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from ..layers.symbolic import KerasTensor, Node
-from .base import Model
+from .base import Model, twin_of
 
 
 def topological_nodes(outputs: list[KerasTensor]) -> list[Node]:
@@ -101,18 +101,14 @@ class Functional(Model, graph=True):
         self.nodes = [node for node in nodes if not isinstance(node.layer, InputLayer)]
         self.layers = layers_by_depth(nodes)
         # each call of a layer after its first runs on a copy sharing the weights (see the module docstring)
-        self.instances: list[Layer] = []
+        self.instances: list[Layer | Model] = []
+        self.copies: list[tuple[Layer, Layer]] = []  # (layer, a copy of it): the copy's gradients go to the layer
         first_use: set[int] = set()
         for node in self.nodes:
-            if id(node.layer) in first_use and isinstance(node.layer, Model):
-                raise ValueError(
-                    f"Model '{self.name}': model '{node.layer.name}' is called twice in this graph, which "
-                    f"minidl does not support yet (call it once, or share its layers instead)"
-                )
-            instance = node.layer if id(node.layer) not in first_use else self._copy(node.layer)
+            instance, pairs = (node.layer, []) if id(node.layer) not in first_use else twin_of(node.layer)
             self.instances.append(instance)
+            self.copies += pairs
             first_use.add(id(node.layer))
-        self.copies = [(node.layer, i) for node, i in zip(self.nodes, self.instances) if i is not node.layer]
         self.input_shape = input_list[0].shape if len(input_list) == 1 else [t.shape for t in input_list]
         shapes = [t.shape for t in output_list]
         self.output_shape = shapes if self.multiple_outputs else shapes[0]
@@ -131,21 +127,20 @@ class Functional(Model, graph=True):
             )
         return tensors
 
-    @staticmethod
-    def _copy(layer: Layer) -> Layer:
-        """A copy of `layer` for another call: the same params and state dicts (the same weights), its own
-        gradients, work arrays and sub-layers (e.g. a Dense's activation, which keeps its call's output)."""
-        twin = copy.copy(layer)
-        twin.grads, twin._scratch = {}, {}
-        for attribute, value in vars(layer).items():
-            if isinstance(value, Layer):
-                setattr(twin, attribute, Functional._copy(value))
-        return twin
+    def twin(self) -> tuple[Functional, list[tuple[Layer, Layer]]]:
+        """A copy for another call of this model (see `twin_of`): each layer call on a copy of its layer."""
+        twin = copy.copy(self)
+        twin.instances, twin.copies, pairs = [], [], []
+        for node in self.nodes:
+            instance, layer_pairs = twin_of(node.layer)
+            twin.instances.append(instance)
+            pairs += layer_pairs
+        return twin, pairs
 
     def connections(self) -> dict[int, str] | None:
         """summary()'s "Connected to" column, by id of layer: each call's inputs as Keras writes them,
-        `layer[call][0]` (a model's calls count from 1, after the node Keras builds it with); None for
-        a chain of single calls, whose summary has no such column (as Keras's)."""
+        `layer[call][0]` (a functional model's calls count from 1, after the node Keras builds it with; a
+        Sequential's from 0); None for a chain of single calls, whose summary has no such column (as Keras's)."""
         chain = (
             len(self.inputs) == len(self.outputs) == 1
             and not self.copies
@@ -157,7 +152,7 @@ class Functional(Model, graph=True):
         next_call: dict[int, int] = {}  # id of layer -> the index of its next call
         inbound: dict[int, list[str]] = {id(layer): [] for layer in self.layers}
         for node in self.nodes:  # topological: a node's inputs are numbered before it
-            calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, Model) else 0)
+            calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, Functional) else 0)
             next_call[id(node.layer)] = calls[id(node)] + 1
             inbound[id(node.layer)] += [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
         return {key: ", ".join(names) or "-" for key, names in inbound.items()}
