@@ -323,9 +323,11 @@ class TerminateOnNaN(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model's weights (and optimiser state) after every epoch, or only when `monitor` improves.
+    """Save the model after every epoch, or only when `monitor` improves: as Keras by the file's name, a
+    `.keras` archive (model.save) or with save_weights_only a `.weights.h5` file (save_weights); or
+    minidl's `.npz` (weights and optimiser state, either way).
 
-    `filepath` may hold the epoch and log values, as in Keras: "ckpt/epoch{epoch:03d}-{val_loss:.3f}.npz".
+    `filepath` may hold the epoch and log values, as in Keras: "ckpt/epoch{epoch:03d}-{val_loss:.3f}.keras".
     Files are written atomically (temporary file, fsync, rename): a crash while saving leaves the
     previous checkpoint intact. Resume with `model.load_weights(path)` and `fit(..., initial_epoch=k)`
     (k = the epoch number in the file name: checkpoint {epoch} = k holds the state after k epochs).
@@ -350,11 +352,16 @@ class ModelCheckpoint(Callback):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
             raise TypeError(f"ModelCheckpoint: filepath must be a non-empty path, got {filepath!r}")
-        if not os.fspath(filepath).endswith(".npz"):
+        name = os.fspath(filepath)
+        if save_weights_only and not name.endswith((".weights.h5", ".npz")):
             raise ValueError(
-                f"ModelCheckpoint: filepath {os.fspath(filepath)!r} does not end in .npz: minidl's "
-                f"checkpoints are .npz files (weights and optimiser state, with or without "
-                f"save_weights_only; Keras's .keras and .weights.h5 files are not supported yet)"
+                f"ModelCheckpoint: when using `save_weights_only=True`, the filepath provided must end in "
+                f"`.weights.h5` (Keras's weights file) or `.npz` (minidl's). Received: filepath={name}"
+            )
+        if not save_weights_only and not name.endswith((".keras", ".npz")):
+            raise ValueError(
+                f"ModelCheckpoint: the filepath provided must end in `.keras` (Keras's model format) or "
+                f"`.npz` (minidl's weights with the optimiser state). Received: filepath={name}"
             )
         if save_freq != "epoch" and not (
             isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
@@ -446,7 +453,10 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        self.model.save_weights(path)
+        if os.fspath(path).endswith(".keras"):
+            self.model.save(path)
+        else:
+            self.model.save_weights(path)
 
 
 class ReduceLROnPlateau(Callback):

@@ -12,6 +12,7 @@ import numpy as np
 
 from .backend import floatx, make_rng
 from .registry import Registry
+from .serializable import config_from_attributes, constructor_arguments, supported_arguments
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -37,13 +38,25 @@ class Initializer:
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
+    def get_config(self) -> dict:
+        """Keras's config: the constructor's arguments (a seed given as a Generator is written as None)."""
+        return config_from_attributes(self, stop=object)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Initializer:
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
+
 
 class Zeros(Initializer):
+    not_in_config = ("seed",)  # Keras's Zeros and Ones take no seed
+
     def sample(self, shape, rng):
         return np.zeros(shape)
 
 
 class Ones(Initializer):
+    not_in_config = ("seed",)
+
     def sample(self, shape, rng):
         return np.ones(shape)
 
@@ -231,10 +244,10 @@ he_uniform, lecun_normal, lecun_uniform = HeUniform, LecunNormal, LecunUniform
 glorot_normal, glorot_uniform, he_normal, xavier_normal = GlorotNormal, GlorotUniform, HeNormal, XavierNormal
 
 
-def get(identifier: str | Initializer | Callable | None) -> Callable:
+def get(identifier: str | Initializer | Callable | dict | None) -> Callable:
     """An initializer from a name ("glorot_normal", "GlorotNormal", ...), an instance, or any
-    callable(shape, dtype)."""
-    if isinstance(identifier, (str, Initializer)):
+    callable(shape, dtype), or a Keras config of one ({"class_name": "GlorotUniform", "config": {...}})."""
+    if isinstance(identifier, (str, Initializer, dict)):
         return INITIALIZERS.get(identifier)
     if callable(identifier) and not isinstance(identifier, type):
         return identifier

@@ -60,6 +60,25 @@ class Registry(Generic[T]):
         self._shown.update(shown)
         return maker
 
+    def from_keras_config(self, serialized: dict) -> T:
+        """The object of a Keras config, {"class_name": "GlorotUniform", "config": {...}, ...}: only a class
+        registered here is ever made (a file is data: no other code runs)."""
+        class_name = serialized["class_name"]
+        maker = self._makers.get(self._key(str(class_name)))
+        if not isinstance(maker, type) or not hasattr(maker, "from_config"):
+            raise ValueError(
+                f"Unknown {self.kind} class {class_name!r} in a config; minidl has {self.names()}"
+                + (
+                    f" (a custom class registered as {serialized['registered_name']!r} cannot be loaded)"
+                    if serialized.get("registered_name") not in (None, class_name)
+                    else ""
+                )
+            )
+        config = serialized.get("config") or {}
+        if not isinstance(config, dict):
+            raise ValueError(f"The config of {self.kind} {class_name!r} must be a dict, got {config!r}")
+        return maker.from_config(config)
+
     def names(self) -> list[str]:
         """The names to show (each class is also found by its class name)."""
         return sorted(self._shown)
@@ -70,6 +89,8 @@ class Registry(Generic[T]):
             return identifier  # type: ignore[return-value]
         if isinstance(identifier, str) and self._key(identifier) in self._makers:
             return self._makers[self._key(identifier)]()
+        if isinstance(identifier, dict) and "class_name" in identifier:
+            return self.from_keras_config(identifier)
         reject_class(identifier, self.base, f"Expected a {self.kind} name or instance", "{}()")
         raise ValueError(
             f"Unknown {self.kind} {identifier!r}; known: {self.names()} or a {self.base.__name__} instance"

@@ -6,6 +6,7 @@ import numpy as np
 
 from .parallel import BLOCK
 from .registry import Registry
+from .serializable import config_from_attributes, constructor_arguments, supported_arguments
 
 
 def sum_of_squares(w: np.ndarray) -> float:
@@ -31,6 +32,14 @@ class Regularizer:
 
     def gradient(self, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """Keras's config: the constructor's arguments."""
+        return config_from_attributes(self, stop=object)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Regularizer:
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 class L2(Regularizer):
@@ -91,5 +100,5 @@ REGULARIZERS.register(L1)
 REGULARIZERS.register(L1L2, names=("L1L2", "l1_l2", "l1l2"))
 
 
-def get(identifier: str | Regularizer | None) -> Regularizer | None:
+def get(identifier: str | Regularizer | dict | None) -> Regularizer | None:
     return None if identifier is None else REGULARIZERS.get(identifier)

@@ -482,9 +482,11 @@ def test_filepath_formatting(tmp_path):
     loaded.load_weights(tmp_path / "named" / expected[-1])
     for got, want in zip(loaded.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
-    # a name the user gives is used as given: one without .npz is refused, never completed behind their back
-    with pytest.raises(ValueError, match=r"does not end in \.npz: minidl's checkpoints are \.npz files"):
+    # a name the user gives is used as given: one of no known kind is refused, never completed behind their back
+    with pytest.raises(ValueError, match=r"the filepath provided must end in `\.keras` .* or `\.npz`"):
         callbacks.ModelCheckpoint(str(tmp_path / "e{epoch:02d}.weights.h5"))
+    with pytest.raises(ValueError, match=r"`save_weights_only=True`, the filepath provided must end in `\.weights\.h5`"):
+        callbacks.ModelCheckpoint(str(tmp_path / "e{epoch:02d}.keras"), save_weights_only=True)
     with pytest.raises(ValueError, match=r"save_weights: '.*model\.h5' does not end in \.npz"):
         model.save_weights(tmp_path / "model.h5")
     assert not (tmp_path / "model.h5.npz").exists()

@@ -800,10 +800,10 @@ BAD_INPUTS = [
         r"fit: No loss to compute. Provide a `loss` argument in `compile\(\)`.",
     ),
     (
-        "a weights file not named .npz",
-        lambda c: c.model.save_weights(c.tmp / "model.weights.h5"),
+        "a weights file neither .npz nor .weights.h5",
+        lambda c: c.model.save_weights(c.tmp / "model.h5"),
         ValueError,
-        r"save_weights: '.*model\.weights\.h5' does not end in \.npz",
+        r"save_weights: '.*model\.h5' does not end in \.npz: .* Keras's weights as \.weights\.h5",
     ),
     (
         "Input(784)",

@@ -38,6 +38,9 @@ class ActivatedLayer(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.activation_name(self.activation)}
+
     def build_kernel(self, kernel_shape: tuple, output_shape: Shape) -> None:
         """kernel (with the regularizer), bias (output channels,) and the activation, in Keras's order."""
         self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")

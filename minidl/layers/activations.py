@@ -14,6 +14,19 @@ from ..registry import Registry
 from .base import Layer
 
 
+def activation_name(layer: Layer | None) -> str:
+    """The Keras name of an activation as `get` makes it ("relu", "sigmoid", ...; "linear" for None)."""
+    if layer is None or type(layer) is Linear:
+        return "linear"
+    if type(layer) is ReLU and layer.function is None:
+        return "relu"
+    if type(layer) is Softmax and layer.axis == -1:
+        return "softmax"
+    if type(layer) is ElementwiseActivationLayer:
+        return layer.function.name
+    raise ValueError(f"the activation layer {layer!r} has no Keras name: use it as a layer of its own")
+
+
 class ElementwiseActivationLayer(Layer):
     """y = f(x) value by value, for an `activations.ElementwiseActivation` f.
 
@@ -21,6 +34,7 @@ class ElementwiseActivationLayer(Layer):
     """
 
     fused_with_loss = False  # set by the training loop: a sigmoid's input gradient came from the loss
+    not_in_config = ("function",)  # made by the subclass from its own arguments
 
     def __init__(self, function: functions.ElementwiseActivation, **kwargs):
         super().__init__(**kwargs)
@@ -120,7 +134,7 @@ class PReLU(Layer):
         super().__init__(**kwargs)
         if alpha_constraint is not None:
             raise ValueError(f"PReLU '{self.name}': alpha_constraint is not supported by minidl yet")
-        self.alpha_initializer = alpha_initializer
+        self.alpha_initializer, self.alpha_constraint = alpha_initializer, None
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         self.shared_axes = (
             None if shared_axes is None else ([shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
@@ -207,6 +221,9 @@ class Activation(Layer):
 
     def backward(self, grad_output):
         return self.activation.backward(grad_output)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activation_name(self.activation)}
 
     @property
     def output_activation(self) -> Layer:

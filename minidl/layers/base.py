@@ -21,6 +21,7 @@ import numpy as np
 from .. import initializers, regularizers
 from ..backend import floatx, unique_name
 from ..registry import snake_case
+from ..serializable import config_from_attributes, config_value, constructor_arguments, supported_arguments
 from ..shapes import Shape, format_shape
 from .symbolic import is_symbolic, symbolic_output
 
@@ -269,6 +270,36 @@ class Layer:
         """The layer that produces this layer's output (Dense with an activation returns the
         activation): lets a model fuse a final Softmax with the cross-entropy loss."""
         return self
+
+    # ----------------------------------------------------------------- configs (Keras's)
+    not_in_config: tuple[str, ...] = ("input_shape",)
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config of this layer: name, trainable, dtype and the constructor's arguments (read off
+        the attributes of the same names; a layer that keeps one otherwise overrides this)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype or floatx()}
+        for key, value in config_from_attributes(self, stop=Layer).items():
+            if key.endswith("_initializer") and isinstance(value, str):  # as Keras writes it: the object
+                value = config_value(initializers.get(value))
+            config[key] = value
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """The layer a config describes (its nested objects already made, see minidl.saving): Keras's keys
+        that minidl does not take are accepted only with the value that means "not used"."""
+        arguments = {"name", "trainable", "dtype", *constructor_arguments(cls, stop=Layer)}
+        taken = supported_arguments(cls.__name__, config, arguments)
+        for key, value in taken.items():
+            if key.endswith("_initializer") and isinstance(value, dict):
+                taken[key] = initializers.get(value)
+            elif key.endswith("_regularizer") and isinstance(value, dict):
+                taken[key] = regularizers.get(value)
+        return cls(**taken)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """Keras's build_config: the input shape the layer was built for."""
+        return {"input_shape": config_value(self.input_shape)} if self.built and self.input_shape is not None else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name='{self.name}'>"

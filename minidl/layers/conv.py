@@ -258,6 +258,10 @@ class Conv1D(Conv2D):
             **kwargs,
         )
 
+    def get_config(self):
+        config = super().get_config()
+        return {**config, **{key: config[key][1:] for key in ("kernel_size", "strides", "dilation_rate")}}
+
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(

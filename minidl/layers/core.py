@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..backend import floatx
+from ..serializable import supported_arguments
 from .base import Layer
 from .symbolic import KerasTensor, Node
 
@@ -38,10 +40,42 @@ class InputLayer(Layer):
     def backward(self, grad_output):
         return grad_output
 
+    def get_config(self):
+        return {
+            "batch_shape": [None, *self.shape],
+            "dtype": self.dtype or floatx(),
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+            "optional": False,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """Keras's InputLayer config: batch_shape (or shape), dtype, name (sparse, ragged, optional unused)."""
+        config = dict(config)
+        batch_shape = config.pop("batch_shape", None)
+        shape = config.pop("shape", None) or (batch_shape[1:] if batch_shape else None)
+        config.pop("batch_size", None)
+        if shape is None:
+            raise ValueError(f"InputLayer config without a shape: {config!r}")
+        arguments = supported_arguments("InputLayer", config, {"name", "dtype", "sparse", "ragged", "optional"})
+        for flag in ("sparse", "ragged", "optional"):
+            if arguments.pop(flag, False):
+                raise ValueError(f"InputLayer: minidl does not support {flag}=True inputs")
+        return cls(tuple(shape), **arguments)
+
+    def get_build_config(self):
+        return None
+
 
 def Input(shape: Sequence[int], name: str | None = None, dtype: str | None = None) -> KerasTensor:  # noqa: N802
     """keras.Input: a symbolic input of one sample's `shape` (no batch axis), for a Model or a Sequential."""
-    layer = InputLayer(shape, name=name, dtype=dtype)
+    return input_tensor(InputLayer(shape, name=name, dtype=dtype))
+
+
+def input_tensor(layer: InputLayer) -> KerasTensor:
+    """The symbolic tensor an InputLayer gives."""
     tensor = KerasTensor((None, *layer.shape), layer.dtype, Node(layer, []), name=layer.name)
     tensor.node.outputs.append(tensor)
     return tensor

@@ -18,7 +18,7 @@ class GlobalPooling(Layer):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
             raise ValueError(f"{type(self).__name__} '{self.name}': only data_format='channels_last' is supported")
-        self.keepdims = keepdims
+        self.data_format, self.keepdims = "channels_last", keepdims
         self.axes = tuple(range(1, self.rank + 1))
 
     def build(self, input_shape):

@@ -36,6 +36,22 @@ class GaussianNoise(Layer):
 class SpatialDropout2D(Dropout):
     """Dropout of whole feature maps: the mask has shape (N, 1, 1, C) (see Dropout for the maths)."""
 
+    def get_config(self):
+        """Keras's SpatialDropout2D takes rate, data_format, seed, name and dtype (no noise_shape: one
+        mask value per channel is the layer itself; no trainable)."""
+        config = {key: value for key, value in super().get_config().items() if key not in ("noise_shape", "trainable")}
+        return {**config, "data_format": "channels_last"}
+
+    @classmethod
+    def from_config(cls, config):
+        return super().from_config(
+            {
+                key: value
+                for key, value in config.items()
+                if key != "data_format" or value is None or value == "channels_last"
+            }
+        )
+
     def build(self, input_shape):
         if len(input_shape) != 4:
             raise ValueError(

@@ -128,6 +128,10 @@ class OnTimeAxis:
         stride = pool if strides is None else normalize_tuple(strides, owner, "strides", 1)
         super().__init__((1, *pool), strides=(1, *stride), padding=padding, **kwargs)  # type: ignore[call-arg]
 
+    def get_config(self):
+        config = super().get_config()  # type: ignore[misc]
+        return {**config, "pool_size": config["pool_size"][1:], "strides": config["strides"][1:]}
+
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(

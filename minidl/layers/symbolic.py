@@ -3,6 +3,7 @@ dtype) that remembers the layer call (Node) that made it."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ class Node:
     inputs: list[KerasTensor]
     outputs: list[KerasTensor] = field(default_factory=list)
     training: bool | None = None
+    serial: int = field(default_factory=itertools.count().__next__)  # creation order (a config's node order)
 
 
 @dataclass(eq=False)

@@ -7,6 +7,7 @@ checks in `data`, the files in `saving`."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 import numbers
 import os
@@ -25,6 +26,8 @@ from ..callbacks import CallbackList, History, ProgressBar
 from ..layers.base import Layer
 from ..layers.symbolic import KerasTensor, is_symbolic, symbolic_output
 from ..losses.outputs import OutputLosses
+from ..saving import keras_format
+from ..serializable import config_value
 from ..summary import print_summary
 
 
@@ -82,6 +85,7 @@ class Model:
         self.stop_training = False
         self.resume_from_epoch: int | None = None  # set by a callback's on_train_begin to resume there
         self.history: History | None = None
+        self.compile_arguments: dict[str, Any] = {}  # as given to compile (a saved model's compile_config)
         # Optimiser state read by load_weights before compile(), restored by compile().
         self._pending_optimizer_state: saving.OptimizerState | None = None
         # Seeds the per-epoch shuffling; drawn from the global generator so that set_seed fixes it.
@@ -140,10 +144,13 @@ class Model:
         # Everything is checked before anything is changed: a rejected compile leaves the model as it was.
         optimizer = optimizers_module.get(validation.check_optimizer(optimizer))
         names = self.output_names if self.multiple_outputs else None
-        loss = self._compile_loss(loss, loss_weights, names)
+        loss_given, loss = loss, self._compile_loss(loss, loss_weights, names)
         metric_lists = [self._compile_metrics(given, names) for given in (metrics, weighted_metrics)]
         self.optimizer, self.loss = optimizer, loss
         self.compiled_metrics, self.compiled_weighted_metrics = metric_lists
+        self.compile_arguments = dict(
+            loss=loss_given, loss_weights=loss_weights, metrics=metrics, weighted_metrics=weighted_metrics
+        )
         self.metrics = None  # built from compiled_metrics by the first fit/evaluate (shapes decide "accuracy")
         if self._pending_optimizer_state is not None:
             saving.restore_optimizer_state(
@@ -353,14 +360,20 @@ class Model:
         return sum(layer.count_params() for layer in self.layers)
 
     def save_weights(self, filepath: str | os.PathLike) -> Path:
-        """Save weights (and the optimiser's state, if compiled) to an .npz file, atomically."""
+        """Save the weights (with the optimiser's state, if compiled) atomically: Keras's HDF5 layout for
+        a name ending in .weights.h5, minidl's .npz checkpoint for .npz."""
+        if os.fspath(filepath).endswith(".weights.h5"):
+            return keras_format.save_weights_h5(self, filepath)
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath: str | os.PathLike) -> None:
-        """Load weights saved by `save_weights`, with the shuffling seed, random layers' generator states
-        and the optimiser state: restored now if the model is compiled with the same kind of optimiser,
-        or at the next compile() if it is not compiled yet. The model changes only if the whole file is
-        readable and matches its architecture."""
+        """Load weights saved by `save_weights` (or Keras's .weights.h5): with minidl's files also the
+        shuffling seed, random layers' generator states and the optimiser state, restored now if the
+        model is compiled with the same kind of optimiser, or at the next compile() if it is not compiled
+        yet. The model changes only if the whole file is readable and matches its architecture."""
+        if os.fspath(filepath).endswith(".weights.h5"):
+            keras_format.load_weights_h5(self, filepath)
+            return
         optimizer_state = saving.load_weights(self, filepath)
         if optimizer_state is None:
             return
@@ -368,6 +381,20 @@ class Model:
             self._pending_optimizer_state = optimizer_state
         else:
             saving.restore_optimizer_state(self.optimizer, optimizer_state, source=f"load_weights('{filepath}')")
+
+    def save(self, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True) -> Path:
+        """Save the whole model as a Keras 3 archive (`.keras`): config, weights, compile configuration and
+        optimiser state; `keras.saving.load_model` and `minidl.models.load_model` open it."""
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save: '{os.fspath(filepath)}' exists and overwrite=False")
+        return keras_format.save_model(self, filepath, include_optimizer)
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        return {"input_shape": config_value(self.input_shape)} if self.input_shape is not None else None
+
+    def to_json(self, **kwargs) -> str:
+        """The model's config as JSON, as Keras's to_json (model_from_json reads it back)."""
+        return json.dumps(saving.serialize_keras_object(self), **kwargs)
 
     def summary(
         self,

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..backend import unique_name
 from ..data import Arrays
 from ..layers.base import Layer
-from ..layers.core import InputLayer
+from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor, Node
+from ..saving.serialization import deserialize_keras_object, register_model_class, serialize_keras_object
+from ..serializable import config_value
 from .base import Model, twin_of
 
 
@@ -157,6 +160,116 @@ class Functional(Model, graph=True):
             inbound[id(node.layer)] += [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
         return {key: ", ".join(names) or "-" for key, names in inbound.items()}
 
+    # ------------------------------------------------------------------ configs (Keras's)
+    def get_config(self) -> dict[str, Any]:
+        """Keras's functional config: each layer's config with its calls ("inbound_nodes", each input as
+        [layer name, call index, 0]), and the input and output tensors the same way."""
+        calls: dict[int, list[Node]] = {}
+        for node in sorted(self.nodes, key=lambda node: node.serial):
+            calls.setdefault(id(node.layer), []).append(node)
+        offset = {id(layer): 1 if isinstance(layer, Functional) else 0 for layer in self.layers}  # Keras's first node
+        index = {id(node): offset[id(node.layer)] + i for nodes in calls.values() for i, node in enumerate(nodes)}
+
+        def history(tensor: KerasTensor) -> list:
+            return [tensor.node.layer.name, index.get(id(tensor.node), 0), 0]
+
+        def argument(tensor: KerasTensor) -> dict[str, Any]:
+            shape = config_value(tensor.shape)
+            return {
+                "class_name": "__keras_tensor__",
+                "config": {"shape": shape, "dtype": tensor.dtype, "keras_history": history(tensor)},
+            }
+
+        layer_configs = []
+        for layer in self.layers:
+            entry = serialize_keras_object(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = [
+                {
+                    "args": [[argument(t) for t in node.inputs]]
+                    if len(node.inputs) > 1
+                    else [argument(node.inputs[0])],
+                    "kwargs": {} if node.training is None else {"training": node.training},
+                }
+                for node in calls.get(id(layer), [])
+            ]
+            layer_configs.append(entry)
+        outputs = [history(t) for t in self.outputs]
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": [history(t) for t in self.inputs] if len(self.inputs) > 1 else history(self.inputs[0]),
+            "output_layers": dict(zip(self.output_names, outputs))
+            if self.outputs_as_dict
+            else outputs
+            if self.multiple_outputs
+            else outputs[0],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Functional:
+        """The graph a Keras functional config describes: its layers made, then called on each other's
+        outputs in the order of their calls (a call waits until its inputs exist)."""
+        layers, calls, made = {}, {}, {}
+        for entry in config.get("layers", []):
+            name = entry.get("name") or entry.get("config", {}).get("name")
+            if entry.get("class_name") == "InputLayer":
+                layers[name] = InputLayer.from_config(entry.get("config", {}))
+                made[name] = [input_tensor(layers[name])]
+            else:
+                layers[name] = deserialize_keras_object(entry, "layers")
+                made[name] = []
+            calls[name] = list(entry.get("inbound_nodes", []))
+
+        def tensor(history: list) -> KerasTensor | None:
+            name, node_index = (
+                history[0],
+                int(history[1]) - (1 if isinstance(layers.get(history[0]), Functional) else 0),
+            )
+            outputs = made.get(name)
+            if outputs is None:
+                raise ValueError(f"Functional config: a call reads layer {name!r}, which the config does not have")
+            return outputs[node_index] if 0 <= node_index < len(outputs) else None
+
+        def arguments(value):
+            if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+                return tensor(value["config"]["keras_history"])
+            if isinstance(value, list):
+                return [arguments(v) for v in value]
+            return value
+
+        progress = True
+        while progress and any(calls.values()):
+            progress = False
+            for name, pending in calls.items():
+                while pending:
+                    args = arguments(pending[0].get("args", []))
+                    flat = args[0] if len(args) == 1 else args
+                    if any(t is None for t in (flat if isinstance(flat, list) else [flat])):
+                        break  # an input of this call is not made yet
+                    kwargs = pending.pop(0).get("kwargs", {})
+                    made[name].append(layers[name](flat, training=kwargs.get("training")))
+                    progress = True
+        stuck = [name for name, pending in calls.items() if pending]
+        if stuck:
+            raise ValueError(f"Functional config: the calls of {stuck} read tensors that no call makes (a cycle?)")
+
+        def structure(value):
+            if isinstance(value, dict):
+                return {key: structure(v) for key, v in value.items()}
+            if value and isinstance(value[0], list):
+                return [structure(v) for v in value]
+            found = tensor(value)
+            if found is None:
+                raise ValueError(f"Functional config: no tensor {value!r}")
+            return found
+
+        return cls(structure(config["input_layers"]), structure(config["output_layers"]), name=config.get("name"))
+
+    def get_build_config(self) -> dict[str, Any]:
+        return {"input_shape": None}
+
     def build(self, input_shape=None) -> None:
         """A functional Model is built by its construction."""
 
@@ -225,3 +338,6 @@ class Functional(Model, graph=True):
             for name, grad in twin.grads.items():
                 layer.grads[name] = layer.grads[name] + grad
         return grads[id(self.inputs[0])] if self.need_input_grad else None  # the output depends on the input
+
+
+register_model_class(Functional)

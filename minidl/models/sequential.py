@@ -11,7 +11,9 @@ from .. import validation
 from ..backend import floatx, unique_name
 from ..inference import InferencePlan
 from ..layers.base import Layer
+from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor
+from ..saving.serialization import deserialize_keras_object, register_model_class, serialize_keras_object
 from .base import Model
 
 
@@ -40,7 +42,7 @@ class Sequential(Model):
         for layer in layers or []:
             self.add(layer)
 
-    def add(self, layer: Layer | Model) -> None:
+    def add(self, layer: Layer | Model | KerasTensor) -> None:
         validation.check_layer_to_add(self, layer)
         if isinstance(layer, KerasTensor):  # an Input first: the model's input shape
             self.input_shape = layer.shape
@@ -124,6 +126,38 @@ class Sequential(Model):
             layer.need_input_grad = i > first or self.need_input_grad
         return first
 
+    # ------------------------------------------------------------------ configs (Keras's)
+    def get_config(self) -> dict[str, Any]:
+        """Keras's Sequential config: its InputLayer (if it has an input shape), then each layer's config."""
+        inputs = []
+        if self.input_shape is not None:
+            input_layer = InputLayer(tuple(self.input_shape[1:]), name=f"{self.name}_input", dtype=self.compute_dtype)
+            inputs = [serialize_keras_object(input_layer)]
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": self.compute_dtype,
+            "layers": inputs + [serialize_keras_object(layer) for layer in self.layers],
+        }
+        if self.input_shape is not None:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        model = cls(name=config.get("name"))
+        for layer_config in config.get("layers", []):
+            if isinstance(layer_config, dict) and layer_config.get("class_name") == "InputLayer":
+                model.add(input_tensor(InputLayer.from_config(layer_config.get("config", {}))))
+            else:
+                model.add(deserialize_keras_object(layer_config, "layers"))
+        if not model.built and config.get("build_input_shape") and model.layers:
+            model.build(tuple(config["build_input_shape"]))
+        return model
+
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
         """The inference pass, planned once for the layers as they are now (see minidl.inference)."""
         return InferencePlan(self.layers)
+
+
+register_model_class(Sequential)

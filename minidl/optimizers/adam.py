@@ -60,6 +60,11 @@ class Adam(Optimizer):
             slots.append(self.slot("v_hat", key, param))
         update_blockwise(step, param, grad, *slots)
 
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        """Keras's variables after iterations and learning rate: momentum and velocity interleaved per
+        parameter, then all velocity_hats (amsgrad)."""
+        return [("m", "v")] + [("v_hat",)] * self.amsgrad
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -107,6 +112,9 @@ class Adamax(Optimizer):
         m += (grad - m) * one_minus_beta_1
         np.maximum(beta_2 * u, np.abs(grad), out=u)
         param -= lr * m / ((1 - beta_1_power) * (u + epsilon))
+
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        return [("m", "u")]
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -163,6 +171,9 @@ class Nadam(Optimizer):
         u_product = state.pop("u_product", None)
         super().set_state(state)
         self.u_product = None if u_product is None else np.asarray(u_product)[()]
+
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        return [("m", "v")]  # then Keras's u_product (see minidl.saving.keras_format)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

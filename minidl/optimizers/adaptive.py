@@ -47,6 +47,12 @@ class RMSprop(Optimizer):
         else:
             param -= increment
 
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        """Keras's variables after iterations and learning rate: all velocities, then all momentums (if
+        momentum), then all average gradients (if centered)."""
+        groups: list[tuple[str, ...]] = [("velocity",)]
+        return groups + [("momentum",)] * (self.momentum > 0) + [("average_gradient",)] * self.centered
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -77,6 +83,9 @@ class Adagrad(Optimizer):
 
         start = keras_cast(self.initial_accumulator_value, dtype)  # Keras's Constant initializer: float32 first
         update_blockwise(step, param, grad, self.slot("accumulator", key, param, fill=start))
+
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        return [("accumulator",)]
 
     def get_config(self):
         return {
@@ -109,6 +118,9 @@ class Adadelta(Optimizer):
         update_blockwise(
             step, param, grad, self.slot("accumulated_grad", key, param), self.slot("accumulated_delta_var", key, param)
         )
+
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        return [("accumulated_grad", "accumulated_delta_var")]  # interleaved per parameter, as Keras builds them
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

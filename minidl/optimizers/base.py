@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..parallel import blockwise
-from .schedules import LearningRateSchedule
+from ..registry import snake_case
+from ..serializable import constructor_arguments, keras_object, supported_arguments
+from .schedules import LearningRateSchedule, schedule_from_config
 
 ParamsAndGrads = Iterable[tuple[str, np.ndarray, np.ndarray]]
 
@@ -88,7 +90,7 @@ class Optimizer:
         self.clipnorm = check_optional_positive(owner, "clipnorm", clipnorm)
         self.clipvalue = check_optional_positive(owner, "clipvalue", clipvalue)
         self.global_clipnorm = check_optional_positive(owner, "global_clipnorm", global_clipnorm)
-        self.name = name or owner.lower()
+        self.name = name or snake_case(owner)  # as Keras: rm_sprop, adam_w
         self.iterations = 0  # number of steps taken, as Keras's optimizer.iterations
         self.slots: dict[str, dict[str, np.ndarray]] = {}
         self._no_decay_names: list[str] = []
@@ -156,6 +158,14 @@ class Optimizer:
     def update(self, key: str, param: np.ndarray, grad: np.ndarray, learning_rate: float) -> None:
         raise NotImplementedError
 
+    # Keras's optimizer variables (its files): [iterations, learning_rate (unless a schedule), then each group
+    # of `keras_slots()` in turn, the group's slots interleaved per trainable parameter], each slot times
+    # its sign in `keras_slot_signs` (where minidl keeps the negative of Keras's variable).
+    keras_slot_signs: dict[str, float] = {}
+
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        return []
+
     # ------------------------------------------------------------------ state
     def slot(self, slot_name: str, key: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """The state array `slot_name` of parameter `key`, created full of `fill` on first use."""
@@ -180,12 +190,23 @@ class Optimizer:
                 self.slots.setdefault(slot_name, {})[key] = np.array(value)
 
     def get_config(self) -> dict:
+        """Keras's config (a schedule as Keras writes one; a callable as the rate it gives now)."""
         rate = self._learning_rate
+        if isinstance(rate, LearningRateSchedule):
+            rate = keras_object(rate)
         return {
             "name": self.name,
-            "learning_rate": rate if isinstance(rate, (int, float)) else self.learning_rate,
+            "learning_rate": rate if isinstance(rate, (int, float, dict)) else self.learning_rate,
             "weight_decay": self.weight_decay,
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
         }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Optimizer:
+        """The optimiser of a Keras config (a schedule's config as the schedule)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedule_from_config(config["learning_rate"])
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))

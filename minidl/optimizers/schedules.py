@@ -215,3 +215,14 @@ class CosineDecayRestarts(LearningRateSchedule):
             "alpha": self.alpha,
             "name": self.name,
         }
+
+
+def schedule_from_config(serialized: dict) -> LearningRateSchedule:
+    """The schedule of a Keras config {"class_name": "ExponentialDecay", "config": {...}, ...}."""
+    schedules = {cls.__name__: cls for cls in LearningRateSchedule.__subclasses__()}
+    cls = schedules.get(str(serialized.get("class_name")))
+    if cls is None:
+        raise ValueError(
+            f"Unknown learning-rate schedule {serialized.get('class_name')!r}; minidl has {sorted(schedules)}"
+        )
+    return cls(**serialized.get("config", {}))

@@ -43,5 +43,12 @@ class SGD(Optimizer):
 
         update_blockwise(step_with_momentum, param, grad, self.slot("velocity", key, param, fill=self.initial_velocity))
 
+    def keras_slots(self) -> list[tuple[str, ...]]:
+        """Keras's variables after iterations and learning rate: one momentum per parameter (Keras's m,
+        which is -v: see `keras_slot_signs`)."""
+        return [("velocity",)] if self.momentum else []
+
+    keras_slot_signs = {"velocity": -1.0}
+
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_savez, read_npz
-from .shapes import format_shape
+from ..io import atomic_savez, read_npz
+from ..shapes import format_shape
 
 OptimizerState = tuple[str | None, dict[str, np.ndarray]]  # (optimiser class name, its arrays)
 
@@ -68,8 +68,8 @@ def check_weights_filename(filepath: str | os.PathLike, caller: str) -> None:
     if not os.fspath(filepath).endswith(".npz"):
         raise ValueError(
             f"{caller}: '{os.fspath(filepath)}' does not end in .npz: minidl writes weights (with the "
-            f"optimiser state, for an exact resume) as .npz files; name the file e.g. 'model.npz' "
-            f"(Keras's .weights.h5 and .keras files are not supported yet)"
+            f"optimiser state, for an exact resume) as .npz files, and Keras's weights as .weights.h5: "
+            f"name the file e.g. 'model.npz' or 'model.weights.h5' (a whole model: model.save('model.keras'))"
         )
 
 
