@@ -24,6 +24,7 @@ KERAS_MODULES = {
     "minidl.losses": "keras.losses",
     "minidl.metrics": "keras.metrics",
     "minidl.layers": "keras.layers",
+    "minidl.models.functional": "keras.src.models.functional",  # as Keras writes its Functional
     "minidl.models": "keras",
 }
 
@@ -91,7 +92,7 @@ def keras_object(obj: Any) -> dict[str, Any]:
         "module": keras_module(type(obj)),
         "class_name": type(obj).__name__,
         "config": obj.get_config(),
-        "registered_name": None,
+        "registered_name": "Functional" if type(obj).__name__ == "Functional" else None,
     }
 
 
@@ -118,6 +119,10 @@ UNUSED_KERAS_ARGUMENTS: dict[str, object] = {
     "output_axes": None,
     "rms_scaling": False,
     "use_ema": False,
+    "ignore_class": None,
+    "multi_label": False,
+    "num_labels": None,
+    "label_weights": None,
     "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,

@@ -105,8 +105,8 @@ def build_metrics(model, y) -> None:
         for weighted, pairs in ((False, model.compiled_metrics), (True, model.compiled_weighted_metrics)):
             for output, identifier in pairs:
                 metric = metrics_module.resolve(identifier, targets[output].shape, shapes[output])
-                if model.multiple_outputs:
-                    metric = copy.deepcopy(metric) if any(metric is m for m, _ in built) else metric
+                if model.multiple_outputs:  # a copy: the given object keeps its own name (saved in compile_config)
+                    metric = copy.deepcopy(metric)
                     metric.name = f"{model.output_names[output]}_{metric.name}"
                 built.append((metric, (output, weighted)))
         if model.multiple_outputs:

@@ -4,6 +4,7 @@ frameworks share, Keras rebuilds the layer from minidl's config, and minidl from
 from __future__ import annotations
 
 import importlib.util
+import inspect
 
 import pytest
 
@@ -88,3 +89,61 @@ def test_a_keras_argument_minidl_lacks_is_a_clear_error():
     config = keras.layers.Conv2D(4, 3, groups=2).get_config()
     with pytest.raises(ValueError, match=r"Conv2D: minidl does not support the argument groups=2"):
         minidl.layers.Conv2D.from_config(config)
+
+
+ABSTRACT = {"Loss", "FunctionLoss", "Metric", "MeanMetricWrapper", "Optimizer", "Initializer", "Regularizer"}
+
+
+def shared_classes(kind: str) -> list[str]:
+    """minidl's classes of a kind ("losses", ...) that Keras has too and that take no required argument."""
+    module = getattr(minidl, kind)
+    names = []
+    for name in dir(module):
+        cls = getattr(module, name)
+        shared = keras is not None and hasattr(getattr(keras, kind), name) and name[0].isupper()  # no aliases
+        if isinstance(cls, type) and name not in ABSTRACT and shared:
+            required = [
+                p
+                for p in inspect.signature(cls.__init__).parameters.values()
+                if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self"
+            ]
+            if not required:
+                names.append(name)
+    return names
+
+
+OBJECTS = {kind: shared_classes(kind) for kind in ("losses", "metrics", "optimizers", "initializers", "regularizers")}
+
+
+@pytest.mark.parametrize("kind, name", [(kind, name) for kind, names in OBJECTS.items() for name in names])
+def test_object_configs_both_ways(kind, name):
+    """Every loss, metric, optimiser, initializer and regularizer: minidl's config has only Keras's keys,
+    with Keras's values, and each framework makes the object from the other's config."""
+    ours, theirs = getattr(getattr(minidl, kind), name)(), getattr(getattr(keras, kind), name)()
+    ours_config, theirs_config = comparable(ours.get_config()), comparable(theirs.get_config())
+    keras_arguments = inspect.signature(type(theirs).__init__).parameters
+    for key, value in ours_config.items():
+        assert key in theirs_config or key in keras_arguments, key  # Keras's Huber takes delta, writes none
+        if key in theirs_config and key not in ("learning_rate", "name"):  # Keras: a float32 rate, numbered names
+            assert value == pytest.approx(theirs_config[key]), key
+    type(theirs).from_config(ours.get_config())
+    rebuilt = comparable(type(ours).from_config(theirs.get_config()).get_config())
+    rebuilt.pop("name", None), ours_config.pop("name", None)  # Keras numbers its names: rm_sprop_3
+    assert rebuilt == pytest.approx(ours_config)
+
+
+def test_schedules_both_ways():
+    for name, args in [
+        ("ExponentialDecay", (0.1, 100, 0.9)),
+        ("InverseTimeDecay", (0.1, 10, 0.5)),
+        ("PolynomialDecay", (0.1, 100)),
+        ("CosineDecay", (0.1, 100)),
+        ("CosineDecayRestarts", (0.1, 100)),
+        ("PiecewiseConstantDecay", ([10, 20], [0.1, 0.01, 0.001])),
+    ]:
+        ours = getattr(minidl.optimizers.schedules, name)(*args)
+        theirs = getattr(keras.optimizers.schedules, name)(*args)
+        rebuilt = minidl.optimizers.Adam.from_config(keras.optimizers.Adam(theirs).get_config())
+        assert [rebuilt.learning_rate] == [pytest.approx(float(theirs(0)))]
+        keras_rebuilt = keras.optimizers.Adam.from_config(minidl.optimizers.Adam(ours).get_config())
+        assert float(keras_rebuilt.learning_rate) == pytest.approx(ours(0))

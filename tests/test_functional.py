@@ -88,29 +88,43 @@ def randomise(model, seed=0):
         )
 
 
+def assert_parameter_gradients(model, x) -> None:
+    """Float64: backward's gradient of sum(output * R) (a fixed random R per output) against central
+    differences, for every parameter of every layer (BatchNormalization's statistics put back between
+    probes, so that each forward pass sees the same state)."""
+    state = [w for layer in model.leaf_layers for w in layer.state.values()]
+    saved = [w.copy() for w in state]
+
+    def outputs():
+        values = model.forward(x, training=True)
+        for array, before in zip(state, saved):
+            array[...] = before
+        return values if isinstance(values, list) else [values]
+
+    rng = np.random.default_rng(2)
+    projections = [rng.standard_normal(value.shape) for value in outputs()]
+
+    def loss():
+        return float(sum(np.sum(value * r) for value, r in zip(outputs(), projections)))
+
+    loss()
+    if hasattr(model, "_first_to_train"):
+        model._first_to_train()  # a Sequential marks which layers pass their input gradient back
+    model.backward([r.copy() for r in projections] if len(projections) > 1 else projections[0].copy())
+    analytic = {(id(layer), name): g.copy() for layer in model.leaf_layers for name, g in layer.grads.items()}
+    assert analytic, "no gradients"
+    for layer in model.leaf_layers:
+        for name, param in layer.params.items():
+            error = relative_error(analytic[(id(layer), name)], numeric_gradient(loss, param))
+            assert error < TOL, (layer.name, name, error)
+
+
 @pytest.mark.parametrize("graph", list(GRAPHS))
 def test_whole_graph_gradients(graph, float64):
     make, shape = GRAPHS[graph]
     model = make(minidl)
     randomise(model)
-    x = np.random.default_rng(1).standard_normal(shape)
-    projection = np.random.default_rng(2).standard_normal(model.forward(x, training=True).shape)
-
-    def loss():
-        state = [w.copy() for layer in model.layers for w in layer.state.values()]
-        value = float(np.sum(model.forward(x, training=True) * projection))
-        for array, saved in zip((w for layer in model.layers for w in layer.state.values()), state):
-            array[...] = saved  # BatchNormalization's statistics stay put between probes
-        return value
-
-    loss()
-    model.backward(projection.copy())
-    analytic = {(layer.name, n): g.copy() for layer in model.layers for n, g in layer.grads.items()}
-    assert analytic, "no gradients"
-    for layer in model.layers:
-        for name, param in layer.params.items():
-            error = relative_error(analytic[(layer.name, name)], numeric_gradient(loss, param))
-            assert error < TOL, (layer.name, name, error)
+    assert_parameter_gradients(model, np.random.default_rng(1).standard_normal(shape))
 
 
 def test_graph_trains_and_predicts():
@@ -259,35 +273,11 @@ def nested(api, dtype=None, base_training=None):
 def test_nested_models_gradients(float64):
     model = nested(minidl)
     assert [layer.name for layer in model.layers][1:] == ["base", "block", "head"]
-    leaves = model.leaf_layers
-    assert [layer.name for layer in leaves if not isinstance(layer, layers.InputLayer)] == [
-        "base_conv",
-        "base_bn",
-        "base_gap",
-        "block_dense",
-        "block_cat",
-        "head",
-    ]
+    leaves = [layer.name for layer in model.leaf_layers if not isinstance(layer, layers.InputLayer)]
+    assert leaves == ["base_conv", "base_bn", "base_gap", "block_dense", "block_cat", "head"]
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in model.get_weights()])
-    x = np.random.default_rng(1).standard_normal((5, 6, 6, 2))
-    projection = np.random.default_rng(2).standard_normal((5, 2))
-    state = [w for layer in leaves for w in layer.state.values()]
-    saved = [w.copy() for w in state]
-
-    def loss():
-        value = float(np.sum(model.forward(x, training=True) * projection))
-        for array, before in zip(state, saved):
-            array[...] = before
-        return value
-
-    loss()
-    model.backward(projection.copy())
-    for layer in leaves:
-        for name, param in layer.params.items():
-            analytic = layer.grads[name].copy()
-            error = relative_error(analytic, numeric_gradient(loss, param))
-            assert error < TOL, (layer.name, name, error)
+    assert_parameter_gradients(model, np.random.default_rng(1).standard_normal((5, 6, 6, 2)))
 
 
 def siamese(api, dtype=None):
@@ -310,18 +300,7 @@ def test_a_model_called_twice_gradients(float64):
     model = siamese(minidl)
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
-    x = minidl.data.Arrays([rng.standard_normal((6, 5)), rng.standard_normal((6, 5))])
-    projection = rng.standard_normal((6, 1))
-
-    def loss():
-        return float(np.sum(model.forward(x, training=True) * projection))
-
-    loss()
-    model.backward(projection.copy())
-    for layer in model.leaf_layers:
-        for name, param in layer.params.items():
-            error = relative_error(layer.grads[name].copy(), numeric_gradient(loss, param))
-            assert error < TOL, (layer.name, name, error)
+    assert_parameter_gradients(model, minidl.data.Arrays([rng.standard_normal((6, 5)), rng.standard_normal((6, 5))]))
 
 
 @needs_keras
@@ -381,24 +360,7 @@ def test_models_in_a_sequential_gradients(float64):
     assert [layer.name for layer in model.layers] == ["base", "block", "gap", "head"]
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(0, 0.5, w.shape) + (1.5 if w.ndim == 1 else 0) for w in model.get_weights()])
-    x = np.random.default_rng(1).standard_normal((5, 6, 6, 2))
-    projection = np.random.default_rng(2).standard_normal((5, 2))
-    state = [w for layer in model.leaf_layers for w in layer.state.values()]
-    saved = [w.copy() for w in state]
-
-    def loss():
-        value = float(np.sum(model.forward(x, training=True) * projection))
-        for array, before in zip(state, saved):
-            array[...] = before
-        return value
-
-    loss()
-    model._first_to_train()
-    model.backward(projection.copy())
-    for layer in model.leaf_layers:
-        for name, param in layer.params.items():
-            error = relative_error(layer.grads[name].copy(), numeric_gradient(loss, param))
-            assert error < TOL, (layer.name, name, error)
+    assert_parameter_gradients(model, np.random.default_rng(1).standard_normal((5, 6, 6, 2)))
 
 
 @needs_keras
@@ -564,23 +526,13 @@ def two_out_targets(n=8, seed=9):
 def test_two_outputs_gradients(float64):
     model = two_in_two_out(minidl)
     randomise(model)
-    x = [a.astype(np.float64) for a in two_input_data(5)]
-    rng = np.random.default_rng(2)
-    projections = [rng.standard_normal(shape) for shape in ((5, 3), (5, 2))]
-
-    def loss():
-        return float(sum(np.sum(out * p) for out, p in zip(model.forward(minidl.data.Arrays(x), True), projections)))
-
-    loss()
-    model.backward([p.copy() for p in projections])
-    analytic = {(layer.name, n): g.copy() for layer in model.layers for n, g in layer.grads.items()}
-    for layer in model.layers:
-        for name, param in layer.params.items():
-            error = relative_error(analytic[(layer.name, name)], numeric_gradient(loss, param))
-            assert error < TOL, (layer.name, name, error)
-    model.backward([projections[0].copy(), None])  # an output without a loss sends no gradient
-    only_main = {(layer.name, n): g.copy() for layer in model.layers for n, g in layer.grads.items()}
-    assert not np.allclose(only_main[("aux", "kernel")], analytic[("aux", "kernel")])
+    x = minidl.data.Arrays([a.astype(np.float64) for a in two_input_data(5)])
+    assert_parameter_gradients(model, x)
+    outputs = model.forward(x, training=True)
+    model.backward([np.ones_like(outputs[0]), np.ones_like(outputs[1])])
+    both = model.get_layer("aux").grads["kernel"].copy()
+    model.backward([np.ones_like(outputs[0]), None])  # an output without a loss sends no gradient
+    assert not np.allclose(model.get_layer("aux").grads["kernel"], both)
 
 
 def test_two_outputs_compile_errors_name_the_outputs():

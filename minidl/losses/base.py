@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..registry import snake_case
+from ..serializable import constructor_arguments, supported_arguments
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): probabilities are clipped to [EPSILON, 1 - EPSILON]
 REDUCTIONS = ("sum_over_batch_size", "sum")
@@ -110,6 +111,10 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Loss:
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 class FunctionLoss(Loss):

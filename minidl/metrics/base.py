@@ -10,6 +10,7 @@ import numpy as np
 
 from ..losses.base import match_ranks
 from ..registry import snake_case
+from ..serializable import config_value, constructor_arguments, supported_arguments
 
 
 class Metric:
@@ -39,7 +40,17 @@ class Metric:
         return self.result()
 
     def get_config(self) -> dict:
-        return {"name": self.name, "dtype": self.dtype}
+        """Keras's config: name, dtype, and the constructor's arguments kept under their own names."""
+        config = {"name": self.name, "dtype": self.dtype or "float32"}
+        for argument in constructor_arguments(type(self), stop=object):
+            value = getattr(self, argument, None)
+            if argument not in config and not isinstance(value, np.ndarray):  # arrays: derived, not given
+                config[argument] = config_value(value)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Metric:
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 def sample_weights(sample_weight, shape: tuple) -> np.ndarray:

@@ -39,6 +39,8 @@ def _top_k_only(y_pred: np.ndarray, k: int) -> np.ndarray:
 class ConfusionCounts(Metric):
     """TP, FP, TN, FN at each of `thresholds` (arrays of one entry per threshold)."""
 
+    not_in_config: tuple[str, ...] = ("default_threshold",)  # the subclass's own, not the user's
+
     def __init__(
         self,
         thresholds=None,
@@ -77,6 +79,7 @@ def _divide(a, b):
 
 
 class TruePositives(ConfusionCounts):
+    not_in_config = ("top_k", "class_id", "default_threshold")  # Keras's counts take thresholds only
     direction = "up"
 
     def result(self):
@@ -84,11 +87,14 @@ class TruePositives(ConfusionCounts):
 
 
 class FalsePositives(ConfusionCounts):
+    not_in_config = ("top_k", "class_id", "default_threshold")  # Keras's counts take thresholds only
+
     def result(self):
         return self._value(self.fp)
 
 
 class TrueNegatives(ConfusionCounts):
+    not_in_config = ("top_k", "class_id", "default_threshold")  # Keras's counts take thresholds only
     direction = "up"
 
     def result(self):
@@ -96,6 +102,8 @@ class TrueNegatives(ConfusionCounts):
 
 
 class FalseNegatives(ConfusionCounts):
+    not_in_config = ("top_k", "class_id", "default_threshold")  # Keras's counts take thresholds only
+
     def result(self):
         return self._value(self.fn)
 
@@ -186,6 +194,7 @@ class F1Score(Metric):
     """Keras's F1Score(average=None, threshold=None): per-class counts over (N, K) targets and predictions."""
 
     direction = "up"
+    not_in_config = ("beta",)  # Keras's F1Score has beta 1 (FBetaScore is another class)
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import unique_name
+from ..backend import floatx, unique_name
 from ..data import Arrays
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_tensor
@@ -167,17 +167,19 @@ class Functional(Model, graph=True):
         calls: dict[int, list[Node]] = {}
         for node in sorted(self.nodes, key=lambda node: node.serial):
             calls.setdefault(id(node.layer), []).append(node)
-        offset = {id(layer): 1 if isinstance(layer, Functional) else 0 for layer in self.layers}  # Keras's first node
-        index = {id(node): offset[id(node.layer)] + i for nodes in calls.values() for i, node in enumerate(nodes)}
+        index = {id(node): i for nodes in calls.values() for i, node in enumerate(nodes)}
 
-        def history(tensor: KerasTensor) -> list:
-            return [tensor.node.layer.name, index.get(id(tensor.node), 0), 0]
+        def history(tensor: KerasTensor, model_end: bool = False) -> list:
+            # Keras counts a nested functional model's construction as its node 0 in input_layers and
+            # output_layers (not in the calls' arguments)
+            offset = int(model_end and isinstance(tensor.node.layer, Functional))
+            return [tensor.node.layer.name, index.get(id(tensor.node), 0) + offset, 0]
 
         def argument(tensor: KerasTensor) -> dict[str, Any]:
-            shape = config_value(tensor.shape)
+            shape, dtype = config_value(tensor.shape), tensor.dtype or floatx()
             return {
                 "class_name": "__keras_tensor__",
-                "config": {"shape": shape, "dtype": tensor.dtype, "keras_history": history(tensor)},
+                "config": {"shape": shape, "dtype": dtype, "keras_history": history(tensor)},
             }
 
         layer_configs = []
@@ -194,12 +196,14 @@ class Functional(Model, graph=True):
                 for node in calls.get(id(layer), [])
             ]
             layer_configs.append(entry)
-        outputs = [history(t) for t in self.outputs]
+        outputs = [history(t, model_end=True) for t in self.outputs]
         return {
             "name": self.name,
             "trainable": self.trainable,
             "layers": layer_configs,
-            "input_layers": [history(t) for t in self.inputs] if len(self.inputs) > 1 else history(self.inputs[0]),
+            "input_layers": [history(t, True) for t in self.inputs]
+            if len(self.inputs) > 1
+            else history(self.inputs[0], True),
             "output_layers": dict(zip(self.output_names, outputs))
             if self.outputs_as_dict
             else outputs
@@ -222,11 +226,9 @@ class Functional(Model, graph=True):
                 made[name] = []
             calls[name] = list(entry.get("inbound_nodes", []))
 
-        def tensor(history: list) -> KerasTensor | None:
-            name, node_index = (
-                history[0],
-                int(history[1]) - (1 if isinstance(layers.get(history[0]), Functional) else 0),
-            )
+        def tensor(history: list, model_end: bool = False) -> KerasTensor | None:
+            offset = int(model_end and isinstance(layers.get(history[0]), Functional))  # see get_config
+            name, node_index = history[0], int(history[1]) - offset
             outputs = made.get(name)
             if outputs is None:
                 raise ValueError(f"Functional config: a call reads layer {name!r}, which the config does not have")
@@ -260,7 +262,7 @@ class Functional(Model, graph=True):
                 return {key: structure(v) for key, v in value.items()}
             if value and isinstance(value[0], list):
                 return [structure(v) for v in value]
-            found = tensor(value)
+            found = tensor(value, model_end=True)
             if found is None:
                 raise ValueError(f"Functional config: no tensor {value!r}")
             return found
