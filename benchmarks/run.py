@@ -148,6 +148,96 @@ def bench_adam(args, results: dict) -> None:
     results["adam_update"]["shape"] = shape
 
 
+def keras_io_convnet(api):
+    """keras.io's "Simple MNIST convnet", line for line."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(28, 28, 1)),
+            api.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            api.layers.MaxPooling2D(pool_size=(2, 2)),
+            api.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            api.layers.MaxPooling2D(pool_size=(2, 2)),
+            api.layers.Flatten(),
+            api.layers.Dropout(0.5),
+            api.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def all_conv_net(api):
+    """An all-convolutional net: "same" padding, a stride-2 convolution, BatchNormalization, global pooling."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(28, 28, 1)),
+            api.layers.Conv2D(32, 3, padding="same", use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.Conv2D(64, 3, strides=2, padding="same", use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            api.layers.GlobalAveragePooling2D(),
+            api.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def tabular_mlp(api):
+    """A tabular binary classifier: Dense 64-64-1, sigmoid, binary cross-entropy."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(30,)),
+            api.layers.Dense(64, activation="relu"),
+            api.layers.Dense(64, activation="relu"),
+            api.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def residual_cnn(api):
+    """The residual CNN of experiments/residual_cnn.py (the functional API), compiled as part 2's."""
+    return seed_models.residual_cnn("minidl" if api is minidl else "keras")
+
+
+# name: (builder, input shape, classes (1: binary labels), samples, batch size)
+EVERYDAY_MODELS = {
+    "keras.io MNIST convnet": (keras_io_convnet, (28, 28, 1), 10, 6000, 128),
+    "all-conv net (same, stride 2, BN, GAP)": (all_conv_net, (28, 28, 1), 10, 6000, 128),
+    "tabular MLP 64-64-1": (tabular_mlp, (30,), 1, 60000, 256),
+    "residual CNN (functional)": (residual_cnn, (28, 28, 1), 10, 2000, 32),
+}
+
+
+def bench_everyday(args, results: dict) -> None:
+    """The models people write, each the same code in both frameworks: a training epoch and a predict."""
+    keras = import_keras()
+    for name, (build, shape, classes, samples, batch) in EVERYDAY_MODELS.items():
+        samples = min(samples, 512) if args.quick else samples
+        rng = np.random.default_rng(0)
+        x = rng.random((samples, *shape), dtype=np.float32)
+        labels = rng.integers(0, max(classes, 2), samples)
+        y = labels.astype(np.float32)[:, None] if classes == 1 else np.eye(classes, dtype=np.float32)[labels]
+        models = {"minidl": build(minidl), "keras": build(keras)}
+        results[f"{name} epoch"] = timings(
+            {f: (lambda m=m: m.fit(x, y, batch_size=batch, epochs=1, verbose=0)) for f, m in models.items()},
+            max(1, args.repeats // 2),
+        )
+        results[f"{name} predict"] = timings(
+            {
+                "minidl": lambda m=models["minidl"]: m.predict(x, batch_size=256, verbose=0),
+                "keras": lambda m=models["keras"]: m.predict(x, batch_size=256, verbose=0),
+            },
+            args.repeats,
+        )
+        results[f"{name} epoch"]["samples"] = results[f"{name} predict"]["samples"] = samples
+
+
 PEAK_RSS_SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {root!r} + "/experiments")
@@ -237,6 +327,18 @@ def report(args, results: dict) -> str:
         f"{cell('adam_update', 'minidl')} | {cell('adam_update', 'keras')} | | "
         f"{ratio('adam_update', 'minidl', 'keras'):.2f} | | |",
     ]
+    for name, (_, _, _, _, batch) in EVERYDAY_MODELS.items():
+        if f"{name} epoch" in results:
+            samples = results[f"{name} epoch"]["samples"]
+            lines.append(
+                f"| {name}: epoch ({samples} samples, batch {batch}, Adam) | {cell(f'{name} epoch', 'minidl')} | "
+                f"{cell(f'{name} epoch', 'keras')} | | {ratio(f'{name} epoch', 'minidl', 'keras'):.2f} | | <= 1.0 |"
+            )
+            lines.append(
+                f"| {name}: predict (batch 256) | {throughput(f'{name} predict', 'minidl')} | "
+                f"{throughput(f'{name} predict', 'keras')} | | {ratio(f'{name} predict', 'minidl', 'keras'):.2f} "
+                "| | <= 1.0 |"
+            )
     if "peak_rss_mib" in results:
         rss = results["peak_rss_mib"]
         lines.append(
@@ -259,7 +361,7 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     results: dict = {}
-    for group in (bench_mlp, bench_cnn, bench_adam):
+    for group in (bench_mlp, bench_cnn, bench_adam, bench_everyday):
         results.update(in_fresh_process(group, args))
     bench_memory(args, results)
     import keras

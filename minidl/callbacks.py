@@ -129,9 +129,14 @@ class History(Callback):
 
 
 class ProgressBar(Callback):
-    """Keras's progress output. fit: verbose=1, a tqdm bar per epoch with live loss and metrics; verbose=2,
-    one line per epoch. evaluate and predict (`mode`): a bar over their batches (verbose=1) or one line at
-    the end (verbose=2). fit's validation shows no bar of its own, as in Keras."""
+    """Keras's progress output. fit: verbose=1, a bar per epoch (in a terminal) with the live loss and
+    metrics first (so a narrow terminal cuts the bar, not the numbers), then, when the epoch ends, its
+    complete line with the validation results, whatever the terminal's width; verbose=2, that line
+    alone. evaluate and predict (`mode`): a bar over their batches (verbose=1) or one line at the end
+    (verbose=2). fit's validation shows no bar of its own, as in Keras."""
+
+    BAR_FORMAT = "{desc} {n_fmt}/{total_fmt}{postfix} {bar:12} {elapsed}"  # tqdm writes ", " before the postfix
+    REFRESH_SECONDS = 0.2  # the bar and its numbers are redrawn at most this often
 
     def __init__(self, verbose: int = 1, mode: str = "fit", file=None):
         super().__init__()
@@ -140,32 +145,38 @@ class ProgressBar(Callback):
         self.bar = None
 
     def _open(self, title: str) -> None:
-        self.started, self.title = time.perf_counter(), title
-        if self.verbose == 1:
+        self.started, self.title, self.steps_done = time.perf_counter(), title, 0
+        self.postfix_time = self.started
+        if self.verbose == 1 and getattr(self.file, "isatty", lambda: False)():  # a live bar for a terminal only
             self.bar = tqdm(
                 total=self.params.get("steps"),
                 desc=title,
                 unit="batch",
                 file=self.file,
-                leave=True,
+                leave=False,  # replaced by the complete line at the end
                 dynamic_ncols=True,
-                mininterval=0.2,
+                mininterval=self.REFRESH_SECONDS,
+                bar_format=self.BAR_FORMAT,
             )
 
     def _step(self, logs) -> None:
+        self.steps_done += 1
         if self.bar is not None:
-            self.bar.update(1)
-            if logs and (self.bar.n == self.bar.total or time.perf_counter() - self.bar.last_print_t > 0.2):
+            now = time.perf_counter()
+            if logs and (self.bar.n + 1 == self.bar.total or now - self.postfix_time >= self.REFRESH_SECONDS):
                 self.bar.set_postfix_str(_format_logs(logs), refresh=False)
+                self.postfix_time = now
+            self.bar.update(1)
 
     def _close(self, logs) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(_format_logs(logs))
             self.bar.close()
             self.bar = None
-        elif self.verbose == 2:
+        if self.verbose in (1, 2):
             seconds = time.perf_counter() - self.started
-            print(f"{self.title} - {seconds:.1f}s - {_format_logs(logs)}".rstrip(" -"), file=self.file, flush=True)
+            steps = f" - {self.steps_done}/{self.params.get('steps')} batch" if self.verbose == 1 else ""
+            line = f"{self.title}{steps} - {seconds:.1f}s - {_format_logs(logs)}".rstrip(" -")
+            print(line, file=self.file, flush=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._open(f"Epoch {epoch + 1}/{self.params.get('epochs')}")
@@ -654,3 +665,88 @@ class BackupAndRestore(Callback):
         if self.delete_checkpoint:  # training ended (an exception skips this: the backup stays)
             for _, path in self._backups():
                 path.unlink(missing_ok=True)
+
+
+class GradientStats(Callback):
+    """See backprop work: per layer and per epoch, on the epoch's last training batch,
+
+        grad_norm[layer/param]     |dL/dW|, the norm of the parameter's gradient
+        update_ratio[layer/param]  |W_after - W_before| / |W_before|, the step the optimiser took
+        activation_rms[layer]      sqrt(mean(y^2)) of the layer's output in that forward pass
+
+    in `self.stats` ({name: [one value per epoch]}), drawn by `plot()`. The learner sees the gradients
+    shrink from the last layer to the first, the jump of a momentum run, BatchNormalization keeping the
+    activations at scale. Cheap to leave on: it copies the weights and watches the outputs on one batch
+    per epoch only."""
+
+    def __init__(self):
+        super().__init__()
+        self.stats: dict[str, dict[str, list[float]]] = {"grad_norm": {}, "update_ratio": {}, "activation_rms": {}}
+        self.samples = 0  # batches measured (one per epoch)
+        self._before: dict[str, np.ndarray] | None = None
+
+    def _parameters(self):
+        for layer in self.model.leaf_layers:
+            for name, param in layer.params.items():
+                yield layer, f"{layer.name}/{name}", name, param
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch != self.params.get("steps", 0) - 1:
+            return
+        self._before = {key: param.copy() for _, key, _, param in self._parameters()}
+        for layer in self.model.leaf_layers:  # watch each output of this forward pass
+            layer.forward = self._watching(layer)
+
+    def _watching(self, layer):
+        forward = type(layer).forward.__get__(layer)
+
+        def watched(x, training=False):
+            y = forward(x, training)
+            rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+            self.stats["activation_rms"].setdefault(layer.name, []).append(rms)
+            return y
+
+        return watched
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._before is None:
+            return
+        for layer in self.model.leaf_layers:
+            vars(layer).pop("forward", None)  # the class's own forward again
+        for layer, key, name, param in self._parameters():
+            before = self._before[key]
+            grad = layer.grads.get(name)
+            norm = float(np.linalg.norm(grad)) if grad is not None else float("nan")
+            self.stats["grad_norm"].setdefault(key, []).append(norm)
+            ratio = float(np.linalg.norm(param - before) / (np.linalg.norm(before) or 1.0))
+            self.stats["update_ratio"].setdefault(key, []).append(ratio)
+        self._before = None
+        self.samples += 1
+
+    def plot(self, path: str | os.PathLike | None = None, title: str = ""):
+        """Three panels over the epochs, log scale: gradient norms, update ratios, activation RMS (a line
+        per parameter or layer, the first layers' lines lighter). Returns the matplotlib figure."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(13, 3.8), layout="constrained")
+        axes = fig.subplots(1, 3)
+        titles = {
+            "grad_norm": "|dL/dW| (last batch of each epoch)",
+            "update_ratio": "|ΔW| / |W| per step",
+            "activation_rms": "RMS of each layer's output",
+        }
+        for ax, (kind, series) in zip(axes, self.stats.items()):
+            shown = {name: values for name, values in series.items() if "bias" not in name}
+            colors = [(0.2, 0.3 + 0.5 * i / max(len(shown) - 1, 1), 0.8) for i in range(len(shown))]
+            for (name, values), color in zip(shown.items(), colors):
+                ax.plot(np.arange(1, len(values) + 1), values, label=name, color=color)
+            ax.set_yscale("log")
+            ax.set_xlabel("epoch")
+            ax.set_title(titles[kind], fontsize=10)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        if title:
+            fig.suptitle(title)
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig

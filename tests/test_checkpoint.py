@@ -485,7 +485,9 @@ def test_filepath_formatting(tmp_path):
     # a name the user gives is used as given: one of no known kind is refused, never completed behind their back
     with pytest.raises(ValueError, match=r"the filepath provided must end in `\.keras` .* or `\.npz`"):
         callbacks.ModelCheckpoint(str(tmp_path / "e{epoch:02d}.weights.h5"))
-    with pytest.raises(ValueError, match=r"`save_weights_only=True`, the filepath provided must end in `\.weights\.h5`"):
+    with pytest.raises(
+        ValueError, match=r"`save_weights_only=True`, the filepath provided must end in `\.weights\.h5`"
+    ):
         callbacks.ModelCheckpoint(str(tmp_path / "e{epoch:02d}.keras"), save_weights_only=True)
     with pytest.raises(ValueError, match=r"save_weights: '.*model\.h5' does not end in \.npz"):
         model.save_weights(tmp_path / "model.h5")

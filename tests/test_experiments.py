@@ -38,6 +38,9 @@ def test_part1_scripts(name, settings, tmp_path):
         assert run["final"]["train_loss10"] == pytest.approx(run["final"]["train_loss"] / 10)
     assert len(list(tmp_path.glob("*_accuracy.png"))) == len(settings)
     assert len(list(tmp_path.glob("*_loss.png"))) == len(settings)
+    # what the model gets right and wrong, and backprop at work in the H = 1000 run
+    assert len(list(tmp_path.glob("*_confusion.png"))) == len(list(tmp_path.glob("*_mistakes.png"))) == len(settings)
+    assert [p.name for p in tmp_path.glob("*_gradients.png")] == ["minidl_H_1000_gradients.png"]
 
 
 def test_early_stopping_script(tmp_path):
@@ -72,7 +75,10 @@ def test_part2_scripts_both_frameworks(name, settings, tmp_path):
             "test_accuracy",
         }
         assert len(run["curves"]["test"]["accuracy"]) == 2
-    assert len(list(tmp_path.glob("*.png"))) == 2 * len(runs)
+    for picture in ("accuracy", "loss", "confusion", "mistakes"):
+        assert len(list(tmp_path.glob(f"*_{picture}.png"))) == len(runs), picture
+    for picture in ("filters", "feature_maps"):  # the minidl CNN's learned filters and one letter's maps
+        assert len(list(tmp_path.glob(f"minidl_*_{picture}.png"))) == len(settings), picture
 
 
 def test_frameworks_run_apart_share_one_table(tmp_path):
@@ -110,3 +116,31 @@ def test_hidden_units_over_seeds(tmp_path):
     assert (tmp_path / "both" / "train_accuracy_by_hidden_units.png").exists()
     alone = run_script("hidden_units", tmp_path / "alone", "--seed", "4")
     assert [r["curves"] for r in alone["runs"]] == [r["curves"] for r in results["runs"] if r["seed"] == 4]
+
+
+def test_scripts_write_to_an_ignored_folder_unless_recording():
+    """A newcomer's first run leaves the checkout clean: out/<script> (git ignores out/); the committed
+    reference results in experiments/results/ are written only with --record, and the table printed in
+    the terminal fits 100 columns."""
+    import subprocess
+
+    from harness.config import ROOT as HARNESS_ROOT
+    from harness.config import parse_args
+
+    config = parse_args(str(ROOT / "experiments" / "hidden_units.py"), None, epochs=200, argv=["--epochs", "1"])
+    assert config.out == HARNESS_ROOT / "out" / "hidden_units"
+    recorded = parse_args(str(ROOT / "experiments" / "hidden_units.py"), None, epochs=200, argv=["--record"])
+    assert recorded.out == HARNESS_ROOT / "experiments" / "results" / "hidden_units"
+    if (ROOT / ".git").exists():
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(config.out / "results.md")], cwd=ROOT, check=False
+        ).returncode
+        assert ignored == 0, "out/ must be ignored by git"
+
+
+def test_the_terminal_table_fits_100_columns(tmp_path, capsys):
+    run_script("hidden_units", tmp_path)
+    printed = capsys.readouterr().out
+    table = printed[printed.index("setting ") : printed.index("every loss and difference in results.md")]
+    assert max(len(line) for line in table.splitlines()) <= 100
+    assert max(len(line) for line in (tmp_path / "results.md").read_text().splitlines()) > 100  # the wide one

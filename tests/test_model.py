@@ -3,6 +3,7 @@ saving, losses, dtypes, user layers, callbacks (EarlyStopping against Keras's ow
 
 from __future__ import annotations
 
+import io
 import math
 import os
 
@@ -181,6 +182,28 @@ def test_verbose_2_prints_one_line_per_epoch(small, capsys):
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert f" {key}: " in line
     assert "\r" not in captured.out
+
+
+def test_verbose_1_in_a_narrow_terminal_keeps_the_numbers_and_ends_with_the_complete_line(small, monkeypatch):
+    """The live bar shows the loss before its graphics (a narrow terminal cuts the graphics: seen at 60
+    columns in tmux; a StringIO has no width to cut at), and each epoch ends with its whole line,
+    validation included, however wide (as Keras)."""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(minidl.callbacks.ProgressBar, "REFRESH_SECONDS", 0.0)
+    model, x, y = small
+    terminal = Terminal()
+    bar = minidl.callbacks.ProgressBar(verbose=1, file=terminal)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.25, callbacks=[bar])
+    screens = [part for line in terminal.getvalue().split("\n") for part in line.split("\r")]
+    live = [s for s in screens if s.startswith("Epoch 1/2 ") and "/3" in s and "batch -" not in s]
+    drawn = [s for s in live if "loss: " in s and "#" in s]
+    assert drawn and all(s.index("loss: ") < s.index("#") for s in drawn)
+    final = [s for s in terminal.getvalue().split("\n") if "Epoch 2/2 - 3/3 batch" in s]
+    assert len(final) == 1 and all(f" {key}: " in final[0] for key in ("loss", "accuracy", "val_loss", "val_accuracy"))
 
 
 @pytest.mark.parametrize("verbose", [1, "auto"])

@@ -58,7 +58,12 @@ def parse_args(
     parser.add_argument(
         "--out",
         default=None,
-        help=f"folder for tables and plots (default experiments/results/{script}; out/quick/{script} with --quick)",
+        help=f"folder for tables and plots (default out/{script}, untracked; out/quick/{script} with --quick)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"write to experiments/results/{script}, the reference results committed with the code",
     )
     parser.add_argument(
         "--seed",
@@ -107,7 +112,10 @@ def parse_args(
         limit_threads(args.threads)
     run_seeds = tuple(dict.fromkeys(getattr(args, "seeds", None) or [args.seed]))
     folder = script if len(run_seeds) == 1 else f"{script}/seeds_" + "_".join(map(str, run_seeds))
-    out = Path(args.out or (ROOT / ("out/quick" if args.quick else "experiments/results") / folder))
+    if args.record and (args.out or args.quick):
+        parser.error("--record writes the reference results: give it without --out and --quick")
+    default_out = "experiments/results" if args.record else "out/quick" if args.quick else "out"
+    out = Path(args.out or (ROOT / default_out / folder))
     out.mkdir(parents=True, exist_ok=True)
     chosen = getattr(args, "framework", "minidl")
     return Config(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import minidl
+
 from . import seed_models
 from .config import Config
 from .data import SPLITS, Data
 from .frameworks import seed_everything
 from .recording import Run, train
-from .report import plot_curves
+from .report import plot_curves, plot_test_pictures, slug
+
+GRADIENT_STATS_UNITS = 1000  # the run whose gradient statistics are drawn (the report's main MLP)
 
 # The report's part-1 loss is -mean(y * log p) over N*10 entries: one tenth of the usual cross-entropy.
 PART1_COLUMNS = [
@@ -46,6 +50,8 @@ def train_seed_mlp(
     seed = config.seed if seed is None else seed
     seed_everything("minidl", seed)
     model = seed_models.mlp(hidden_units)
+    gradient_stats = minidl.callbacks.GradientStats() if hidden_units == GRADIENT_STATS_UNITS else None
+    callbacks = (*callbacks, gradient_stats) if gradient_stats else callbacks
     fit_kwargs = dict(batch_size=len(data.x["train"]))
     if validation:
         fit_kwargs["validation_data"] = (data.x["valid"], data.y["valid"])
@@ -62,11 +68,13 @@ def train_seed_mlp(
     )
     add_report_scale(run.final)
     several = len(config.seeds) > 1
-    plot_curves(
-        run,
+    name = f"minidl_{run.setting}" + (f"_seed{seed}" if several else "")
+    description = (
         f"{config.epochs} epochs, {hidden_units} hidden units, alpha {seed_models.MLP_LEARNING_RATE} "
-        f"(batch mean), gamma {seed_models.MLP_MOMENTUM}" + (f", seed {seed}" if several else ""),
-        config.out,
-        name=f"minidl_{run.setting}" + (f"_seed{seed}" if several else ""),
+        f"(batch mean), gamma {seed_models.MLP_MOMENTUM}" + (f", seed {seed}" if several else "")
     )
+    plot_curves(run, description, config.out, name=name)
+    plot_test_pictures(run, data, config.out, name=name)
+    if gradient_stats is not None:  # backprop at work: gradients, steps and activations layer by layer
+        gradient_stats.plot(config.out / f"{slug(name)}_gradients.png", title=description)
     return run

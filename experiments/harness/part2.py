@@ -11,7 +11,7 @@ from .config import Config, parse_args
 from .data import Data, load_notmnist
 from .frameworks import seed_everything
 from .recording import Run, train
-from .report import plot_curves, results_table, write_results
+from .report import plot_curves, plot_test_pictures, results_table, write_results
 
 PART2_COLUMNS = [
     ("train_accuracy", "train acc"),
@@ -50,6 +50,7 @@ def train_seed_cnn(
         fit_kwargs=dict(batch_size=32, shuffle=True, validation_data=(data.x["valid"], data.y["valid"])),
     )
     plot_curves(run, f"{setting}: Adam(1e-4), batch 32, {config.epochs} epochs", config.out)
+    plot_test_pictures(run, data, config.out)
     return run
 
 

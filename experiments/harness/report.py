@@ -14,7 +14,7 @@ import numpy as np
 from minidl.io import atomic_write
 
 from .config import Config
-from .data import SPLITS
+from .data import SPLITS, Data
 from .recording import Run
 
 
@@ -32,8 +32,36 @@ def plot_curves(run: Run, title: str, out: Path, name: str | None = None) -> lis
                 if values:
                     ax.plot(np.arange(1, len(values) + 1), values, color=colors[split], label=split)
 
-        path = out / f"{_slug(name or run.framework + '_' + run.setting)}_{key}.png"
-        paths.append(_epoch_figure(draw, f"{label} ({run.framework})\n{title}", label.lower(), key, path))
+        path = out / f"{slug(name or run.framework + '_' + run.setting)}_{key}.png"
+        ylabel = "accuracy" if key == "accuracy" else "loss (categorical cross-entropy)"
+        paths.append(_epoch_figure(draw, f"{label} ({run.framework})\n{title}", ylabel, key, path))
+    return paths
+
+
+LETTERS = list("ABCDEFGHIJ")
+
+
+def plot_test_pictures(run: Run, data: Data, out: Path, name: str | None = None) -> list[Path]:
+    """What the trained model gets right and wrong on the test set: its confusion matrix and a grid of
+    misclassified letters (true -> predicted); for a minidl CNN also its first Conv2D's learned filters and
+    that layer's feature maps of the first test letter (minidl.plotting)."""
+    from minidl import plotting
+
+    stem = out / slug(name or run.framework + "_" + run.setting)
+    predicted = np.asarray(run.model.predict(data.x["test"], batch_size=2048, verbose=0)).argmax(axis=1)
+    truth = data.labels["test"]
+    title = f"{run.setting} ({run.framework}), test set"
+    paths = [Path(f"{stem}_confusion.png"), Path(f"{stem}_mistakes.png")]
+    plotting.plot_confusion_matrix(truth, predicted, LETTERS, paths[0], title=title)
+    wrong = np.flatnonzero(predicted != truth)[:24]
+    plotting.plot_images(
+        data.x["test"][wrong], truth[wrong], predicted[wrong], LETTERS, paths[1], title=f"misclassified: {title}"
+    )
+    convs = [layer for layer in getattr(run.model, "layers", []) if type(layer).__name__ == "Conv2D"]
+    if run.framework == "minidl" and convs:
+        paths += [Path(f"{stem}_filters.png"), Path(f"{stem}_feature_maps.png")]
+        plotting.plot_filters(convs[0], paths[2])
+        plotting.plot_feature_maps(run.model, data.x["test"][0], convs[0], paths[3])
     return paths
 
 
@@ -74,7 +102,7 @@ def _epoch_figure(draw, title: str, ylabel: str, key: str, path: Path) -> Path:
     return path
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in text).strip("_")
 
 
@@ -114,8 +142,45 @@ def results_table(
     return "\n".join(lines)
 
 
+TERMINAL_COLUMNS = [
+    ("train_accuracy", "train acc"),
+    ("valid_accuracy", "valid acc"),
+    ("test_accuracy", "test acc"),
+    ("test_loss", "test loss"),
+]
+
+
+def terminal_table(runs: list[Run], report: dict[str, dict], width: int = 100) -> str:
+    """The table for a terminal: the accuracies and the test loss of each run, aligned, "ours (report)"
+    where the report has the number, within `width` columns (the report's numbers go first, then the
+    test loss, if it would not fit). The wide table, with every loss and difference, is results.md."""
+    by_seed = len({run.seed for run in runs}) > 1
+    keys = [(key, title) for key, title in TERMINAL_COLUMNS if any(key in run.final for run in runs)]
+    for with_report, columns in ((True, keys), (False, keys), (False, keys[:3])):
+        rows = [
+            ["setting", "framework", *(["seed"] if by_seed else []), *[t for _, t in columns], "epochs", "time (s)"]
+        ]
+        for run in runs:
+            cells = []
+            for key, _ in columns:
+                ours, theirs = run.final.get(key), report.get(run.setting, {}).get(key)
+                text = (
+                    "" if ours is None else f"{ours:.4f}" + (f" ± {run.spread[key]:.4f}" if key in run.spread else "")
+                )
+                cells.append(text + (f" ({theirs:.4f})" if with_report and theirs is not None and text else ""))
+            seed = [] if not by_seed else ["mean ± sd" if run.seed is None else str(run.seed)]
+            rows.append([run.setting, run.framework, *seed, *cells, str(run.epochs_run), f"{run.seconds:.0f}"])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        if max(len(line) for line in lines) <= width:
+            break
+    note = "ours (report)" if with_report else "ours"
+    return "\n".join(lines) + f"\n({note}; every loss and difference in results.md)"
+
+
 def write_results(config: Config, title: str, table: str, runs: list[Run], report: dict, notes: str = "") -> None:
-    """Print the table and write it as Markdown and JSON (with the curves) to config.out."""
+    """Print the runs' table within 100 columns and write the wide one as Markdown and JSON (with the
+    curves) to config.out."""
     wall_time = time.perf_counter() - config.started
     commands = " and ".join(f"`{c}`" for c in dict.fromkeys([config.command, *(r.command for r in runs if r.command)]))
     text = (
@@ -123,7 +188,7 @@ def write_results(config: Config, title: str, table: str, runs: list[Run], repor
         f"{notes}\n\n{table}\n\nWall time of the script: {wall_time:.0f} s. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}.\n"
     )
-    print("\n" + table + "\n", flush=True)
+    print("\n" + terminal_table(runs, report) + "\n", flush=True)
     payload = {
         "title": title,
         "command": config.command,

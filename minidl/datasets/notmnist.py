@@ -94,7 +94,8 @@ def find_file(
             cache.mkdir(parents=True, exist_ok=True)
             download_archive(ARCHIVE_URL, archive)
         except OSError as e:  # urllib.error.URLError and socket errors are OSErrors
-            raise FileNotFoundError(_not_found_message(npz, archive, f"failed: {e}")) from e
+            # one clear error: the message names the cause, so the network's own traceback is left out
+            raise FileNotFoundError(_not_found_message(npz, archive, f"failed: {e}")) from None
         build_npz(archive, npz)
         return npz
     raise FileNotFoundError(_not_found_message(npz, archive, "disabled (download=False)"))
