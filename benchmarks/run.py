@@ -225,13 +225,16 @@ def bench_everyday(args, results: dict) -> None:
         y = labels.astype(np.float32)[:, None] if classes == 1 else np.eye(classes, dtype=np.float32)[labels]
         models = {"minidl": build(minidl), "keras": build(keras)}
         results[f"{name} epoch"] = timings(
-            {f: (lambda m=m: m.fit(x, y, batch_size=batch, epochs=1, verbose=0)) for f, m in models.items()},
+            {
+                framework: (lambda m=model, x=x, y=y, b=batch: m.fit(x, y, batch_size=b, epochs=1, verbose=0))
+                for framework, model in models.items()
+            },
             max(1, args.repeats // 2),
         )
         results[f"{name} predict"] = timings(
             {
-                "minidl": lambda m=models["minidl"]: m.predict(x, batch_size=256, verbose=0),
-                "keras": lambda m=models["keras"]: m.predict(x, batch_size=256, verbose=0),
+                framework: (lambda m=model, x=x: m.predict(x, batch_size=256, verbose=0))
+                for framework, model in models.items()
             },
             args.repeats,
         )
