@@ -386,3 +386,16 @@ def test_compile_objects_travel_with_the_file(direction, tmp_path):
     assert set(got) == set(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_weights_h5_into_a_model_with_another_optimizer_loads_the_weights_and_warns(tmp_path):
+    x, y = data_for("cnn")
+    model = cnn(minidl, dropout=False)
+    model.compile(minidl.optimizers.Adam(0.01), "categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "adam.weights.h5")
+    other = cnn(minidl, dropout=False)
+    other.compile(minidl.optimizers.SGD(0.1, momentum=0.9), "categorical_crossentropy")
+    with pytest.warns(UserWarning, match=r"the optimizer has 14 variables; SGD of this model has .* not restored"):
+        other.load_weights(tmp_path / "adam.weights.h5")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -21,6 +21,7 @@ import datetime
 import io
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -236,17 +237,20 @@ def load_weights_h5(model, filepath: str | os.PathLike) -> None:
         raise FileNotFoundError(f"load_weights: no weights file '{name}'")
     with open(name, "rb") as f:
         weights, variables, extras = read_weights(model, io.BytesIO(f.read()), name)
-    _apply(model, weights, variables, extras, f"load_weights('{name}')")
+    _apply(model, weights, variables, extras, f"load_weights('{name}')", strict=False)
 
 
-def _apply(model, weights, variables, extras, source: str) -> None:
+def _apply(model, weights, variables, extras, source: str, strict: bool = True) -> None:
+    """Weights (read and checked), the optimiser's state (checked before it is set) and minidl's extras.
+    Not `strict` (load_weights into a model compiled by hand): an optimiser state that does not fit the
+    model's optimiser is left out with a warning, as Keras does, and the weights still load."""
     if variables is not None and model.optimizer is not None:
-        probe = [v.copy() for v in optimizer_variables(model)]  # set_optimizer_variables checks before it sets
         try:
             set_optimizer_variables(model, variables, source)
-        except ValueError:
-            set_optimizer_variables(model, probe, source)
-            raise
+        except ValueError as error:
+            if strict:
+                raise
+            warnings.warn(f"{error}; the optimizer's state was not restored", stacklevel=4)
     model.set_weights(weights)
     apply_extras(model, extras)
 
