@@ -58,6 +58,45 @@ def conv_weight_gradient(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def conv_weight_gradient_many_channels(repeats: int) -> list[tuple[str, float]]:
+    """dL/dkernel for keras.io's MNIST convnet's second convolution: 128 samples of 11x11 outputs, 3x3x32
+    windows (288 inputs), 64 filters."""
+    rng = np.random.default_rng(0)
+    cols, g = rng.random((128 * 121, 288), dtype=np.float32), rng.random((128 * 121, 64), dtype=np.float32)
+    cols3, g3 = cols.reshape(128, 121, 288), g.reshape(128, 121, 64)
+    return [
+        ("conv dkernel, C=32: one product over N Ho Wo rows (minidl)", best_ms(lambda: cols.T @ g, repeats)),
+        (
+            "conv dkernel, C=32: 128 per-sample products, summed",
+            best_ms(lambda: np.matmul(cols3.transpose(0, 2, 1), g3).sum(axis=0, dtype=np.float64), repeats),
+        ),
+    ]
+
+
+def blocked_backward_passes(repeats: int) -> list[tuple[str, float]]:
+    """col2im of keras.io's second convolution's input gradient (128, 13, 13, 32) from its (3, 3) windows:
+    nine strided adds over the whole batch, or the same adds on samples in cache-sized blocks on every core."""
+    rng = np.random.default_rng(0)
+    dcols = rng.random((128, 11, 11, 3, 3, 32), dtype=np.float32)
+    offsets = [(a, b, window_slices(a, b, (11, 11), (1, 1))) for a in range(3) for b in range(3)]
+
+    def col2im(dxp, dcols_block):
+        for a, b, window in offsets:
+            dxp[window] += dcols_block[:, :, :, a, b, :]
+
+    def blocked():
+        dxp = np.zeros((128, 13, 13, 32), dtype=np.float32)
+        parallel.blockwise(col2im, dxp, dcols)
+
+    def whole():
+        col2im(np.zeros((128, 13, 13, 32), dtype=np.float32), dcols)
+
+    return [
+        ("col2im C=32: samples in blocks on every core (minidl)", best_ms(blocked, repeats)),
+        ("col2im C=32: nine adds over the whole batch", best_ms(whole, repeats)),
+    ]
+
+
 def channel_sums(repeats: int) -> list[tuple[str, float]]:
     """BatchNormalization's per-channel sum of a (32, 28, 28, 32) float32 batch."""
     a = np.random.default_rng(0).random((32, 28, 28, 32), dtype=np.float32)
@@ -92,7 +131,15 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     print(f"{'choice':58s} {'best ms':>9s} {'ratio':>7s}")
-    for group in (im2col_one_channel, conv_weight_gradient, channel_sums, per_position_layout):
+    groups = (
+        im2col_one_channel,
+        conv_weight_gradient,
+        conv_weight_gradient_many_channels,
+        blocked_backward_passes,
+        channel_sums,
+        per_position_layout,
+    )
+    for group in groups:
         rows = group(args.repeats)
         for name, ms in rows:
             print(f"{name:58s} {ms:9.3f} {ms / rows[-1][1]:7.2f}")
