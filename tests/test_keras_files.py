@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from test_functional import nested, residual, two_in_two_out, two_input_data, two_out_targets
+from test_functional import dots, merges, nested, residual, siamese, two_in_two_out, two_input_data, two_out_targets
 
 import minidl
 
@@ -74,6 +74,9 @@ MODELS = {
     "residual": (residual, lambda rng: rng.random((16, 8, 8, 3)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "nested": (nested, lambda rng: rng.random((16, 6, 6, 2)), lambda rng: np.eye(2)[np.arange(16) % 2]),
     "two in, two out": (two_in_two_out, lambda rng: two_input_data(16), lambda rng: two_out_targets(16)),
+    "merges": (merges, lambda rng: rng.random((16, 4)), lambda rng: rng.random((16, 16))),
+    "dots": (dots, lambda rng: rng.random((16, 6)), lambda rng: rng.random((16, 15))),
+    "siamese": (siamese, lambda rng: [rng.random((16, 5)), rng.random((16, 5))], lambda rng: np.arange(16.0) % 2),
 }
 
 
@@ -90,10 +93,10 @@ def trained(api, name):
     build = MODELS[name][0]
     api.utils.set_random_seed(1)
     model = build(api)
-    loss = (
-        ["categorical_crossentropy", "binary_crossentropy"] if name == "two in, two out" else "categorical_crossentropy"
-    )
-    model.compile(api.optimizers.Adam(0.01), loss=loss, metrics=None if name == "two in, two out" else ["accuracy"])
+    losses = {"two in, two out": ["categorical_crossentropy", "binary_crossentropy"], "siamese": "binary_crossentropy"}
+    loss = losses.get(name, "mse" if name in ("merges", "dots") else "categorical_crossentropy")
+    metrics = ["accuracy"] if loss == "categorical_crossentropy" else None
+    model.compile(api.optimizers.Adam(0.01), loss=loss, metrics=metrics)
     x, y = data_for(name)
     model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     return model
