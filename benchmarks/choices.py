@@ -97,6 +97,25 @@ def blocked_backward_passes(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def gradient_stats_overhead(repeats: int) -> list[tuple[str, float]]:
+    """A seed-MLP epoch (H = 1000, 2000 samples in batches of 128, SGD with momentum) with the GradientStats
+    callback on, against the same epoch without it: the price of watching backprop."""
+    import minidl
+    from harness import seed_models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2000, 784), dtype=np.float32), np.eye(10, dtype=np.float32)[rng.integers(0, 10, 2000)]
+    watched, plain = seed_models.mlp(1000), seed_models.mlp(1000)
+    stats = minidl.callbacks.GradientStats()
+    return [
+        (
+            "seed MLP epoch with GradientStats on",
+            best_ms(lambda: watched.fit(x, y, batch_size=128, verbose=0, callbacks=[stats]), repeats),
+        ),
+        ("seed MLP epoch without it", best_ms(lambda: plain.fit(x, y, batch_size=128, verbose=0), repeats)),
+    ]
+
+
 def channel_sums(repeats: int) -> list[tuple[str, float]]:
     """BatchNormalization's per-channel sum of a (32, 28, 28, 32) float32 batch."""
     a = np.random.default_rng(0).random((32, 28, 28, 32), dtype=np.float32)
@@ -136,6 +155,7 @@ def main(argv=None) -> None:
         conv_weight_gradient,
         conv_weight_gradient_many_channels,
         blocked_backward_passes,
+        gradient_stats_overhead,
         channel_sums,
         per_position_layout,
     )
