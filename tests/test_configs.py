@@ -46,6 +46,7 @@ LAYERS = {
     "Add": lambda api: api.layers.Add(),
     "Concatenate": lambda api: api.layers.Concatenate(axis=1),
     "Dot": lambda api: api.layers.Dot(axes=(1, 2), normalize=True),
+    "Embedding": lambda api: api.layers.Embedding(100, 16, embeddings_initializer="glorot_uniform"),
 }
 
 

@@ -7,6 +7,7 @@ from .conv import Conv1D, Conv2D
 from .core import Input, InputLayer
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .layer_normalization import LayerNormalization
@@ -61,4 +62,5 @@ __all__ = [
     "Flatten",
     "BatchNormalization",
     "Dropout",
+    "Embedding",
 ]

@@ -115,8 +115,9 @@ class Layer:
         the symbolic output, recording the call as a Node."""
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         shapes = [t.shape for t in tensors]
-        if self.dtype is None:
-            self.dtype = tensors[0].dtype
+        if self.dtype is None:  # after an integer Input (token indices), the layers compute in floats
+            dtype = tensors[0].dtype
+            self.dtype = dtype if dtype is not None and np.dtype(dtype).kind == "f" else floatx()
         output_shape = self.build_for(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
         return symbolic_output(self, tensors, output_shape, self.dtype, training)
 

@@ -118,9 +118,13 @@ class Model:
 
     @property
     def compute_dtype(self) -> str:
-        if self.built and self.layers and self.layers[0].dtype is not None:
-            return self.layers[0].dtype
-        return self.dtype or floatx()
+        """The float dtype the model computes in (its first layer's; integer inputs, token indices, are
+        carried in it too)."""
+        if self.built:
+            for layer in self.leaf_layers:
+                if layer.dtype is not None and np.dtype(layer.dtype).kind == "f":
+                    return layer.dtype
+        return self.dtype if self.dtype and np.dtype(self.dtype).kind == "f" else floatx()
 
     def compile(
         self,

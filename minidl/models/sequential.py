@@ -78,8 +78,8 @@ class Sequential(Model):
             input_shape = self.input_shape
         shape: Any = input_shape
         for layer in self.layers:
-            if layer.dtype is None:
-                layer.dtype = self.dtype or floatx()
+            if layer.dtype is None:  # an integer Input (token indices) still has float layers after it
+                layer.dtype = self.dtype if self.dtype and np.dtype(self.dtype).kind == "f" else floatx()
             shape = layer.build_for(shape)
         self.input_shape = input_shape  # only once every layer accepted it
         self.output_shape = shape
