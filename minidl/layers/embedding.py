@@ -59,7 +59,8 @@ class Embedding(Layer):
         if indices.size and (indices.min() < 0 or indices.max() >= self.input_dim):
             bad = indices[(indices < 0) | (indices >= self.input_dim)][0]
             raise ValueError(
-                f"Embedding '{self.name}': index {bad} is out of range 0..{self.input_dim - 1} (input_dim={self.input_dim})"
+                f"Embedding '{self.name}': index {bad} is out of range 0..{self.input_dim - 1} "
+                f"(input_dim={self.input_dim})"
             )
         self.indices = indices
         return self.params["embeddings"][indices]
