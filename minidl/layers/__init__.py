@@ -16,6 +16,7 @@ from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
+from .preprocessing import Normalization
 from .reshape import Permute, Rescaling, Reshape
 from .symbolic import KerasTensor
 
@@ -63,4 +64,5 @@ __all__ = [
     "BatchNormalization",
     "Dropout",
     "Embedding",
+    "Normalization",
 ]

@@ -185,8 +185,9 @@ def read_weights(model, source, name: str) -> tuple[list[np.ndarray], list[np.nd
                         f"'{name}': layer '{layer.name}' weight '{weight_name}' ({path}/vars/{i}) has shape "
                         f"{value.shape} in the file, the model's has {target.shape}"
                     )
-                if value.dtype.kind != "f" or not np.isfinite(value).all():
-                    raise ValueError(f"'{name}': {path}/vars/{i} holds non-finite or non-float values")
+                number = value.dtype.kind == "f" and np.isfinite(value).all()
+                if not (number or (target.dtype.kind in "iu" and value.dtype.kind in "iu")):  # a count: integer
+                    raise ValueError(f"'{name}': {path}/vars/{i} holds non-finite or non-numeric values")
                 weights.append(value)
         optimizer = h5.get("optimizer/vars")
         variables = None
