@@ -9,7 +9,19 @@ import numpy as np
 from .backend import floatx
 from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = ["to_categorical", "set_random_seed", "plot_model"]
+
+
+def plot_model(model, to_file: str = "model.png", show_shapes: bool = False, dpi: int = 200, **kwargs):
+    """keras.utils.plot_model, drawn with matplotlib (no graphviz needed): the model's layers as boxes,
+    with their output shapes and parameter counts if `show_shapes`, saved to `to_file`. Keras's other
+    display options (rankdir, show_dtype, ...) are accepted and the drawing stays the same. Returns the
+    figure (see minidl.plotting.plot_model)."""
+    from .plotting import plot_model as draw
+
+    figure = draw(model, show_shapes=show_shapes)
+    figure.savefig(to_file, dpi=dpi)
+    return figure
 
 
 def to_categorical(y, num_classes: int | None = None, dtype=None) -> np.ndarray:

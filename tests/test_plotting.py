@@ -137,3 +137,10 @@ def test_gradient_stats_measure_one_batch_per_epoch(trained, tmp_path):
     assert len(copies) == 2 * 8 and sum(copies) == 2
     fig = stats.plot(tmp_path / "gradients.png")
     assert [ax.get_yscale() for ax in fig.axes] == ["log"] * 3 and (tmp_path / "gradients.png").exists()
+
+
+def test_keras_utils_plot_model_needs_no_graphviz(tmp_path):
+    model = minidl.Sequential([minidl.Input((4,)), layers.Dense(3, name="d")])
+    fig = minidl.utils.plot_model(model, to_file=str(tmp_path / "model.png"), show_shapes=True, rankdir="LR", dpi=60)
+    assert (tmp_path / "model.png").stat().st_size > 1000
+    assert "params: 15" in fig.axes[0].texts[0].get_text()
