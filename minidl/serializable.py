@@ -123,11 +123,21 @@ UNUSED_KERAS_ARGUMENTS: dict[str, object] = {
     "multi_label": False,
     "num_labels": None,
     "label_weights": None,
+    "dropout": 0.0,  # a recurrent layer's
+    "recurrent_dropout": 0.0,
+    "recurrent_regularizer": None,
+    "recurrent_constraint": None,
+    "return_state": False,
+    "go_backwards": False,
+    "stateful": False,
+    "unroll": False,
+    "seed": None,
     "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
-IGNORED_KERAS_ARGUMENTS = {"renorm_momentum", "ema_momentum"}  # meaningful only with an argument above set
+# meaningful only with an argument above set, or with inputs minidl does not have (masks), or a GPU
+IGNORED_KERAS_ARGUMENTS = {"renorm_momentum", "ema_momentum", "use_cudnn", "zero_output_for_mask"}
 
 
 def supported_arguments(owner: str, config: dict[str, Any], arguments: set[str]) -> dict[str, Any]:

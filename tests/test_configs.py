@@ -47,6 +47,8 @@ LAYERS = {
     "Concatenate": lambda api: api.layers.Concatenate(axis=1),
     "Dot": lambda api: api.layers.Dot(axes=(1, 2), normalize=True),
     "Embedding": lambda api: api.layers.Embedding(100, 16, embeddings_initializer="glorot_uniform"),
+    "Normalization": lambda api: api.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0]),
+    "LSTM": lambda api: api.layers.LSTM(8, return_sequences=True, recurrent_initializer="glorot_uniform"),
 }
 
 

@@ -17,6 +17,7 @@ from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .preprocessing import Normalization
+from .recurrent import LSTM
 from .reshape import Permute, Rescaling, Reshape
 from .symbolic import KerasTensor
 
@@ -65,4 +66,5 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Normalization",
+    "LSTM",
 ]

@@ -67,6 +67,12 @@ def layer_paths(model) -> list[tuple[str, Any]]:
     return paths
 
 
+def weights_path(path: str, layer) -> str:
+    """Where a layer's weights are in Keras's HDF5 layout: its vars, or its cell's (an LSTM's)."""
+    cell = getattr(layer, "keras_cell", None)
+    return f"{path}/cell/vars" if cell else f"{path}/vars"
+
+
 def trainable_parameters(model) -> list[tuple[str, np.ndarray]]:
     """(the optimiser's key, parameter) of every trainable parameter, in Keras's trainable_variables order."""
     return [
@@ -140,9 +146,12 @@ def write_weights(model, target, include_optimizer: bool = True, extras: dict | 
     with h5py.File(target, "w") as h5:
         h5.create_group("vars").attrs["name"] = model.name
         for path, layer in layer_paths(model):
-            group = h5.create_group(f"{path}/vars")
-            group.attrs["name"] = layer.name
+            h5.create_group(f"{path}/vars").attrs["name"] = layer.name
             if not hasattr(layer, "leaf_layers"):
+                group = h5.require_group(weights_path(path, layer))
+                cell = getattr(layer, "keras_cell", None)  # Keras keeps an LSTM's weights in its cell
+                if cell:
+                    group.attrs["name"] = f"{layer.name}_{cell}"
                 for i, weight in enumerate(layer.get_weights()):
                     group.create_dataset(str(i), data=weight)
         if include_optimizer and model.optimizer is not None:
@@ -167,11 +176,13 @@ def read_weights(model, source, name: str) -> tuple[list[np.ndarray], list[np.nd
         for path, layer in layer_paths(model):
             if hasattr(layer, "leaf_layers"):
                 continue
-            group = h5.get(f"{path}/vars")
+            group = h5.get(weights_path(path, layer))
             expected = layer.weights
             if group is None:
                 if expected:
-                    raise ValueError(f"'{name}' has no weights for layer '{layer.name}' (no group {path}/vars)")
+                    raise ValueError(
+                        f"'{name}' has no weights for layer '{layer.name}' (no group {weights_path(path, layer)})"
+                    )
                 continue
             if len(group.keys()) != len(expected):
                 raise ValueError(
