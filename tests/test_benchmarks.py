@@ -16,6 +16,8 @@ def test_benchmark_quick_runs(tmp_path):
     assert results["peak_rss_mib"]["mlp"] > 0 and results["peak_rss_mib"]["cnn"] > 0
     assert "minidl / Keras" in (tmp_path / "results.md").read_text()
     assert json.loads((tmp_path / "results.json").read_text())["results"]["cnn_epoch"]
+    for model in run.EVERYDAY_MODELS:  # the models people write, each against Keras
+        assert results[f"{model} epoch"]["minidl"]["best"] > 0 and results[f"{model} predict"]["keras"]["best"] > 0
 
 
 def test_layer_profile_runs(capsys):
@@ -32,4 +34,5 @@ def test_choices_run(capsys):
 
     choices.main(["--repeats", "1"])
     out = capsys.readouterr().out
-    assert out.count("(minidl)") == 4
+    assert out.count("(minidl)") == 6
+    assert "GradientStats" in out
