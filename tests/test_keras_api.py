@@ -166,3 +166,8 @@ def test_summary_layout_follows_keras_arguments():
         table = [line for line in printed[0].splitlines() if line[:1] in "┏┃┡│├└"]
         assert {len(line) for line in table} == {line_length}
     assert "│ (BatchNormalization)" in printed[0]  # a long name wraps onto the next line, as Keras
+
+
+def test_a_keras_layer_minidl_lacks_is_a_clear_error():
+    with pytest.raises(AttributeError, match=r"minidl.layers has no 'GRU'; the layers minidl has: .*LSTM"):
+        minidl.layers.GRU(4)

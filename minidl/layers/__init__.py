@@ -68,3 +68,8 @@ __all__ = [
     "Normalization",
     "LSTM",
 ]
+
+
+def __getattr__(name: str):
+    """A layer minidl does not have (yet) is an error that lists the ones it has."""
+    raise AttributeError(f"minidl.layers has no {name!r}; the layers minidl has: {', '.join(sorted(__all__))}")
