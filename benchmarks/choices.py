@@ -73,30 +73,6 @@ def conv_weight_gradient_many_channels(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
-def blocked_backward_passes(repeats: int) -> list[tuple[str, float]]:
-    """col2im of keras.io's second convolution's input gradient (128, 13, 13, 32) from its (3, 3) windows:
-    nine strided adds over the whole batch, or the same adds on samples in cache-sized blocks on every core."""
-    rng = np.random.default_rng(0)
-    dcols = rng.random((128, 11, 11, 3, 3, 32), dtype=np.float32)
-    offsets = [(a, b, window_slices(a, b, (11, 11), (1, 1))) for a in range(3) for b in range(3)]
-
-    def col2im(dxp, dcols_block):
-        for a, b, window in offsets:
-            dxp[window] += dcols_block[:, :, :, a, b, :]
-
-    def blocked():
-        dxp = np.zeros((128, 13, 13, 32), dtype=np.float32)
-        parallel.blockwise(col2im, dxp, dcols)
-
-    def whole():
-        col2im(np.zeros((128, 13, 13, 32), dtype=np.float32), dcols)
-
-    return [
-        ("col2im C=32: samples in blocks on every core (minidl)", best_ms(blocked, repeats)),
-        ("col2im C=32: nine adds over the whole batch", best_ms(whole, repeats)),
-    ]
-
-
 def gradient_stats_overhead(repeats: int) -> list[tuple[str, float]]:
     """A seed-MLP epoch (H = 1000, 2000 samples in batches of 128, SGD with momentum) with the GradientStats
     callback on, against the same epoch without it: the price of watching backprop."""
@@ -154,7 +130,6 @@ def main(argv=None) -> None:
         im2col_one_channel,
         conv_weight_gradient,
         conv_weight_gradient_many_channels,
-        blocked_backward_passes,
         gradient_stats_overhead,
         channel_sums,
         per_position_layout,

@@ -34,5 +34,5 @@ def test_choices_run(capsys):
 
     choices.main(["--repeats", "1"])
     out = capsys.readouterr().out
-    assert out.count("(minidl)") == 6
+    assert out.count("(minidl)") == 5
     assert "GradientStats" in out

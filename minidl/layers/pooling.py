@@ -101,21 +101,17 @@ class MaxPooling2D(Pooling2D):
         # row-major window order, as TF) took it, it drops to exactly 0, so later ties get nothing.
         remaining = self.scratch("remaining", grad_output.shape, grad_output.dtype)
         np.copyto(remaining, grad_output)
-        offsets = [window_slices(a, b, (ho, wo), self.strides) for a in range(ph) for b in range(pw)]
-
-        def route(xp_block, out_block, remaining_block, dxp_block):
-            for k, idx in enumerate(offsets):
-                hit = xp_block[idx] == out_block
-                if disjoint:
-                    routed = np.multiply(remaining_block, hit, out=dxp_block[idx])
-                else:
-                    routed = remaining_block * hit
-                    dxp_block[idx] += routed
-                if k < len(offsets) - 1:
-                    remaining_block -= routed
-
-        # samples in cache-sized blocks, on every core (each sample's routing is its own: same result)
-        blockwise(route, xp, out, remaining, dxp)
+        offsets = [(a, b) for a in range(ph) for b in range(pw)]
+        for k, (a, b) in enumerate(offsets):
+            idx = window_slices(a, b, (ho, wo), self.strides)
+            hit = xp[idx] == out
+            if disjoint:
+                routed = np.multiply(remaining, hit, out=dxp[idx])
+            else:
+                routed = remaining * hit
+                dxp[idx] += routed
+            if k < len(offsets) - 1:
+                remaining -= routed
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
