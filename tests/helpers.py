@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import minidl
 from minidl import callbacks
@@ -129,3 +130,12 @@ def mlp_forward_error_bound(model, x: np.ndarray) -> np.ndarray:
         else:
             raise TypeError(f"mlp_forward_error_bound: no rule for {type(layer).__name__}")
     return error
+
+
+def assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-9, rtol=1e-8, atol=1e-10, steps=3) -> None:
+    """Two compiled models with the same weights, minidl's and Keras's: `steps` train_on_batch steps give
+    the same losses (within loss_rel), and leave the same weights (within rtol, atol)."""
+    for _ in range(steps):
+        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=loss_rel)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)

@@ -7,6 +7,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+from helpers import assert_steps_equal_keras
 
 import minidl
 from minidl.testing import numeric_gradient, relative_error
@@ -81,8 +82,5 @@ def test_a_token_model_trains_like_keras_with_sgd():
     ours.set_weights(theirs.get_weights())
     theirs.compile(keras.optimizers.SGD(0.5, momentum=0.9), "sparse_categorical_crossentropy")
     ours.compile(minidl.optimizers.SGD(0.5, momentum=0.9), "sparse_categorical_crossentropy")
-    for _ in range(3):
-        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-5)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-5, rtol=1e-5, atol=1e-6)
     assert ours.predict(x, verbose=0).dtype == np.float32

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import assert_steps_equal_keras
 
 import minidl
 from minidl import layers
@@ -313,10 +314,7 @@ def test_a_model_called_twice_trains_like_keras(float64, keras_float64):
     y = (np.arange(8) % 2).astype(np.float64)
     theirs.compile(keras.optimizers.Adam(0.01), "binary_crossentropy")
     ours.compile(minidl.optimizers.Adam(0.01), "binary_crossentropy")
-    for _ in range(3):
-        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    assert_steps_equal_keras(ours, theirs, x, y)
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10)
 
 
@@ -377,10 +375,7 @@ def test_models_in_a_sequential_train_like_keras(frozen, float64, keras_float64)
         model.compile((keras if model is theirs else minidl).optimizers.Adam(0.01), "categorical_crossentropy")
     assert len(ours.trainable_weights) == len(theirs.trainable_weights)
     y = np.eye(2)[np.arange(8) % 2]
-    for _ in range(3):
-        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    assert_steps_equal_keras(ours, theirs, x, y)
 
 
 @needs_keras
@@ -404,10 +399,7 @@ def test_nested_models_equal_keras_and_a_frozen_base_stays_in_inference_mode(flo
     assert len(ours.trainable_weights) == len(theirs.trainable_weights) == 4  # block_dense and head
     y = np.random.default_rng(4).uniform(size=(8, 2))
     base_before = [w.copy() for w in ours.get_layer("base").get_weights()]
-    for _ in range(3):
-        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    assert_steps_equal_keras(ours, theirs, x, y)
     for a, b in zip(ours.get_layer("base").get_weights(), base_before):  # moving statistics included
         np.testing.assert_array_equal(a, b)
 
@@ -434,10 +426,7 @@ def test_a_nested_base_fine_tunes_like_keras(float64, keras_float64):
     ours.compile(minidl.optimizers.SGD(0.05), "categorical_crossentropy")
     x = np.random.default_rng(6).standard_normal((8, 6, 6, 2))
     y = np.eye(2)[np.arange(8) % 2]
-    for _ in range(3):
-        assert ours.train_on_batch(x, y) == pytest.approx(float(theirs.train_on_batch(x, y)), rel=1e-9)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+    assert_steps_equal_keras(ours, theirs, x, y)
 
 
 @pytest.mark.parametrize("api_name", ["minidl", "keras"])
