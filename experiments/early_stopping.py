@@ -37,10 +37,31 @@ def at_epoch(run: harness.Run, epoch: int, setting: str) -> harness.Run:
     )
 
 
+def train_with_early_stopping(config: harness.Config, data: harness.Data, setting: str, seed: int) -> harness.Run:
+    """The run EarlyStopping ends, with the final values of the weights it restores (the best epoch's)."""
+    stopper = minidl.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
+    stopped = harness.train_seed_mlp(
+        config, data, hidden_units=1000, validation=True, callbacks=(stopper,), setting=setting, seed=seed
+    )
+    for split in harness.SPLITS:  # the restored (best) weights, not the last epoch's
+        values = stopped.model.evaluate(data.x[split], data.y[split], batch_size=2048, verbose=0, return_dict=True)
+        stopped.final.update({f"{split}_loss": values["loss"], f"{split}_accuracy": values["accuracy"]})
+    harness.add_report_scale(stopped.final)
+    stopped.epochs_run = stopper.best_epoch + 1
+    return stopped
+
+
 def main(argv=None):
-    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv)
+    early_stopping = f"EarlyStopping(val_loss, patience={PATIENCE})"
+    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv, settings=["H=1000", early_stopping])
     data = harness.load_notmnist(config.data, config.quick)
-    full = harness.train_seed_mlp(config, data, hidden_units=1000, validation=True)
+
+    def train_point(point: harness.Point) -> harness.Run:
+        if point.setting == early_stopping:
+            return train_with_early_stopping(config, data, point.setting, point.seed)
+        return harness.train_seed_mlp(config, data, hidden_units=1000, validation=True, seed=point.seed)
+
+    full, stopped = harness.sweep(config, train_point)
     valid_loss, valid_acc = (np.array(full.curves["valid"][k]) for k in ("loss", "accuracy"))
     best_loss_epoch, best_acc_epoch = int(valid_loss.argmin()) + 1, int(valid_acc.argmax()) + 1
     rows = [at_epoch(full, e, f"stop at {e}") for e in FIXED_STOPS if e <= config.epochs]
@@ -48,31 +69,13 @@ def main(argv=None):
         at_epoch(full, best_loss_epoch, f"min valid loss (epoch {best_loss_epoch})"),
         at_epoch(full, best_acc_epoch, f"max valid acc (epoch {best_acc_epoch})"),
         at_epoch(full, config.epochs, f"{config.epochs} epochs"),
+        stopped,
     ]
-
-    stopper = minidl.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE, restore_best_weights=True)
-    stopped = harness.train_seed_mlp(
-        config,
-        data,
-        hidden_units=1000,
-        validation=True,
-        callbacks=(stopper,),
-        setting=f"EarlyStopping(val_loss, patience={PATIENCE})",
-    )
-    restored = stopped.model.evaluate(data.x["valid"], data.y["valid"], batch_size=2048, verbose=0, return_dict=True)
-    stopped.final.update(valid_loss=restored["loss"], valid_accuracy=restored["accuracy"])
-    for split in ("train", "test"):  # the restored (best) weights, not the last epoch's
-        values = stopped.model.evaluate(data.x[split], data.y[split], batch_size=2048, verbose=0, return_dict=True)
-        stopped.final.update({f"{split}_loss": values["loss"], f"{split}_accuracy": values["accuracy"]})
-    harness.add_report_scale(stopped.final)
-    stopped.epochs_run = stopper.best_epoch + 1
-    rows.append(stopped)
-
     table = harness.results_table(rows, REPORT, harness.PART1_COLUMNS)
     notes = (
         f"{harness.PART1_NOTES} Validation loss is lowest after epoch {best_loss_epoch}, validation accuracy "
         f"highest after epoch {best_acc_epoch}. EarlyStopping ran {len(stopped.curves['train']['loss'])} "
-        f"epochs and restored the weights of epoch {stopper.best_epoch + 1} (the 'epochs' column)."
+        f"epochs and restored the weights of epoch {stopped.epochs_run} (the 'epochs' column)."
     )
     harness.write_results(config, "1.4.2 Early stopping", table, rows, REPORT, notes)
     return rows

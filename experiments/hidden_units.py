@@ -40,15 +40,15 @@ REPORT = {
         "valid_loss10": 0.0312,
     },
 }
-HIDDEN_UNITS = (100, 500, 1000, 2000)
+HIDDEN_UNITS = {f"H={h}": h for h in (100, 500, 1000, 2000)}
 
 
 def main(argv=None):
-    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv, seeds=True)
+    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv, seeds=True, settings=list(HIDDEN_UNITS))
     data = harness.load_notmnist(config.data, config.quick)
-    runs = [
-        harness.train_seed_mlp(config, data, hidden_units=h, seed=seed) for seed in config.seeds for h in HIDDEN_UNITS
-    ]
+    runs = harness.sweep(
+        config, lambda point: harness.train_seed_mlp(config, data, HIDDEN_UNITS[point.setting], seed=point.seed)
+    )
     means = harness.mean_over_seeds(runs)
     table = harness.results_table(means, REPORT, harness.PART1_COLUMNS)
     if len(config.seeds) > 1:
@@ -59,7 +59,7 @@ def main(argv=None):
         f"{harness.PART1_NOTES} Seeds: {', '.join(map(str, config.seeds))}"
         + (" (cells: mean ± standard deviation over the seeds)" if len(config.seeds) > 1 else "")
         + f". Trend 'more units, higher train accuracy': {'holds' if trend else 'does not hold'} "
-        f"(H = {', '.join(map(str, HIDDEN_UNITS))}: {', '.join(f'{a:.4f}' for a in train_accuracy)})."
+        f"({', '.join(f'{run.setting}: {a:.4f}' for run, a in zip(means, train_accuracy))})."
     )
     harness.plot_settings(
         runs,

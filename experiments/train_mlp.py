@@ -16,9 +16,9 @@ REPORT = {
 
 
 def main(argv=None):
-    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv)
+    config = harness.parse_args(__file__, __doc__, epochs=200, argv=argv, settings=list(REPORT))
     data = harness.load_notmnist(config.data, config.quick)
-    run = harness.train_seed_mlp(config, data, hidden_units=1000)
+    (run,) = harness.sweep(config, lambda point: harness.train_seed_mlp(config, data, 1000, seed=point.seed))
     table = harness.results_table([run], REPORT, harness.PART1_COLUMNS)
     harness.write_results(config, "1.3 Learning: MLP, H = 1000", table, [run], REPORT, harness.PART1_NOTES)
     return run

@@ -5,14 +5,15 @@
     data         the notMNIST split the report uses
     recording    per-epoch curves (one callback for both frameworks), Run, train
     report       plots and results tables
+    sweep        a script's runs (settings x frameworks x seeds) as an Optuna study: workers, resume
     seed_models  the report's MLP and CNN, the CNN in the report's own Keras code for both frameworks
     part1, part2 the two parts' training and tables
 
 A script reads like the report section it reproduces, e.g. 1.4.1:
 
-    config = harness.parse_args(__file__, __doc__, epochs=200)
+    config = harness.parse_args(__file__, __doc__, epochs=200, settings=list(UNITS))  # UNITS = {"H=100": 100, ...}
     data = harness.load_notmnist(config.data, config.quick)
-    runs = [harness.train_seed_mlp(config, data, hidden_units=h) for h in (100, 500, 1000, 2000)]
+    runs = harness.sweep(config, lambda point: harness.train_seed_mlp(config, data, UNITS[point.setting]))
     harness.write_results(config, "1.4.1 Number of hidden units", harness.results_table(runs, REPORT, ...), ...)
 """
 
@@ -31,6 +32,7 @@ from .part1 import PART1_COLUMNS, PART1_NOTES, add_report_scale, train_seed_mlp 
 from .part2 import PART2_COLUMNS, PART2_NOTES, part2_main, train_seed_cnn  # noqa: E402
 from .recording import Run, epoch_recorder, mean_over_seeds, train  # noqa: E402
 from .report import plot_curves, plot_settings, results_table, write_results  # noqa: E402
+from .sweep import Point, sweep  # noqa: E402
 
 __all__ = [
     "ROOT",
@@ -41,6 +43,7 @@ __all__ = [
     "PART1_NOTES",
     "PART2_COLUMNS",
     "PART2_NOTES",
+    "Point",
     "Run",
     "add_report_scale",
     "epoch_recorder",
@@ -55,6 +58,7 @@ __all__ = [
     "results_table",
     "seed_everything",
     "seed_models",
+    "sweep",
     "train",
     "train_seed_cnn",
     "train_seed_mlp",

@@ -7,7 +7,8 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .frameworks import limit_threads
@@ -33,6 +34,16 @@ class Config:
     frameworks: tuple[str, ...]  # ("keras", "minidl"), or one of them
     settings: tuple[str, ...]  # the settings (table rows) to train
     started: float  # time.perf_counter() at start, for the wall time
+    all_frameworks: tuple[str, ...] = ("minidl",)  # the script's whole grid: its frameworks ...
+    all_settings: tuple[str, ...] = ()  # ... and its settings (the study's identity, see sweep.py)
+    script_file: str = ""  # the script's path, to start worker processes
+    argv: tuple[str, ...] = ()  # the flags it was given
+    storage: str | None = None  # the study's database URL (None: SQLite in `out`)
+    study: str | None = None  # the study's name (None: script and epochs)
+    workers: int = 1  # worker processes sharing the study
+    rerun: bool = False  # train again the runs the study has completed
+    worker: bool = False  # this process is one of a sweep's workers: train, write no table
+    options: dict = field(default_factory=dict)  # the script's own flags (parse_args's add_arguments)
 
 
 def parse_args(
@@ -43,9 +54,11 @@ def parse_args(
     argv: list[str] | None = None,
     settings: list[str] | None = None,
     seeds: bool = False,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> Config:
-    """The flags every script takes (--framework and --setting for the part-2 scripts, --seeds where a
-    script can repeat its runs over seeds)."""
+    """The flags every script takes (--framework for the part-2 scripts, --setting where a script has
+    settings, --seeds where it can repeat its runs over seeds, and its own from `add_arguments`, in
+    Config.options)."""
     script = Path(script_file).stem
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,9 +118,15 @@ def parse_args(
             choices=settings,
             default=None,
             help="train only this setting (repeatable; default all); the table keeps the "
-            "other settings' runs saved in --out",
+            "other settings' runs completed in the study (or saved in --out)",
         )
+    add_sweep_arguments(parser)
+    common = {action.dest for action in parser._actions}
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.threads:
         limit_threads(args.threads)
     run_seeds = tuple(dict.fromkeys(getattr(args, "seeds", None) or [args.seed]))
@@ -132,4 +151,38 @@ def parse_args(
         frameworks=("keras", "minidl") if chosen == "both" else (chosen,),
         settings=tuple(getattr(args, "setting", None) or settings or ()),
         started=time.perf_counter(),
+        all_frameworks=("keras", "minidl") if frameworks else ("minidl",),
+        all_settings=tuple(settings or ()),
+        script_file=str(script_file),
+        argv=tuple(argv),
+        storage=args.storage,
+        study=args.study,
+        workers=args.workers,
+        rerun=args.rerun,
+        worker=args.worker,
+        options={k: v for k, v in vars(args).items() if k not in common},
     )
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of a sweep on Optuna (experiments/harness/sweep.py)."""
+    group = parser.add_argument_group('sweep (Optuna: pip install -e ".[sweep]")')
+    group.add_argument(
+        "--storage",
+        default=None,
+        metavar="URL",
+        help="the study's database (default: sqlite:///<out>/study.db; postgresql://user@host/db or "
+        "mysql://... lets several machines share the sweep)",
+    )
+    group.add_argument(
+        "--study", default=None, metavar="NAME", help="the study's name (default: the script's name and epochs)"
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on this machine sharing the study, the cores divided between them (default 1)",
+    )
+    group.add_argument("--rerun", action="store_true", help="train again the runs the study has already completed")
+    group.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # set by the sweep for its workers

@@ -212,7 +212,7 @@ def write_results(config: Config, title: str, table: str, runs: list[Run], repor
             for r in runs
         ],
     }
-    # atomically: another invocation may read results.json at any moment (saved_runs_not_retrained)
+    # atomically: another invocation may read results.json at any moment (sweep.saved_runs)
     atomic_write(config.out / "results.md", lambda f: f.write(text.encode()))
     atomic_write(config.out / "results.json", lambda f: f.write(json.dumps(payload, indent=1).encode()))
     print(f"[{config.script}] wrote {config.out / 'results.md'} and results.json", flush=True)

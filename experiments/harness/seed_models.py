@@ -28,8 +28,11 @@ MLP_MOMENTUM = 0.99
 MLP_INITIAL_VELOCITY = 1e-5
 
 
-def mlp(hidden_units: int = 1000) -> minidl.Sequential:
-    """The part-1 MLP in minidl, compiled with the report's optimiser."""
+def mlp(
+    hidden_units: int = 1000, learning_rate: float = MLP_LEARNING_RATE, momentum: float = MLP_MOMENTUM
+) -> minidl.Sequential:
+    """The part-1 MLP in minidl, compiled with the report's optimiser (its learning rate and momentum
+    by default)."""
     model = minidl.Sequential(
         [
             layers.Input((784,)),
@@ -40,16 +43,14 @@ def mlp(hidden_units: int = 1000) -> minidl.Sequential:
         ]
     )
     model.compile(
-        optimizer=optimizers.SGD(
-            learning_rate=MLP_LEARNING_RATE, momentum=MLP_MOMENTUM, initial_velocity=MLP_INITIAL_VELOCITY
-        ),
+        optimizer=optimizers.SGD(learning_rate=learning_rate, momentum=momentum, initial_velocity=MLP_INITIAL_VELOCITY),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
 
 
-def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
+def cnn(framework: str, l2: float | None = None, dropout: float | None = None, learning_rate: float = 0.0001):
     """The part-2 CNN, in the report's own Keras code; minidl mirrors Keras's API, so the very same
     lines build the minidl model when `framework` is "minidl"."""
     api = import_keras() if framework == "keras" else minidl
@@ -84,7 +85,7 @@ def cnn(framework: str, l2: float | None = None, dropout: float | None = None):
         model.add(layers.Dropout(dropout))
     model.add(layers.Dense(10, activation="softmax", kernel_regularizer=reg))
     model.compile(
-        optimizer=optimizers.Adam(learning_rate=0.0001), loss="categorical_crossentropy", metrics=["accuracy"]
+        optimizer=optimizers.Adam(learning_rate=learning_rate), loss="categorical_crossentropy", metrics=["accuracy"]
     )
     return model
 
