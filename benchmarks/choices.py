@@ -9,16 +9,17 @@ The code comments that mention "benchmarks/README.md" point here; the README quo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads OpenBLAS: see experiments/harness
 sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness
 import numpy as np
 from layers import best_ms  # benchmarks/layers.py
 from numpy.lib.stride_tricks import sliding_window_view
 
-import harness  # noqa: F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
 from minidl import parallel
 from minidl.layers.conv import window_slices
 

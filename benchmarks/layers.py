@@ -2,6 +2,7 @@
 
     python benchmarks/layers.py                 # the seed CNN: training step at batch 32, predict at 256
     python benchmarks/layers.py --model mlp     # the seed MLP (H=1000), full batch of 10,000
+    python benchmarks/layers.py --model convnet # keras.io's MNIST convnet: training at batch 128
 
 Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
 machine; it complements benchmarks/run.py (minidl against Keras), which times whole epochs.
@@ -10,17 +11,21 @@ machine; it complements benchmarks/run.py (minidl against Keras), which times wh
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads OpenBLAS: see experiments/harness
 sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness (and its seed models)
 
 import numpy as np  # noqa: E402
+from workloads import keras_io_convnet  # noqa: E402  (benchmarks/workloads.py)
 
-import harness  # noqa: E402,F401  (first: it sets OPENBLAS_THREAD_TIMEOUT before NumPy loads)
+import harness  # noqa: E402,F401
+import minidl  # noqa: E402
 from harness import seed_models  # noqa: E402
 from minidl.inference import InferencePlan  # noqa: E402
 from minidl.parallel import blockwise  # noqa: E402
@@ -50,6 +55,33 @@ def streaming_floor(params_and_grads) -> Callable[[], object]:
     return lambda: [blockwise(kernel, *group) for group in arrays]
 
 
+def machine_peaks(repeats: int) -> tuple[float, float]:
+    """The machine's measured peaks on all its BLAS threads: float32 matrix-product FLOP/s (a 2048^3
+    product) and element-wise memory bandwidth in bytes/s (c = a + b on 64 MB arrays: read 2, write 1)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2048, 2048), dtype=np.float32), rng.random((2048, 2048), dtype=np.float32)
+    flops = 2 * 2048**3 / (best_ms(lambda: a @ b, repeats) / 1e3)
+    x, y = rng.random(16 * 2**20, dtype=np.float32), rng.random(16 * 2**20, dtype=np.float32)
+    out = np.empty_like(x)
+    add = lambda a, b, c: np.add(a, b, out=c)  # noqa: E731
+    bandwidth = 3 * x.nbytes / (best_ms(lambda: blockwise(add, x, y, out), repeats) / 1e3)
+    return flops, bandwidth
+
+
+def floor_ms(layer, x_shape: tuple, y_shape: tuple, backward: bool, peaks: tuple[float, float]) -> float:
+    """What a layer's forward (or backward) cannot go below on this machine: its matrix products at the
+    peak FLOP/s, or, if longer, reading its input and writing its output once at the peak bandwidth
+    (backward: read dL/dy and the input, write dL/dx). The larger of the two (a roofline)."""
+    flops_per_second, bytes_per_second = peaks
+    size_in, size_out = int(np.prod(x_shape)), int(np.prod(y_shape))
+    products = 0
+    if "kernel" in layer.params:  # Dense, Conv2D: 2 N (outputs) (window) per product
+        window = int(np.prod(layer.params["kernel"].shape[:-1]))
+        products = 2 * size_out * window * ((2 if layer.need_input_grad else 1) if backward else 1)
+    traffic = 4 * ((size_out + 2 * size_in) if backward else (size_in + size_out))
+    return 1e3 * max(products / flops_per_second, traffic / bytes_per_second)
+
+
 def layer_by_layer(model, x: np.ndarray) -> np.ndarray:
     """The inference pass without minidl.inference's reordering: each layer's forward in turn."""
     for layer in model.layers:
@@ -57,26 +89,31 @@ def layer_by_layer(model, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -> list[tuple[str, float, float]]:
-    """(layer, forward ms, backward ms) for each layer, then the loss and the optimiser's update; for
-    inference, (step, ms, nan) for each step of predict's pass (minidl.inference: pooling moved ahead)."""
+def profile(
+    model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int, peaks: tuple[float, float]
+) -> list[tuple[str, float, float, float, float]]:
+    """(layer, forward ms, its floor, backward ms, its floor) for each layer, then the optimiser's update
+    beside its memory traffic; for inference, (step, ms, nan, nan, nan) for each step of predict's pass
+    (minidl.inference: pooling moved ahead)."""
+    nan = float("nan")
     if not training:
         rows, a = [], x
         for step in InferencePlan(model.layers).steps:
             out = step(a)  # each step timed on the output of the one before (in-place steps: on their own)
-            rows.append(
-                (
-                    f"{step} {a.shape[1:]} -> {out.shape[1:]}",
-                    best_ms(lambda step=step, a=a: step(a), repeats),
-                    float("nan"),
-                )
-            )
+            timed = best_ms(lambda step=step, a=a: step(a), repeats)
+            rows.append((f"{step} {a.shape[1:]} -> {out.shape[1:]}", timed, nan, nan, nan))
             a = out
         rows.append(
-            (" whole pass, these steps (predict)", best_ms(lambda: model.predict(x, len(x)), repeats), float("nan"))
+            (
+                " whole pass, these steps (predict)",
+                best_ms(lambda: model.predict(x, len(x), verbose=0), repeats),
+                nan,
+                nan,
+                nan,
+            )
         )
         rows.append(
-            (" whole pass, the layers one by one", best_ms(lambda: layer_by_layer(model, x), repeats), float("nan"))
+            (" whole pass, the layers one by one", best_ms(lambda: layer_by_layer(model, x), repeats), nan, nan, nan)
         )
         return rows
     rows = []
@@ -93,14 +130,23 @@ def profile(model, x: np.ndarray, y: np.ndarray, training: bool, repeats: int) -
         forward = best_ms(lambda layer=layer, i=i: layer.forward(inputs[i], training=True), repeats)
         layer.forward(inputs[i], training=True)  # backward reads what this forward kept
         backward = best_ms(lambda layer=layer, i=i: layer.backward(grads[i + 1]), repeats)
-        rows.append((f"{layer.name} {inputs[i].shape[1:]} -> {inputs[i + 1].shape[1:]}", forward, backward))
+        shapes = (inputs[i].shape, inputs[i + 1].shape)
+        floors = [floor_ms(layer, *shapes, backward, peaks) for backward in (False, True)]
+        rows.append((f"{layer.name} {shapes[0][1:]} -> {shapes[1][1:]}", forward, floors[0], backward, floors[1]))
     pairs = list(params_and_grads(model.layers))
-    rows.append(("optimizer update", best_ms(lambda: model.optimizer.apply_gradients(pairs), repeats), float("nan")))
+    update = best_ms(lambda: model.optimizer.apply_gradients(pairs), repeats)
+    arrays = (
+        7 if isinstance(model.optimizer, minidl.optimizers.Adam) else 5
+    )  # Adam: read 4, write 3; SGD+momentum: read 3, write 2
+    update_floor = 1e3 * arrays * sum(p.nbytes for _, p, _ in pairs) / peaks[1]
+    rows.append(("optimizer update (floor: its arrays once at peak bandwidth)", update, update_floor, nan, nan))
     rows.append(
         (
-            "  its memory traffic alone (Adam: read 4, write 3 arrays)",
+            "  its memory traffic, as a kernel (Adam-like: read 4, write 3)",
             best_ms(streaming_floor(pairs), repeats),
-            float("nan"),
+            nan,
+            nan,
+            nan,
         )
     )
     return rows
@@ -130,8 +176,6 @@ KERAS_LAYERS = {
 def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, float]]:
     """(layer, minidl ms, Keras ms) for forward + backward in training mode, Keras's step a tf.function."""
     import tensorflow as tf
-
-    import minidl
 
     keras = harness.import_keras()
     images = np.random.default_rng(0).random((batch, 28, 28, 32), dtype=np.float32)
@@ -168,7 +212,7 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
+    parser.add_argument("--model", choices=("cnn", "mlp", "convnet"), default="cnn")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--keras-layers", action="store_true", help="time the layers of KERAS_LAYERS against Keras")
     args = parser.parse_args(argv)
@@ -178,19 +222,27 @@ def main(argv=None) -> None:
         for name, ours, theirs in against_keras(args.repeats):
             print(f"{name:32s} {ours:9.3f} {theirs:9.3f} {ours / theirs:13.2f}")
         return
+    peaks = machine_peaks(args.repeats)
+    print(f"machine peaks: {peaks[0] / 1e9:.1f} GFLOP/s (float32 2048^3 product), {peaks[1] / 1e9:.1f} GB/s (a + b)")
     rng = np.random.default_rng(0)
-    shape, model = ((28, 28, 1), seed_models.cnn("minidl")) if args.model == "cnn" else ((784,), seed_models.mlp(1000))
-    sizes = {"training step": 32, "predict": 256} if args.model == "cnn" else {"training step": 10000, "predict": 1024}
-    for title, n in sizes.items():
+    model, shape = {
+        "cnn": lambda: (seed_models.cnn("minidl"), (28, 28, 1)),
+        "mlp": lambda: (seed_models.mlp(1000), (784,)),
+        "convnet": lambda: (keras_io_convnet(minidl), (28, 28, 1)),
+    }[args.model]()
+    sizes = {"cnn": (32, 256), "mlp": (10000, 1024), "convnet": (128, 256)}[args.model]
+    for title, n in zip(("training step", "predict"), sizes):
         x = rng.random((n, *shape), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
-        rows = profile(model, x, y, training=title == "training step", repeats=args.repeats)
-        print(f"\n{args.model} {title}, batch {n} (best of {args.repeats}, ms)")
-        print(f"{'layer':58s} {'forward':>9s} {'backward':>9s}")
-        for name, forward, backward in rows:
-            print(f"{name:58s} {forward:9.3f} {backward:9.3f}")
-        total = sum(v for name, f, b in rows if not name.startswith(" ") for v in (f, b) if v == v)
-        print(f"{'sum':58s} {total:9.3f}")
+        rows = profile(model, x, y, training=title == "training step", repeats=args.repeats, peaks=peaks)
+        print(f"\n{args.model} {title}, batch {n} (best of {args.repeats}, ms; floor: see floor_ms)")
+        print(f"{'layer':62s} {'forward':>9s} {'floor':>7s} {'backward':>9s} {'floor':>7s}")
+        for name, forward, forward_floor, backward, backward_floor in rows:
+            print(f"{name:62s} {forward:9.3f} {forward_floor:7.3f} {backward:9.3f} {backward_floor:7.3f}")
+        counted = [row for row in rows if not row[0].startswith(" ")]
+        total, floor = (sum(v for row in counted for v in row[i::2][:2] if v == v) for i in (1, 2))
+        ratio = f" (ratio to the floor: {total / floor:.2f})" if floor else ""
+        print(f"{'sum' + ratio:62s} {total:9.3f} {floor:7.3f}")
 
 
 if __name__ == "__main__":

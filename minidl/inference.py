@@ -30,8 +30,8 @@ from .layers.pooling import MaxPooling2D
 @dataclass(frozen=True)
 class Step:
     """One step of the inference pass: `run` is a bound method of `layer` (training defaults to False): its forward,
-    or one of the two halves of a Conv2D/Dense forward, `linear` (its own map) and `activate` (bias and
-    activation)."""
+    or one of the two halves of a Conv2D/Dense forward, `linear_inference` (its own map) and `activate` (bias
+    and activation)."""
 
     layer: Layer
     run: Callable[[np.ndarray], np.ndarray]
@@ -69,7 +69,7 @@ class InferencePlan:
                     and _splits_into_linear_and_activate(layer)
                     and _nondecreasing_activation(layer.activation)
                 ):
-                    steps.append(Step(layer, layer.linear))
+                    steps.append(Step(layer, layer.linear_inference))
                     waiting.append(Step(layer, layer.activate))  # bias and activation
                 else:
                     steps.append(Step(layer, layer.forward))

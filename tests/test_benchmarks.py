@@ -13,7 +13,8 @@ def test_benchmark_quick_runs(tmp_path):
     for row in ("mlp_epoch", "cnn_epoch", "mlp_predict", "cnn_predict", "adam_update"):
         assert results[row]["minidl"]["best"] > 0 and results[row]["keras"]["best"] > 0
     assert results["mlp_epoch"]["floor"]["best"] > 0
-    assert results["peak_rss_mib"]["mlp"] > 0 and results["peak_rss_mib"]["cnn"] > 0
+    for workload in ("seed MLP", "seed CNN", *run.EVERYDAY_MODELS):  # the memory column, both frameworks
+        assert results["peak_rss_mib"][workload]["minidl"] > 0 and results["peak_rss_mib"][workload]["keras"] > 0
     assert "minidl / Keras" in (tmp_path / "results.md").read_text()
     assert json.loads((tmp_path / "results.json").read_text())["results"]["cnn_epoch"]
     for model in run.EVERYDAY_MODELS:  # the models people write, each against Keras
@@ -36,3 +37,15 @@ def test_choices_run(capsys):
     out = capsys.readouterr().out
     assert out.count("(minidl)") == 5
     assert "GradientStats" in out
+
+
+def test_scaling_quick_runs(tmp_path):
+    pytest.importorskip("tensorflow")
+    import run  # benchmarks/run.py
+
+    results = run.main(["--scaling", "--quick", "--out", str(tmp_path)])
+    assert {"mlp batch 1", "mlp batch 256", "mlp hidden 200", "convnet batch 32"} <= set(results)
+    for row in results.values():
+        assert all(row[contender]["best"] > 0 for contender in ("minidl", "keras", "floor"))
+    assert (tmp_path / "scaling.png").stat().st_size > 10_000
+    assert "| mlp batch 8 |" in (tmp_path / "scaling.md").read_text()

@@ -57,7 +57,7 @@ def batch(seed=1):
 def test_pooling_overtakes_bias_relu_and_batchnorm_bit_for_bit(pool):
     model = cnn(layers.BatchNormalization(name="bn"), pool=pool)
     assert describe(InferencePlan(model.layers).steps) == [
-        ("conv", "linear"),
+        ("conv", "linear_inference"),
         ("pool", "forward"),
         ("conv", "activate"),
         ("bn", "forward"),
@@ -75,7 +75,7 @@ def test_batchnorm_with_a_negative_scale_keeps_its_place():
     gamma[3] = -0.7
     model.layers[1].set_weights([gamma, beta, mean, var])
     assert describe(InferencePlan(model.layers).steps)[:4] == [
-        ("conv", "linear"),
+        ("conv", "linear_inference"),
         ("conv", "activate"),
         ("bn", "forward"),
         ("pool", "forward"),
@@ -98,12 +98,12 @@ def test_maps_wait_across_consecutive_poolings_and_stop_at_a_mixing_layer():
         ]
     )
     assert describe(InferencePlan(model.layers).steps) == [
-        ("conv", "linear"),
+        ("conv", "linear_inference"),
         ("pool1", "forward"),
         ("pool2", "forward"),
         ("conv", "activate"),
         ("relu", "forward"),
-        ("conv1x1", "linear"),
+        ("conv1x1", "linear_inference"),
         ("conv1x1", "activate"),
         ("flat", "forward"),
     ]
@@ -119,7 +119,11 @@ def test_a_model_without_pooling_runs_its_layers_in_order():
             layers.Dense(3, activation="softmax", name="d2"),
         ]
     )
-    assert describe(InferencePlan(model.layers).steps) == [("d1", "linear"), ("d1", "activate"), ("d2", "forward")]
+    assert describe(InferencePlan(model.layers).steps) == [
+        ("d1", "linear_inference"),
+        ("d1", "activate"),
+        ("d2", "forward"),
+    ]
 
 
 def test_subclasses_that_override_forward_keep_their_place():
@@ -149,3 +153,21 @@ def test_subclasses_that_override_forward_keep_their_place():
     ]
     x = np.random.default_rng(6).normal(size=(3, 6, 6, 2)).astype(np.float32)
     np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
+
+
+@pytest.mark.parametrize("layer", [layers.Conv2D(5, 3, padding="same"), layers.Conv1D(5, 3, strides=2)])
+def test_convolution_in_chunks_of_samples_for_inference(layer, monkeypatch):
+    """Inference's convolution runs in chunks of samples (their im2col stays in cache): the same values
+    as the whole batch at once, within float32 rounding of each output's sum over its window."""
+    from minidl.layers import conv
+
+    two_d = not isinstance(layer, layers.Conv1D)  # (Conv1D is a Conv2D on a (N, 1, T, C) view)
+    x = np.random.default_rng(0).normal(size=(11, 6, 6, 3) if two_d else (11, 9, 3)).astype(np.float32)
+    layer.build_for((None, *x.shape[1:]))
+    whole = layer.linear(x)
+    window_bytes = (9 * 3 * 36 if two_d else 3 * 3 * 4) * 4  # one sample's im2col: windows x values x 4 bytes
+    monkeypatch.setattr(conv, "INFERENCE_COLS_BYTES", 3 * window_bytes)  # chunks of 3 samples: 4 chunks
+    chunked = layer.linear_inference(x)
+    terms = 9 * 3 if two_d else 3 * 3
+    scale = np.abs(layer.get_weights()[0]).max() * np.abs(x).max() * terms
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=terms * np.finfo(np.float32).eps * scale)

@@ -62,18 +62,27 @@ def test_two_workers_complete_every_point_once_on_sqlite(tmp_path):
     assert [(r[0], r[1]) for r in curves_and_finals(tmp_path)] == [(s, seed) for seed in (0, 1) for s in HIDDEN_UNITS]
 
 
-def test_sweep_on_postgresql(tmp_path):
-    """.ci/run starts a PostgreSQL server in a temporary folder and gives its URL here."""
+def test_two_machines_share_a_sweep_on_postgresql(tmp_path):
+    """Two invocations at once (as on two machines), each with two workers, one PostgreSQL study: they
+    split the grid, every point completes once, and each ends with the whole table. .ci/run starts the
+    server in a temporary folder and gives its URL here."""
     url = os.environ.get("MINIDL_TEST_POSTGRES")
     if not url:
         if os.environ.get("CI"):
             pytest.fail("CI must start PostgreSQL and set MINIDL_TEST_POSTGRES (see .ci/run)")
         pytest.skip("no PostgreSQL server: set MINIDL_TEST_POSTGRES=postgresql://user@host:port/db")
     name = f"hidden_units-{uuid.uuid4().hex[:8]}"
-    run_sweep("hidden_units", tmp_path, "--workers", "2", "--storage", url, "--study", name)
+    flags = ("--seeds", "0", "1", "--workers", "2", "--storage", url, "--study", name)
+    machines = [
+        subprocess.Popen(sweep_command("hidden_units", tmp_path / machine, *flags), env=ENV, cwd=ROOT)
+        for machine in ("a", "b")
+    ]
+    assert [machine.wait(timeout=600) for machine in machines] == [0, 0]
     study = load(url, name)
-    assert completions(study) == Counter({(s, 1): 1 for s in HIDDEN_UNITS})
-    assert not (tmp_path / "study.db").exists()  # the study lives in the server
+    assert completions(study) == Counter({(s, seed): 1 for s in HIDDEN_UNITS for seed in (0, 1)})
+    tables = [curves_and_finals(tmp_path / machine) for machine in ("a", "b")]
+    assert tables[0] == tables[1] and len(tables[0]) == 8
+    assert not (tmp_path / "a" / "study.db").exists()  # the study lives in the server
 
 
 def test_a_killed_worker_is_retried_and_the_sweep_resumes_to_the_same_numbers(tmp_path):
@@ -96,7 +105,8 @@ def test_a_killed_worker_is_retried_and_the_sweep_resumes_to_the_same_numbers(tm
         time.sleep(0.2)
         if (out / "study.db").exists() and name in optuna.get_all_study_names(storage):
             running = load(storage, name).get_trials(states=(optuna.trial.TrialState.RUNNING,))
-            victim = next((t for t in running if "worker" in t.user_attrs), None)
+            # the longest run (seconds; the others may end before the kill lands)
+            victim = next((t for t in running if "worker" in t.user_attrs and t.params["setting"] == "H=2000"), None)
     assert victim is not None, "no trial was seen running"
     os.kill(int(victim.user_attrs["worker"].split(":")[1]), signal.SIGKILL)
     printed, _ = sweep.communicate(timeout=300)

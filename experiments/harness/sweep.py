@@ -84,7 +84,8 @@ def sweep(config: Config, train_point: Callable[[Point], Run]) -> list[Run]:
             f"[{config.script}] {len(missing)} of {len(grid_points(config))} runs did not complete "
             f"(first: {missing[0]}); run the same command again to resume"
         )
-    print(f"[{config.script}] study {study.study_name!r}: {len(completed)} completed runs in {storage_url(config)}")
+    shown = redact(storage_url(config))
+    print(f"[{config.script}] study {study.study_name!r}: {len(completed)} completed runs in {shown}")
     return [completed[p] for p in grid_points(config, all_points=True) if p in completed]
 
 

@@ -53,6 +53,10 @@ class ActivatedLayer(Layer):
         """z, the layer's own linear map of x (without the bias), as a fresh array."""
         raise NotImplementedError
 
+    def linear_inference(self, x: np.ndarray) -> np.ndarray:
+        """linear(x) for predict and evaluate (minidl.inference), where no backward follows."""
+        return self.linear(x)
+
     def forward(self, x, training=False):
         return self.activate(self.linear(x), training)
 
