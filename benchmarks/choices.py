@@ -74,6 +74,69 @@ def conv_weight_gradient_many_channels(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
+    """dL/dx of keras.io's second convolution (128 samples, 13x13x32 inputs, 3x3 kernel, 64 filters): col2im
+    one kernel offset at a time, vs forming all of dL/dcols = G K^T first."""
+    import minidl
+
+    layer = minidl.layers.Conv2D(64, 3)
+    layer.build_for((None, 13, 13, 32))
+    layer.need_input_grad = True
+    rng = np.random.default_rng(0)
+    layer.linear(rng.random((128, 13, 13, 32), dtype=np.float32))
+    g = rng.random((128, 11, 11, 64), dtype=np.float32)
+    kernel = layer.params["kernel"].reshape(288, 64)
+
+    def whole_dcols():
+        dcols = (g.reshape(-1, 64) @ kernel.T).reshape(128, 11, 11, 3, 3, 32)
+        dxp = np.zeros((128, 13, 13, 32), dtype=np.float32)
+        for a in range(3):
+            for b in range(3):
+                dxp[window_slices(a, b, (11, 11), (1, 1))] += dcols[:, :, :, a, b, :]
+        return dxp
+
+    return [
+        (
+            "conv dx, C=32: G K[a,b]^T per offset, added in cache (minidl)",
+            best_ms(lambda: layer.linear_backward(g), repeats),
+        ),
+        ("conv dx, C=32: all of G K^T, then 9 strided adds", best_ms(whole_dcols, repeats)),
+    ]
+
+
+def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
+    """MaxPooling2D(2)'s backward on (128, 26, 26, 32) ReLU outputs: samples split between the threads, vs
+    the whole batch in one thread."""
+    import minidl
+
+    layer = minidl.layers.MaxPooling2D(2)
+    rng = np.random.default_rng(0)
+    layer.forward(np.maximum(rng.normal(size=(128, 26, 26, 32)).astype(np.float32), 0), training=True)
+    g = rng.random((128, 13, 13, 32), dtype=np.float32)
+    threads = parallel.get_num_threads()
+    split = best_ms(lambda: layer.backward(g), repeats)
+    parallel.set_num_threads(1)
+    try:
+        one = best_ms(lambda: layer.backward(g), repeats)
+    finally:
+        parallel.set_num_threads(threads)
+    return [(f"max-pool backward: samples on {threads} threads (minidl)", split), ("max-pool backward: 1 thread", one)]
+
+
+def inference_conv_chunks(repeats: int) -> list[tuple[str, float]]:
+    """predict's second keras.io convolution at batch 256 (13x13x32 -> 11x11x64): im2col and product in
+    chunks of samples of about 8 MB of im2col, vs the whole batch's 36 MB at once."""
+    import minidl
+
+    layer = minidl.layers.Conv2D(64, 3)
+    layer.build_for((None, 13, 13, 32))
+    x = np.random.default_rng(0).random((256, 13, 13, 32), dtype=np.float32)
+    return [
+        ("predict conv, C=32: chunks of ~8 MB im2col (minidl)", best_ms(lambda: layer.linear_inference(x), repeats)),
+        ("predict conv, C=32: the whole batch at once", best_ms(lambda: layer.linear(x), repeats)),
+    ]
+
+
 def gradient_stats_overhead(repeats: int) -> list[tuple[str, float]]:
     """A seed-MLP epoch (H = 1000, 2000 samples in batches of 128, SGD with momentum) with the GradientStats
     callback on, against the same epoch without it: the price of watching backprop."""
@@ -131,6 +194,9 @@ def main(argv=None) -> None:
         im2col_one_channel,
         conv_weight_gradient,
         conv_weight_gradient_many_channels,
+        conv_input_gradient,
+        pooling_backward_threads,
+        inference_conv_chunks,
         gradient_stats_overhead,
         channel_sums,
         per_position_layout,

@@ -35,7 +35,7 @@ def test_choices_run(capsys):
 
     choices.main(["--repeats", "1"])
     out = capsys.readouterr().out
-    assert out.count("(minidl)") == 5
+    assert out.count("(minidl)") == 8
     assert "GradientStats" in out
 
 

@@ -22,7 +22,7 @@ optuna = pytest.importorskip("optuna")
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"notMNIST.npz not found at {DATA}")
 
 HIDDEN_UNITS = ["H=100", "H=500", "H=1000", "H=2000"]
-ENV = {**os.environ, "MINIDL_NOTMNIST": str(DATA), "MINIDL_SWEEP_HEARTBEAT": "1", "MPLBACKEND": "Agg"}
+ENV = {**os.environ, "MINIDL_NOTMNIST": str(DATA), "MINIDL_SWEEP_HEARTBEAT": "2", "MPLBACKEND": "Agg"}
 
 
 def sweep_command(script: str, out: Path, *extra: str) -> list[str]:
@@ -73,11 +73,19 @@ def test_two_machines_share_a_sweep_on_postgresql(tmp_path):
         pytest.skip("no PostgreSQL server: set MINIDL_TEST_POSTGRES=postgresql://user@host:port/db")
     name = f"hidden_units-{uuid.uuid4().hex[:8]}"
     flags = ("--seeds", "0", "1", "--workers", "2", "--storage", url, "--study", name)
+    logs = {machine: tmp_path / f"{machine}.log" for machine in ("a", "b")}
     machines = [
-        subprocess.Popen(sweep_command("hidden_units", tmp_path / machine, *flags), env=ENV, cwd=ROOT)
-        for machine in ("a", "b")
+        subprocess.Popen(
+            sweep_command("hidden_units", tmp_path / machine, *flags),
+            env=ENV,
+            cwd=ROOT,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for machine, log in logs.items()
     ]
-    assert [machine.wait(timeout=600) for machine in machines] == [0, 0]
+    codes = [machine.wait(timeout=600) for machine in machines]
+    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs.values())
     study = load(url, name)
     assert completions(study) == Counter({(s, seed): 1 for s in HIDDEN_UNITS for seed in (0, 1)})
     tables = [curves_and_finals(tmp_path / machine) for machine in ("a", "b")]

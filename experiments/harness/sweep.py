@@ -10,7 +10,9 @@ How a sweep stays exact:
   `study.enqueue_trial`. A killed worker's trial is found by Optuna's heartbeat: it stops beating, and
   after the grace period `fail_stale_trials` marks it failed.
 - A trial starts by looking for its point in the other trials: if one completed it, or an older trial
-  is running it, the trial is pruned as a duplicate before it trains. So no point completes twice.
+  is running it, the trial is pruned as a duplicate before it trains; it looks again when it has trained
+  (two trials may set the same point at one moment), and if one completed it meanwhile it is pruned
+  then. So no point completes twice.
 - Workers wait for running trials to end, or to go stale, before they stop: every invocation ends with
   its grid complete, and builds its table from the study.
 
@@ -133,12 +135,7 @@ def open_study(optuna, config: Config, identity: dict | None = None, sampler=Non
     identity = grid_identity(config) if identity is None else identity
     sampler = grid_sampler(optuna, config) if sampler is None else sampler
     try:
-        storage = optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=int(max(1, HEARTBEAT_SECONDS)),
-            grace_period=int(max(1, HEARTBEAT_SECONDS) * GRACE_PERIODS),
-            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
-        )
+        storage = rdb_storage(optuna, url)
         exists = name in optuna.get_all_study_names(storage)
     except Exception as error:  # SQLAlchemy's OperationalError, a missing driver, a malformed URL
         raise SystemExit(
@@ -162,6 +159,26 @@ def open_study(optuna, config: Config, identity: dict | None = None, sampler=Non
     study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, load_if_exists=True, **create_kwargs)
     study.set_user_attr("identity", identity)
     return study
+
+
+def rdb_storage(optuna, url: str, attempts: int = 5):
+    """Optuna's RDBStorage with a heartbeat. Two invocations that open a new database at the same moment
+    both create its tables, and one of them loses the race (PostgreSQL: a unique violation on the type
+    catalogue): it tries again, and then finds the tables made."""
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=int(max(1, HEARTBEAT_SECONDS)),
+                grace_period=int(max(1, HEARTBEAT_SECONDS) * GRACE_PERIODS),
+                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def grid_sampler(optuna, config: Config):
@@ -233,19 +250,27 @@ def objective(optuna, config: Config, train_point: Callable[[Point], Run]) -> Ca
             trial.suggest_categorical("framework", list(config.all_frameworks)),
             trial.suggest_int("seed", 0, MAX_SEED),
         )
-        others = [t for t in counted_trials(trial.study) if point_of(t) == point and t.number != trial.number]
-        done_or_older = [
-            t
-            for t in others
-            if t.state == optuna.trial.TrialState.COMPLETE
-            or (t.state == optuna.trial.TrialState.RUNNING and t.number < trial.number)
-        ]
-        if done_or_older:
-            trial.set_user_attr("duplicate_of", done_or_older[0].number)
-            raise optuna.TrialPruned(f"{point} is trained by trial {done_or_older[0].number}")
+        states = optuna.trial.TrialState
+
+        def prune_if_trained_elsewhere(or_running_in_an_older_trial: bool) -> None:
+            others = [t for t in counted_trials(trial.study) if point_of(t) == point and t.number != trial.number]
+            trained = [
+                t
+                for t in others
+                if t.state == states.COMPLETE
+                or (or_running_in_an_older_trial and t.state == states.RUNNING and t.number < trial.number)
+            ]
+            if trained:
+                trial.set_user_attr("duplicate_of", trained[0].number)
+                raise optuna.TrialPruned(f"{point} is trained by trial {trained[0].number}")
+
+        prune_if_trained_elsewhere(or_running_in_an_older_trial=True)
         trial.set_user_attr("worker", f"{os.uname().nodename}:{os.getpid()}")
         trial.set_user_attr("out", str(config.out))
         run = train_point(point)
+        # Two trials that set their point at the same moment may both have started; the first to
+        # finish completes it, the other is recorded as a duplicate.
+        prune_if_trained_elsewhere(or_running_in_an_older_trial=False)
         trial.set_user_attr("run", {f.name: getattr(run, f.name) for f in fields(Run) if f.name != "model"})
         return float(run.final.get("valid_accuracy", run.final.get("test_accuracy", 0.0)))
 
