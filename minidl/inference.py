@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,6 +80,14 @@ class InferencePlan:
         for step in self.steps:
             x = step(x)
         return x
+
+
+def infer(layer: Any, x: np.ndarray) -> np.ndarray:  # a Layer, or a model used as one
+    """One layer's inference output, its forward with training=False; a Conv2D's or Dense's own map runs
+    as `linear_inference` (nothing kept for a backward: a convolution goes in cache-sized chunks)."""
+    if isinstance(layer, ActivatedLayer) and _splits_into_linear_and_activate(layer):
+        return layer.activate(layer.linear_inference(x))
+    return layer.forward(x, training=False)
 
 
 # Exact types, not isinstance: a subclass may override forward with anything.

@@ -256,19 +256,24 @@ class Conv2D(ActivatedLayer):
             )
         if not self.need_input_grad:
             return None  # first layer: nobody needs dL/dx, skip the second matmul and col2im
-        # col2im(G K^T), one kernel offset at a time: offset (a, b) of output pixel (i, j) read
-        # xp[:, i sh + a, j sw + b], so its share of dL/dcols, G K[a, b]^T (N Ho Wo, C), is added back
-        # there while it is still in cache (1.2-2x faster than forming all of dL/dcols first,
-        # benchmarks/README.md). kh kw iterations, none over pixels.
-        kernel = self.params["kernel"].reshape(kh * kw, c, f)
-        share = self.scratch("col2im", (n * ho * wo, c), g.dtype)
-        dxp = np.zeros(self.padded_shape, dtype=g.dtype)
+        dxp = self.padded_input_gradient(g2d, (n, ho, wo, c))
+        top, bottom, left, right = self.pads
+        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
+
+    def padded_input_gradient(self, g2d: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
+        """dL/dxp = col2im(G K^T) from G = dL/dz as (N Ho Wo, F), for (N, Ho, Wo, C) = shape: one kernel
+        offset at a time, because offset (a, b) of output pixel (i, j) read xp[:, i sh + a, j sw + b], so
+        its share of dL/dcols, G K[a, b]^T (N Ho Wo, C), is added back there while it is still in cache
+        (faster than forming all of dL/dcols first, benchmarks/README.md). kh kw iterations, none over pixels."""
+        n, ho, wo, c = shape
+        kernel = self.params["kernel"].reshape(-1, c, self.filters)  # (kh kw, C, F)
+        share = self.scratch("col2im", (n * ho * wo, c), g2d.dtype)
+        dxp = np.zeros(self.padded_shape, dtype=g2d.dtype)
         for k, (_, _, da, db) in enumerate(self._offsets()):
             np.matmul(g2d, kernel[k].T, out=share)
             window = dxp[window_slices(da, db, (ho, wo), self.strides)]
             np.add(window, share.reshape(n, ho, wo, c), out=window)
-        top, bottom, left, right = self.pads
-        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
+        return dxp
 
 
 class Conv1D(Conv2D):

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..backend import floatx, unique_name
 from ..data import Arrays
+from ..inference import infer
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor, Node
@@ -298,13 +299,19 @@ class Functional(Model, graph=True):
         return dict(zip(self.output_names, arrays)) if self.outputs_as_dict else arrays
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x, training: bool | None) -> np.ndarray | list[np.ndarray]:
+    def _run(self, x, training: bool | None, predicting: bool = False) -> np.ndarray | list[np.ndarray]:
+        """The graph's pass; `predicting` (predict, evaluate): layers not in training mode run as
+        minidl.inference.infer, keeping nothing for a backward."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
         for node, instance in zip(self.nodes, self.instances):
             args = [values[id(t)] for t in node.inputs]
             mode = bool(node.training) if training is None else training
-            values[id(node.outputs[0])] = instance.forward(args if len(args) > 1 else args[0], training=mode)
+            arg = args if len(args) > 1 else args[0]
+            if predicting and not mode and len(args) == 1:
+                values[id(node.outputs[0])] = infer(instance, args[0])
+            else:
+                values[id(node.outputs[0])] = instance.forward(arg, training=mode)
         if self.multiple_outputs:
             return [values[id(tensor)] for tensor in self.outputs]
         return values[id(self.outputs[0])]
@@ -314,7 +321,7 @@ class Functional(Model, graph=True):
         return self._run(x, training)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray | list[np.ndarray]]:
-        return lambda x: self._run(x, training=False)
+        return lambda x: self._run(x, training=False, predicting=True)
 
     def backward(self, grad_output) -> np.ndarray | None:
         """Reverse topological order, from dL/d(output) (a list for several outputs, None for an output no
