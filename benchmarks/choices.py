@@ -124,7 +124,8 @@ def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
 
 def inference_conv_chunks(repeats: int) -> list[tuple[str, float]]:
     """predict's second keras.io convolution at batch 256 (13x13x32 -> 11x11x64): im2col and product in
-    chunks of samples of about 8 MB of im2col, vs the whole batch's 36 MB at once."""
+    chunks of samples of about 8 MB of im2col (chosen to bound predict's memory), vs the whole batch's
+    36 MB at once."""
     import minidl
 
     layer = minidl.layers.Conv2D(64, 3)
