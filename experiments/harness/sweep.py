@@ -51,6 +51,10 @@ class Point:
     def params(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def of_run(cls, run: Run) -> Point:
+        return cls(run.setting, run.framework, run.seed or 0)
+
 
 def grid_points(config: Config, all_points: bool = False) -> list[Point]:
     """The points this invocation trains (or with `all_points` the ones its table shows: every setting
@@ -66,7 +70,7 @@ def sweep(config: Config, train_point: Callable[[Point], Run]) -> list[Run]:
     optuna = import_optuna(config)
     if optuna is None:
         print(f"[{config.script}] runs one after another; for workers, resume and shared studies: {INSTALL_HINT}")
-        trained = {Point(r.setting, r.framework, r.seed or 0): r for r in map(train_point, grid_points(config))}
+        trained = {Point.of_run(r): r for r in map(train_point, grid_points(config))}
         runs = {**saved_runs(config), **trained}
         return [runs[p] for p in grid_points(config, all_points=True) if p in runs]
     study = open_study(optuna, config)
@@ -206,18 +210,26 @@ def first_line(error: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------- trials and their points
+def trial_params(trial) -> dict:
+    """A trial's point as parameters: suggested, or for a queued (WAITING) trial the ones it will take."""
+    return trial.params or trial.system_attrs.get("fixed_params", {})
+
+
 def point_of(trial) -> Point:
-    return Point(trial.params["setting"], trial.params["framework"], int(trial.params["seed"]))
+    params = trial_params(trial)
+    return Point(params["setting"], params["framework"], int(params["seed"]))
 
 
-def counted_trials(study) -> list:
-    """The study's trials, less those a --rerun set aside (numbered below its mark for their point)."""
+def counted_trials(study, trials: list | None = None) -> list:
+    """The study's trials (or `trials`, read from it) that have a point, less those a --rerun set aside
+    (numbered below its mark for their point)."""
     marks = study.user_attrs.get("rerun_from", {})
-    return [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if {"setting", "framework", "seed"} <= set(t.params) and t.number >= marks.get(key(point_of(t)), 0)
-    ]
+    trials = study.get_trials(deepcopy=False) if trials is None else trials
+    return [t for t in trials if has_point(t) and t.number >= marks.get(key(point_of(t)), 0)]
+
+
+def has_point(trial) -> bool:
+    return {"setting", "framework", "seed"} <= set(trial_params(trial))
 
 
 def key(point: Point) -> str:
@@ -286,19 +298,19 @@ def work(optuna, study, config: Config, train_point: Callable[[Point], Run]) -> 
     states = optuna.trial.TrialState
     while True:
         optuna.storages.fail_stale_trials(study)
-        trials = counted_trials(study)
+        trials = study.get_trials(deepcopy=False)  # read once per round
         by_point: dict[Point, set] = {p: set() for p in mine}
-        for trial in trials:
+        for trial in counted_trials(study, trials):
             by_point.get(point_of(trial), set()).add(trial.state)
         todo = [p for p, s in by_point.items() if states.COMPLETE not in s]
         if not todo:
             return
-        tried = {point_of(t) for t in study.get_trials(deepcopy=False) if "setting" in t.params}
-        for point in todo:  # tried before, and nothing completed, running or queued: queue it again
-            if point in tried and not by_point[point] & {states.RUNNING, states.WAITING}:
-                study.enqueue_trial(point.params, user_attrs={"requeued": True})
-        waiting = study.get_trials(deepcopy=False, states=(states.WAITING,))
-        if waiting or any(p not in tried for p in todo):
+        tried = {point_of(t) for t in trials if has_point(t)}
+        # tried before, and nothing completed, running or queued: queue it again
+        requeue = [p for p in todo if p in tried and not by_point[p] & {states.RUNNING, states.WAITING}]
+        for point in requeue:
+            study.enqueue_trial(point.params, user_attrs={"requeued": True})
+        if requeue or any(t.state == states.WAITING for t in trials) or any(p not in tried for p in todo):
             study.optimize(run_trial, n_trials=1, catch=())
         else:
             time.sleep(min(HEARTBEAT_SECONDS, 5.0))
@@ -350,5 +362,5 @@ def saved_runs(config: Config) -> dict[Point, Run]:
     for record in saved["runs"]:
         record = {"command": saved.get("command", ""), "seed": saved.get("seed"), **record}
         run = Run(**{name: record[name] for name in names})
-        runs[Point(run.setting, run.framework, run.seed or 0)] = run
+        runs[Point.of_run(run)] = run
     return runs
