@@ -82,9 +82,9 @@ class InferencePlan:
         return x
 
 
-def infer(layer: Any, x: np.ndarray) -> np.ndarray:  # a Layer, or a model used as one
+def infer(layer: Any, x: Any) -> Any:  # a Layer or a model used as one; an array, or a list for a merge
     """One layer's inference output, its forward with training=False; a Conv2D's or Dense's own map runs
-    as `linear_inference` (nothing kept for a backward: a convolution goes in cache-sized chunks)."""
+    as `linear_inference` (nothing kept for a backward: a convolution goes in chunks of bounded size)."""
     if isinstance(layer, ActivatedLayer) and _splits_into_linear_and_activate(layer):
         return layer.activate(layer.linear_inference(x))
     return layer.forward(x, training=False)

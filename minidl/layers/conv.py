@@ -207,10 +207,9 @@ class Conv2D(ActivatedLayer):
 
     def linear_inference(self, x):
         """linear(x) in chunks of samples whose im2col takes at most about INFERENCE_COLS_BYTES, when the
-        whole batch's would take two chunks or more: predict's memory stays bounded (the residual CNN's
-        28x28x32 convolutions at batch 256 would build a 231 MB im2col; its predict process peaked at
-        1179 MiB before, 509 after), at about the same speed (benchmarks/README.md). Nothing is kept for
-        a backward."""
+        whole batch's would take two chunks or more: predict's memory stays bounded (a 28x28x32 input
+        with a 3x3 kernel at batch 256 would build a 231 MB im2col) at about the same speed
+        (benchmarks/README.md). Nothing is kept for a backward."""
         (kh, kw), (n, h, w, c) = self.kernel_size, x.shape
         ho, wo = self._output_hw(h, w)
         chunk = max(1, INFERENCE_COLS_BYTES // (ho * wo * kh * kw * c * x.itemsize))

@@ -115,7 +115,7 @@ class MaxPooling2D(Pooling2D):
                 if k < len(windows) - 1:
                     remaining -= routed
 
-        # samples split between the cores: 1.5-2x faster, benchmarks/README.md
+        # samples split between the cores (faster than one thread: benchmarks/README.md)
         blockwise(route, dxp, xp, out, grad_output, remaining, block=None)
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]

@@ -308,8 +308,8 @@ class Functional(Model, graph=True):
             args = [values[id(t)] for t in node.inputs]
             mode = bool(node.training) if training is None else training
             arg = args if len(args) > 1 else args[0]
-            if predicting and not mode and len(args) == 1:
-                values[id(node.outputs[0])] = infer(instance, args[0])
+            if predicting and not mode:
+                values[id(node.outputs[0])] = infer(instance, arg)
             else:
                 values[id(node.outputs[0])] = instance.forward(arg, training=mode)
         if self.multiple_outputs:
