@@ -28,6 +28,7 @@ from workloads import (  # noqa: E402  (benchmarks/workloads.py)
     ROOT,
     WORKLOADS,
     data,
+    fit_epoch,
     in_fresh_process,
     mlp,
     mlp_floor,
@@ -44,11 +45,10 @@ def bench_mlp(args, results: dict) -> None:
     n, hidden = args.mlp_samples, args.hidden
     x, y = data(n, (784,))
     keras_model, minidl_model = mlp("keras", hidden), mlp("minidl", hidden)
-    fit = dict(batch_size=n, epochs=1, verbose=0)
     results["mlp_epoch"] = timings(
         {
-            "minidl": lambda: minidl_model.fit(x, y, **fit),
-            "keras": lambda: keras_model.fit(x, y, **fit),
+            "minidl": fit_epoch(minidl_model, x, y, n),
+            "keras": fit_epoch(keras_model, x, y, n),
             "floor": mlp_floor(x, y, hidden),
         },
         args.repeats,
@@ -68,7 +68,7 @@ def bench_cnn(args, results: dict) -> None:
     x, y = data(n, (28, 28, 1))
     models = {"minidl": seed_models.cnn("minidl"), "keras": seed_models.cnn("keras")}
     results["cnn_epoch"] = timings(
-        {name: (lambda m=m: m.fit(x, y, batch_size=32, epochs=1, verbose=0)) for name, m in models.items()},
+        {name: fit_epoch(model, x, y, 32) for name, model in models.items()},
         max(1, args.repeats // 2),
     )
     results["cnn_predict"] = timings(
@@ -108,10 +108,7 @@ def bench_everyday(args, results: dict) -> None:
         x, y = workload_data(shape, classes, samples)
         models = {"minidl": build(minidl), "keras": build(keras)}
         results[f"{name} epoch"] = timings(
-            {
-                framework: (lambda m=model, x=x, y=y, b=batch: m.fit(x, y, batch_size=b, epochs=1, verbose=0))
-                for framework, model in models.items()
-            },
+            {framework: fit_epoch(model, x, y, batch) for framework, model in models.items()},
             max(1, args.repeats // 2),
         )
         results[f"{name} predict"] = timings(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from workloads import data, import_keras, in_fresh_process, keras_io_convnet, mlp, mlp_floor, timings
+from workloads import data, fit_epoch, import_keras, in_fresh_process, keras_io_convnet, mlp, mlp_floor, timings
 
 import minidl
 
@@ -56,10 +56,6 @@ def convnet_floor_step(batch: int):
                 _ = grad @ kernel.T
 
     return step
-
-
-def fit_epoch(model, x, y, batch):
-    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
 
 
 def mlp_group(args, results: dict) -> None:

@@ -31,6 +31,11 @@ def timings(contenders: dict, repeats: int) -> dict[str, dict]:
     return {name: {"best": min(t), "median": statistics.median(t), "all": t} for name, t in times.items()}
 
 
+def fit_epoch(model, x: np.ndarray, y: np.ndarray, batch: int):
+    """A contender for `timings`: one training epoch of `model` (either framework) in batches of `batch`."""
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+
+
 def data(n: int, shape: tuple, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.random((n, *shape), dtype=np.float32)
