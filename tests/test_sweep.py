@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from test_experiments import DATA, ROOT, run_script
 
+from harness.sweep import rdb_storage
+
 optuna = pytest.importorskip("optuna")
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"notMNIST.npz not found at {DATA}")
 
@@ -31,9 +33,15 @@ def sweep_command(script: str, out: Path, *extra: str) -> list[str]:
     return [sys.executable, script_file, "--quick", "--out", str(out), "--verbose", "0", *extra]
 
 
-def load(storage: str, name: str):
+def open_storage(url: str):
+    """The storage as the sweep opens it: a read while a sweep is still creating the tables of a new
+    database loses that race like a third worker would, and tries again."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=name, storage=storage)
+    return rdb_storage(optuna, url)
+
+
+def load(storage: str, name: str):
+    return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
 def completions(study) -> Counter:
@@ -111,7 +119,7 @@ def test_a_killed_worker_is_retried_and_the_sweep_resumes_to_the_same_numbers(tm
     deadline = time.monotonic() + 120
     while victim is None and time.monotonic() < deadline and sweep.poll() is None:
         time.sleep(0.2)
-        if (out / "study.db").exists() and name in optuna.get_all_study_names(storage):
+        if (out / "study.db").exists() and name in optuna.get_all_study_names(open_storage(storage)):
             running = load(storage, name).get_trials(states=(optuna.trial.TrialState.RUNNING,))
             # the longest run (seconds; the others may end before the kill lands)
             victim = next((t for t in running if "worker" in t.user_attrs and t.params["setting"] == "H=2000"), None)
