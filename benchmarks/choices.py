@@ -82,7 +82,6 @@ def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
     layer = minidl.layers.Conv2D(64, 3)
     layer.build_for((None, 13, 13, 32))
     rng = np.random.default_rng(0)
-    layer.linear(rng.random((128, 13, 13, 32), dtype=np.float32))
     g2d = rng.random((128 * 121, 64), dtype=np.float32)
     kernel = layer.params["kernel"].reshape(288, 64)
 
@@ -97,7 +96,7 @@ def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
     return [
         (
             "conv dx, C=32: G K[a,b]^T per offset, added in cache (minidl)",
-            best_ms(lambda: layer.padded_input_gradient(g2d, (128, 11, 11, 32)), repeats),
+            best_ms(lambda: layer.add_input_gradient(g2d, np.empty((128, 13, 13, 32), np.float32), (11, 11)), repeats),
         ),
         ("conv dx, C=32: all of G K^T, then 9 strided adds", best_ms(whole_dcols, repeats)),
     ]
@@ -122,18 +121,33 @@ def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
     return [(f"max-pool backward: samples on {threads} threads (minidl)", split), ("max-pool backward: 1 thread", one)]
 
 
-def inference_conv_chunks(repeats: int) -> list[tuple[str, float]]:
-    """predict's second keras.io convolution at batch 256 (13x13x32 -> 11x11x64): im2col and product in
-    chunks of samples of about 8 MB of im2col (chosen to bound predict's memory), vs the whole batch's
-    36 MB at once."""
+def training_conv_chunks(repeats: int) -> list[tuple[str, float]]:
+    """A training step (forward and backward) of keras.io's second convolution at batch 128 (13x13x32 ->
+    11x11x64): in chunks of samples of about CHUNK_COLS_BYTES of im2col shared between the threads, each
+    chunk's products on one BLAS thread, vs the whole batch as one chunk (one im2col, three products each
+    on every BLAS thread)."""
     import minidl
+    from minidl.layers import conv
 
     layer = minidl.layers.Conv2D(64, 3)
     layer.build_for((None, 13, 13, 32))
-    x = np.random.default_rng(0).random((256, 13, 13, 32), dtype=np.float32)
+    layer.need_input_grad = True
+    rng = np.random.default_rng(0)
+    x, g = rng.random((128, 13, 13, 32), dtype=np.float32), rng.random((128, 11, 11, 64), dtype=np.float32)
+
+    def step():
+        layer.forward(x, training=True)
+        layer.backward(g)
+
+    chunked = best_ms(step, repeats)
+    chunk_bytes, conv.CHUNK_COLS_BYTES = conv.CHUNK_COLS_BYTES, 1 << 40
+    try:
+        whole = best_ms(step, repeats)
+    finally:
+        conv.CHUNK_COLS_BYTES = chunk_bytes
     return [
-        ("predict conv, C=32: chunks of ~8 MB im2col (minidl)", best_ms(lambda: layer.linear_inference(x), repeats)),
-        ("predict conv, C=32: the whole batch at once", best_ms(lambda: layer.linear(x), repeats)),
+        ("train conv, C=32: ~2 MB im2col chunks on the threads (minidl)", chunked),
+        ("train conv: whole batch", whole),
     ]
 
 
@@ -196,7 +210,7 @@ def main(argv=None) -> None:
         conv_weight_gradient_many_channels,
         conv_input_gradient,
         pooling_backward_threads,
-        inference_conv_chunks,
+        training_conv_chunks,
         gradient_stats_overhead,
         channel_sums,
         per_position_layout,

@@ -9,13 +9,19 @@ NumPy releases the GIL inside its loops, so blocks handed to a few threads run o
                                    first axis; the kernel writes its results into its blocks in place.
 
 Element-wise kernels give bit-identical results however the arrays are cut.
+
+    in_chunks(work, rows, chunk_rows)   calls work(start, stop) on consecutive chunks of rows on every
+                                   core, each call's BLAS products on one thread (the cores already busy
+                                   with the chunks), and returns the calls' results in chunk order.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -93,3 +99,32 @@ def per_position(values: np.ndarray, sample_shape: tuple) -> np.ndarray:
     flattened, (L,) for samples of L values: x.reshape(N, L) op it == x op values, but NumPy's inner
     loops then run over whole samples instead of C values at a time (faster: benchmarks/README.md)."""
     return np.broadcast_to(values, sample_shape).reshape(-1)
+
+
+_blas: Any = None  # threadpoolctl's controller of NumPy's BLAS, made on first use (it scans the loaded libraries)
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """NumPy's BLAS on one thread inside the block (threadpoolctl; its setting is process-wide), for
+    products that run on several of minidl's threads at once: two threads each calling a 2-thread BLAS
+    would fight over the cores."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController().select(user_api="blas")
+    with _blas.limit(limits=1):
+        yield
+
+
+def in_chunks(work: Callable[[int, int], Any], rows: int, chunk_rows: int) -> list:
+    """[work(0, c), work(c, 2c), ...] for c = chunk_rows, over `rows` rows: the chunks shared between
+    minidl's threads, each chunk's BLAS products on one thread. The results come back in chunk order
+    whatever the threads, so a sum over them is the same with 1 or 2 threads."""
+    bounds = [(start, min(start + chunk_rows, rows)) for start in range(0, rows, max(chunk_rows, 1))]
+    if _threads <= 1 or len(bounds) <= 1:
+        return [work(start, stop) for start, stop in bounds]
+    with one_blas_thread():
+        futures = [_executor().submit(work, start, stop) for start, stop in bounds]
+        return [future.result() for future in futures]

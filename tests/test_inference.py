@@ -156,18 +156,21 @@ def test_subclasses_that_override_forward_keep_their_place():
 
 
 @pytest.mark.parametrize("layer", [layers.Conv2D(5, 3, padding="same"), layers.Conv1D(5, 3, strides=2)])
-def test_convolution_in_chunks_of_samples_for_inference(layer, monkeypatch):
-    """Inference's convolution runs in chunks of samples (their im2col stays in cache): the same values
-    as the whole batch at once, within float32 rounding of each output's sum over its window."""
+def test_convolution_in_chunks_of_samples(layer, monkeypatch):
+    """The convolution runs in chunks of samples (their im2col stays in cache) in training and in
+    inference: the same values as the whole batch at once, within float32 rounding of each output's sum
+    over its window; inference keeps no im2col."""
     from minidl.layers import conv
 
     two_d = not isinstance(layer, layers.Conv1D)  # (Conv1D is a Conv2D on a (N, 1, T, C) view)
     x = np.random.default_rng(0).normal(size=(11, 6, 6, 3) if two_d else (11, 9, 3)).astype(np.float32)
     layer.build_for((None, *x.shape[1:]))
-    whole = layer.linear(x)
+    monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 1 << 40)
+    whole = layer.linear_inference(x)
+    assert not hasattr(layer, "cols")
     window_bytes = (9 * 3 * 36 if two_d else 3 * 3 * 4) * 4  # one sample's im2col: windows x values x 4 bytes
-    monkeypatch.setattr(conv, "INFERENCE_COLS_BYTES", 3 * window_bytes)  # chunks of 3 samples: 4 chunks
-    chunked = layer.linear_inference(x)
+    monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 3 * window_bytes)  # chunks of 3 samples: 4 chunks
     terms = 9 * 3 if two_d else 3 * 3
     scale = np.abs(layer.get_weights()[0]).max() * np.abs(x).max() * terms
-    np.testing.assert_allclose(chunked, whole, rtol=0, atol=terms * np.finfo(np.float32).eps * scale)
+    for chunked in (layer.linear_inference(x), layer.linear(x)):
+        np.testing.assert_allclose(chunked, whole, rtol=0, atol=terms * np.finfo(np.float32).eps * scale)

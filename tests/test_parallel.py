@@ -90,3 +90,62 @@ def test_empty_arrays():
     x = np.empty((0, 5), np.float32)
     parallel.blockwise(affine, x, np.empty_like(x))
     parallel.blockwise(affine, x, np.empty_like(x), block=None)
+
+
+def test_chunks_come_back_in_order_with_blas_on_one_thread(threads):
+    x = np.random.default_rng(1).standard_normal((300, 40)).astype(np.float32)
+    blas_threads = []
+
+    def product(start, stop):  # a chunk's share of x^T x, and the BLAS threads it ran with
+        from threadpoolctl import threadpool_info
+
+        blas_threads.append(max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"))
+        return start, stop, x[start:stop].T @ x[start:stop]
+
+    parts = parallel.in_chunks(product, len(x), 64)
+    assert [(start, stop) for start, stop, _ in parts] == [(0, 64), (64, 128), (128, 192), (192, 256), (256, 300)]
+    expected = [x[start:stop].T @ x[start:stop] for start, stop, _ in parts]
+    for (_, _, got), want in zip(parts, expected):
+        np.testing.assert_array_equal(got, want)  # a chunk's product is the same on one BLAS thread
+    if threads > 1:
+        assert blas_threads == [1] * 5  # two threads each on a multi-threaded BLAS would fight over the cores
+    assert parallel.in_chunks(product, 0, 64) == []
+
+
+def test_a_convolution_is_bit_identical_on_one_and_two_threads(monkeypatch):
+    """Conv2D's training step runs in chunks of samples shared between the threads; its gradients are
+    summed in chunk order, so the thread count changes no bit; and they are the whole batch's (one chunk)
+    within float32 rounding."""
+    import minidl
+    from minidl.layers import conv
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((40, 12, 12, 16)).astype(np.float32)
+    g = rng.standard_normal((40, 10, 10, 24)).astype(np.float32)
+    results = []
+    before = parallel.get_num_threads()
+    try:
+        for count, chunk_bytes in ((1, 4 * 100 * 144 * 4), (2, 4 * 100 * 144 * 4), (2, 1 << 40)):
+            # 4 samples a chunk (10x10 windows of 144 floats each): 10 chunks; then the whole batch at once
+            monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", chunk_bytes)
+            parallel.set_num_threads(count)
+            layer = minidl.layers.Conv2D(24, 3, kernel_initializer=minidl.initializers.GlorotUniform(seed=3))
+            layer.build(x.shape)
+            layer.need_input_grad = True
+            y = layer.forward(x, training=True)
+            dx = layer.backward(g)
+            results.append((y, dx, layer.grads["kernel"].copy(), layer.grads["bias"].copy()))
+        kernel = np.abs(layer.params["kernel"].astype(np.float64)).reshape(144, 24)
+    finally:
+        parallel.set_num_threads(before)
+    # float32 sums of n terms in any order: |error| <= n eps sum|terms| each, so two orders differ by twice that
+    eps, cols, g2d = np.finfo(np.float32).eps, np.abs(layer.cols.astype(np.float64)), np.abs(g.reshape(4000, 24))
+    bounds = (
+        2 * 144 * eps * (cols @ kernel).reshape(y.shape),  # y: 3x3x16 products each
+        2 * 216 * eps * 216 * g2d.max() * kernel.max(),  # dL/dx: up to 9 offsets x 24 filters
+        2 * 4000 * eps * (cols.T @ g2d).reshape(3, 3, 16, 24),  # dL/dkernel: 40 samples x 10x10 positions
+        2 * 4000 * eps * g2d.sum(axis=0),  # dL/dbias
+    )
+    for one, two, whole, bound in zip(*results, bounds):
+        np.testing.assert_array_equal(one, two)
+        assert (np.abs(two.astype(np.float64) - whole) <= bound).all()

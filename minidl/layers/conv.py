@@ -8,13 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..parallel import blockwise
+from ..parallel import in_chunks
 from ..shapes import format_shape
 from .activated import ActivatedLayer
 from .base import Layer
 
 PER_SAMPLE_BELOW = 64  # windows of fewer values (kh kw C) take dL/dkernel per sample, see linear_backward
-INFERENCE_COLS_BYTES = 8 * 2**20  # predict's im2col goes in chunks of about this size (memory), see linear_inference
+CHUNK_COLS_BYTES = 2 * 2**20  # training's im2col goes in chunks of samples of about this size (cache), see linear
 
 
 def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
@@ -88,7 +88,7 @@ class Conv2D(ActivatedLayer):
     with K = kernel reshaped to (kh kw C, F).
 
     Backward, with g = dL/dz (N, Ho, Wo, F) (dL/dy passed back through the activation), G = g as (N Ho Wo, F):
-        dL/dkernel = cols^T G                     (kh kw C, F) -> (kh, kw, C, F)  (computed per sample, summed)
+        dL/dkernel = cols^T G                     (kh kw C, F) -> (kh, kw, C, F)  (per chunk of samples, summed)
         dL/dbias   = sum_{n, i, j} g[n, i, j]     (F,)
         dL/dxp     = col2im(G K^T): each row of G K^T (kh, kw, C) is added back onto the input
                      window it came from; dL/dx = dL/dxp with the padding cropped.   (N, H, W, C)
@@ -175,105 +175,116 @@ class Conv2D(ActivatedLayer):
             return x, (0, 0, 0, 0)
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
 
-    def _im2col(self, xp: np.ndarray, ho: int, wo: int) -> np.ndarray:
-        """cols (N, Ho, Wo, kh, kw, C): every output pixel's input window, in the kernel's (kh, kw, C) order.
-        Few channels: one strided copy per kernel offset (much faster for C = 1, benchmarks/README.md);
-        otherwise one copy of a sliding_window_view (N, Ho, Wo, C, kh, kw), faster when each window row
-        holds many channels."""
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
-        n, c = xp.shape[0], xp.shape[3]
+    def _im2col(self, xp: np.ndarray, cols: np.ndarray) -> None:
+        """cols (n, Ho, Wo, kh, kw, C) <- every output pixel's input window, in the kernel's (kh, kw, C)
+        order. Few channels: one strided copy per kernel offset (much faster for C = 1,
+        benchmarks/README.md); otherwise one copy of a sliding_window_view (n, Ho, Wo, C, kh, kw), faster
+        when each window row holds many channels."""
+        (sh, sw), (dh, dw) = self.strides, self.dilation_rate
+        _, ho, wo, _, _, c = cols.shape
         if c < 8:
-            cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
-            offsets = self._offsets()
-
-            def copy_windows(cols_block, xp_block):
-                for a, b, da, db in offsets:
-                    cols_block[:, :, :, a, b, :] = xp_block[window_slices(da, db, (ho, wo), self.strides)]
-
-            blockwise(copy_windows, cols, np.ascontiguousarray(xp), block=None)  # samples split between cores
-            return cols
+            for a, b, da, db in self._offsets():
+                cols[:, :, :, a, b, :] = xp[window_slices(da, db, (ho, wo), self.strides)]
+            return
         windows = sliding_window_view(xp, self.span, axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo, :, ::dh, ::dw]
-        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
+        np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
+
+    def _samples_per_chunk(self, n: int, cols_per_sample: int, itemsize: int) -> int:
+        """Samples per chunk of the training convolution: their im2col about CHUNK_COLS_BYTES, so it is
+        still in cache when its products read it."""
+        return max(1, min(n, CHUNK_COLS_BYTES // max(cols_per_sample * itemsize, 1)))
 
     def linear(self, x):
-        kh, kw = self.kernel_size
-        n, h, w, c = x.shape
-        ho, wo = self._output_hw(h, w)
-        xp, self.pads = self._pad(x)
-        self.padded_shape = xp.shape
-        self.cols = self._im2col(xp, ho, wo).reshape(n * ho * wo, kh * kw * c)
-        z = self.cols @ self.params["kernel"].reshape(kh * kw * c, self.filters)
-        return z.reshape(n, ho, wo, self.filters)
+        return self.convolve(x, keep_cols=True)
 
     def linear_inference(self, x):
-        """linear(x) in chunks of samples whose im2col takes at most about INFERENCE_COLS_BYTES, when the
-        whole batch's would take two chunks or more: predict's memory stays bounded (a 28x28x32 input
-        with a 3x3 kernel at batch 256 would build a 231 MB im2col) at about the same speed
-        (benchmarks/README.md). Nothing is kept for a backward."""
+        return self.convolve(x, keep_cols=False)
+
+    def convolve(self, x: np.ndarray, keep_cols: bool) -> np.ndarray:
+        """z = im2col(xp) @ K, in chunks of samples shared between the cores, each chunk's im2col (about
+        CHUNK_COLS_BYTES) multiplied while it is in cache. Training keeps the whole im2col in self.cols for
+        the backward; predict (keep_cols False) only a chunk's at a time, so its memory stays bounded (a
+        28x28x32 input with a 3x3 kernel at batch 256 would build a 231 MB im2col)."""
         (kh, kw), (n, h, w, c) = self.kernel_size, x.shape
         ho, wo = self._output_hw(h, w)
-        chunk = max(1, INFERENCE_COLS_BYTES // (ho * wo * kh * kw * c * x.itemsize))
-        linear = Conv2D.linear.__get__(self)  # the (N, H, W, C) map, also for Conv1D's (N, 1, T, C) view
-        if n < 2 * chunk:
-            return linear(x)
+        window = kh * kw * c
+        xp, self.pads = self._pad(x)
+        self.padded_shape = xp.shape
+        cols = np.empty((n * ho * wo, window), dtype=x.dtype) if keep_cols else None
+        kernel = self.params["kernel"].reshape(window, self.filters)
         z = np.empty((n, ho, wo, self.filters), dtype=x.dtype)
-        for start in range(0, n, chunk):
-            z[start : start + chunk] = linear(x[start : start + chunk])
+
+        def forward_chunk(start: int, stop: int) -> None:
+            rows = slice(start * ho * wo, stop * ho * wo)
+            chunk_cols = cols[rows] if cols is not None else np.empty((rows.stop - rows.start, window), x.dtype)
+            self._im2col(xp[start:stop], chunk_cols.reshape(stop - start, ho, wo, kh, kw, c))
+            np.matmul(chunk_cols, kernel, out=z[start:stop].reshape(-1, self.filters))
+
+        in_chunks(forward_chunk, n, self._samples_per_chunk(n, ho * wo * window, x.itemsize))
+        if cols is not None:
+            self.cols = cols
         return z
 
     def backward(self, grad_output):
         return self.linear_backward(self.deactivate(grad_output))
 
     def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
-        """The gradients of the layer's own map, from g = dL/dz (N, Ho, Wo, F)."""
+        """The gradients of the layer's own map, from g = dL/dz (N, Ho, Wo, F), in the forward's chunks of
+        samples shared between the cores: each chunk's share of dL/dkernel and dL/dbias (summed over the
+        chunks in float64, in chunk order) and its samples' dL/dx."""
         kh, kw = self.kernel_size
         n, ho, wo, f = g.shape
-        c = self.cols.shape[1] // (kh * kw)
+        window = self.cols.shape[1]
         g2d = g.reshape(n * ho * wo, f)
-        if kh * kw * c >= PER_SAMPLE_BELOW:
-            # many channels: cols^T G as one matrix product (1.5x faster than per sample for keras.io's
-            # 32 -> 64 convolution, benchmarks/README.md)
-            np.matmul(self.cols.T, g2d, out=self.grad_buffer("kernel").reshape(kh * kw * c, f))
-        else:
-            # few channels (a window of kh kw C < PER_SAMPLE_BELOW values): cols^T G as one batched
-            # product, a (kh kw C, F) block per sample, summed in float64 (tiny): OpenBLAS is slower on one
-            # product whose inner dimension is N Ho Wo and whose outer ones are this small (the seed CNN's
-            # first layer), and the short float32 sums are more accurate too.
-            cols3, g3 = self.cols.reshape(n, ho * wo, -1), g.reshape(n, ho * wo, f)
-            per_sample = np.matmul(cols3.transpose(0, 2, 1), g3)
-            np.copyto(
-                self.grad_buffer("kernel"),
-                per_sample.sum(axis=0, dtype=np.float64).reshape(self.params["kernel"].shape),
-                casting="same_kind",
-            )
-        if self.use_bias:  # per sample: (1, Ho Wo) ones @ g, then a float64 sum
-            g3 = g.reshape(n, ho * wo, f)
-            ones = np.ones((1, ho * wo), dtype=g.dtype)
-            np.copyto(
-                self.grad_buffer("bias"),
-                np.matmul(ones, g3).sum(axis=0, dtype=np.float64).reshape(f),
-                casting="same_kind",
-            )
-        if not self.need_input_grad:
-            return None  # first layer: nobody needs dL/dx, skip the second matmul and col2im
-        dxp = self.padded_input_gradient(g2d, (n, ho, wo, c))
+        need_input_grad = self.need_input_grad  # the first layer: nobody needs dL/dx, skip its products
+        dxp = np.empty(self.padded_shape, dtype=g.dtype) if need_input_grad else None
+        ones = np.ones((1, ho * wo), dtype=g.dtype)
+
+        def backward_chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
+            rows = slice(start * ho * wo, stop * ho * wo)
+            cols, g_rows = self.cols[rows], g2d[rows]
+            if window >= PER_SAMPLE_BELOW:
+                kernel_part = cols.T @ g_rows  # (kh kw C, F)
+            else:
+                # few channels (a window of kh kw C < PER_SAMPLE_BELOW values): one (kh kw C, F) block per
+                # sample, summed in float64 (tiny): OpenBLAS is slower on one product whose inner dimension
+                # is long and whose outer ones are this small (the seed CNN's first layer), and the short
+                # float32 sums are more accurate too.
+                cols3, g3 = cols.reshape(stop - start, ho * wo, window), g_rows.reshape(stop - start, ho * wo, f)
+                kernel_part = np.matmul(cols3.transpose(0, 2, 1), g3).sum(axis=0, dtype=np.float64)
+            bias_part = None
+            if self.use_bias:  # per sample: (1, Ho Wo) ones @ g, then a float64 sum
+                bias_part = np.matmul(ones, g_rows.reshape(stop - start, ho * wo, f)).sum(axis=0, dtype=np.float64)
+            if dxp is not None:
+                self.add_input_gradient(g_rows, dxp[start:stop], (ho, wo))
+            return kernel_part, bias_part
+
+        chunk = self._samples_per_chunk(n, ho * wo * window, g.itemsize)
+        parts = in_chunks(backward_chunk, n, chunk)
+        kernel_grad = self.grad_buffer("kernel")
+        np.copyto(kernel_grad, np.sum([k for k, _ in parts], axis=0, dtype=np.float64).reshape(kernel_grad.shape))
+        if self.use_bias:
+            np.copyto(self.grad_buffer("bias"), np.sum([b for _, b in parts], axis=0, dtype=np.float64).reshape(f))
+        if dxp is None:
+            return None
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
-    def padded_input_gradient(self, g2d: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarray:
-        """dL/dxp = col2im(G K^T) from G = dL/dz as (N Ho Wo, F), for (N, Ho, Wo, C) = shape: one kernel
-        offset at a time, because offset (a, b) of output pixel (i, j) read xp[:, i sh + a, j sw + b], so
-        its share of dL/dcols, G K[a, b]^T (N Ho Wo, C), is added back there while it is still in cache
-        (faster than forming all of dL/dcols first, benchmarks/README.md). kh kw iterations, none over pixels."""
-        n, ho, wo, c = shape
+    def add_input_gradient(self, g_rows: np.ndarray, dxp: np.ndarray, out_hw: tuple[int, int]) -> None:
+        """dxp (n, Hp, Wp, C) <- col2im(G K^T) for G = dL/dz (n Ho Wo, F) of the same n samples, (Ho, Wo) =
+        out_hw: one kernel offset at a time, because offset (a, b) of output pixel (i, j) read
+        xp[:, i sh + a, j sw + b], so its share of dL/dcols, G K[a, b]^T (n Ho Wo, C), is added back
+        there while it is still in cache (faster than forming all of dL/dcols first, benchmarks/README.md).
+        kh kw iterations, none over pixels."""
+        n, _, _, c = dxp.shape
+        ho, wo = out_hw
         kernel = self.params["kernel"].reshape(-1, c, self.filters)  # (kh kw, C, F)
-        share = self.scratch("col2im", (n * ho * wo, c), g2d.dtype)
-        dxp = np.zeros(self.padded_shape, dtype=g2d.dtype)
+        share = np.empty((len(g_rows), c), dtype=g_rows.dtype)
+        dxp.fill(0)
         for k, (_, _, da, db) in enumerate(self._offsets()):
-            np.matmul(g2d, kernel[k].T, out=share)
+            np.matmul(g_rows, kernel[k].T, out=share)
             window = dxp[window_slices(da, db, (ho, wo), self.strides)]
             np.add(window, share.reshape(n, ho, wo, c), out=window)
-        return dxp
 
 
 class Conv1D(Conv2D):
