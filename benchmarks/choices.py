@@ -102,6 +102,39 @@ def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def pooling_keeps_places(repeats: int) -> list[tuple[str, float]]:
+    """MaxPooling2D(2)'s training forward and backward on (128, 26, 26, 32) ReLU outputs: the forward
+    keeps where each maximum came from (columns first, then rows) and the backward routes by it, vs a
+    forward of the maxima only and a backward that compares every window offset with the maximum (and
+    passes each window's not yet routed gradient on, for ties): 4 x 3 strided passes."""
+    import minidl
+
+    layer = minidl.layers.MaxPooling2D(2)
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(size=(128, 26, 26, 32)).astype(np.float32), 0)
+    g = rng.random((128, 13, 13, 32), dtype=np.float32)
+    offsets = [window_slices(a, b, (13, 13), (2, 2)) for a in range(2) for b in range(2)]
+
+    def compare_in_backward():
+        out = layer.forward(x)  # the maxima only
+        dx, remaining = np.empty_like(x), g.copy()
+        for k, idx in enumerate(offsets):
+            routed = np.multiply(remaining, x[idx] == out, out=dx[idx])
+            if k < len(offsets) - 1:
+                remaining -= routed
+        return dx
+
+    def keep_places():
+        layer.forward(x, training=True)
+        return layer.backward(g)
+
+    np.testing.assert_array_equal(keep_places(), compare_in_backward())
+    return [
+        ("max-pool train step: places kept in forward (minidl)", best_ms(keep_places, repeats)),
+        ("max-pool train step: offsets compared in backward", best_ms(compare_in_backward, repeats)),
+    ]
+
+
 def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
     """MaxPooling2D(2)'s backward on (128, 26, 26, 32) ReLU outputs: samples split between the threads, vs
     the whole batch in one thread."""
@@ -209,6 +242,7 @@ def main(argv=None) -> None:
         conv_weight_gradient,
         conv_weight_gradient_many_channels,
         conv_input_gradient,
+        pooling_keeps_places,
         pooling_backward_threads,
         training_conv_chunks,
         gradient_stats_overhead,

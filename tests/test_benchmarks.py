@@ -35,7 +35,7 @@ def test_choices_run(capsys):
 
     choices.main(["--repeats", "1"])
     out = capsys.readouterr().out
-    assert out.count("(minidl)") == 8
+    assert out.count("(minidl)") == 9
     assert "GradientStats" in out
 
 

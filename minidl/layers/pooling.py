@@ -9,16 +9,27 @@ from .base import Layer
 from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
 
 
-def max_over(views: list[np.ndarray], out: np.ndarray) -> np.ndarray:
-    """out = the element-wise maximum of the views; the first two are combined straight into out (a copy
-    of the first would be one more pass over memory)."""
+def first_max(views: list[np.ndarray], out: np.ndarray, arg: np.ndarray | None = None) -> None:
+    """out = the element-wise maximum of the views; arg (uint8, if given) = the index of the first view
+    holding it. A later view takes over only by being larger, and has a larger index, so arg is a running
+    maximum of better * k. The first two views are combined straight into out (a copy of the first would
+    be one more pass over memory)."""
     if len(views) == 1:
         np.copyto(out, views[0])
     else:
         np.maximum(views[0], views[1], out=out)
-    for view in views[2:]:
+    if arg is None:
+        for view in views[2:]:
+            np.maximum(out, view, out=out)
+        return
+    if len(views) == 1:
+        arg.fill(0)
+        return
+    np.greater(views[1], views[0], out=arg.view(bool))
+    for k, view in enumerate(views[2:], 2):
+        better = np.greater(view, out)
+        np.maximum(arg, better.view(np.uint8) * np.uint8(k), out=arg)
         np.maximum(out, view, out=out)
-    return out
 
 
 class Pooling2D(Layer):
@@ -67,56 +78,78 @@ class MaxPooling2D(Pooling2D):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
         ho, wo = conv_output_length(h, ph, sh, self.padding), conv_output_length(w, pw, sw, self.padding)
-        self.pads = (0, 0, 0, 0)
+        self.input, self.pads = x, (0, 0, 0, 0)
         if self.padding == "same":
             (top, bottom), (left, right) = same_padding(h, ph, sh), same_padding(w, pw, sw)
             if top or bottom or left or right:
                 # -inf: a padded cell never wins a window (each window holds >= 1 real cell)
                 x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
                 self.pads = (top, bottom, left, right)
-        self.input_padded = x
-        # The max over a window is a max over its rows, then over its columns: first every output row's
-        # maximum over its ph input rows (each a strided view, full rows of W C contiguous values), then
-        # over pw columns of that. (ph - 1) + (pw - 1) vectorised steps, no loop over pixels.
-        row_offsets = [window_slices(a, 0, (ho, wo), self.strides)[1] for a in range(ph)]
-        col_offsets = [window_slices(0, b, (ho, wo), self.strides)[2] for b in range(pw)]
+        self.padded_shape = x.shape
+        # The max over a window is a max over its columns, then over its rows (or the other way round):
+        # (pw - 1) + (ph - 1) vectorised steps on strided views, no loop over pixels. Inference takes the
+        # rows first (full rows of Wp C contiguous values: faster). Training takes the columns first and
+        # keeps where each maximum came from: the column (b) of each row's maximum over the window's
+        # columns, and the row (a) of the window's maximum among those, the first in each step: so the
+        # window's first maximum in row-major order (the smallest a, then b) is the one, as TF.
+        row_offsets, col_offsets = self._offsets(ho, wo)
+        out = np.empty((n, ho, wo, c), dtype=x.dtype)
+        self.col_of_max: np.ndarray | None = None  # (N, Hp, Wo, C) and (N, Ho, Wo, C), training's
+        self.row_of_max: np.ndarray | None = None
 
         def pool(x_block, out_block):
             row_max = np.empty((len(x_block), ho, x_block.shape[2], c), dtype=x_block.dtype)
-            max_over([x_block[:, rows] for rows in row_offsets], out=row_max)  # (n, Ho, Wp, C)
-            max_over([row_max[:, :, cols] for cols in col_offsets], out=out_block)
+            first_max([x_block[:, rows] for rows in row_offsets], row_max)  # (n, Ho, Wp, C)
+            first_max([row_max[:, :, cols] for cols in col_offsets], out_block)
 
-        out = np.empty((n, ho, wo, c), dtype=x.dtype)
-        blockwise(pool, x, out, block=None)
-        self.output = out
+        def pool_and_keep_places(x_block, out_block, col_arg, row_arg):
+            col_max = np.empty((len(x_block), x_block.shape[1], wo, c), dtype=x_block.dtype)
+            first_max([x_block[:, :, cols] for cols in col_offsets], col_max, col_arg)  # (n, Hp, Wo, C)
+            first_max([col_max[:, rows] for rows in row_offsets], out_block, row_arg)
+
+        if training:
+            self.col_of_max = np.empty((n, x.shape[1], wo, c), np.uint8)
+            self.row_of_max = np.empty((n, ho, wo, c), np.uint8)
+            blockwise(pool_and_keep_places, x, out, self.col_of_max, self.row_of_max, block=None)
+        else:
+            blockwise(pool, x, out, block=None)
         return out
+
+    def _offsets(self, ho: int, wo: int) -> tuple[list, list]:
+        """The row slices (a window's row a of every output row) and column slices (column b)."""
+        (ph, pw), strides = self.pool_size, self.strides
+        row_offsets = [window_slices(a, 0, (ho, wo), strides)[1] for a in range(ph)]
+        col_offsets = [window_slices(0, b, (ho, wo), strides)[2] for b in range(pw)]
+        return row_offsets, col_offsets
 
     def backward(self, grad_output):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        xp, out = self.input_padded, self.output
-        _, ho, wo, _ = out.shape
-        dxp = np.empty(xp.shape, dtype=grad_output.dtype)
-        disjoint = sh >= ph and sw >= pw  # each input in at most one window: write, don't accumulate
-        windows = [window_slices(a, b, (ho, wo), self.strides) for a in range(ph) for b in range(pw)]
-        # `remaining` is each window's gradient not routed yet: once the window's first maximum (in
-        # row-major window order, as TF) took it, it drops to exactly 0, so later ties get nothing.
-        remaining = self.scratch("remaining", grad_output.shape, grad_output.dtype)
+        n, ho, wo, c = grad_output.shape
+        if self.col_of_max is None or self.row_of_max is None:  # an inference forward: find the places now
+            self.forward(self.input, training=True)
+        assert self.col_of_max is not None and self.row_of_max is not None
+        _, hp, wp, _ = self.padded_shape
+        row_offsets, col_offsets = self._offsets(ho, wo)
+        dxp = np.empty(self.padded_shape, dtype=grad_output.dtype)
 
-        def route(dxp, xp, out, grad_output, remaining):  # on a block of samples
-            dxp.fill(0)
-            np.copyto(remaining, grad_output)
-            for k, idx in enumerate(windows):
-                hit = xp[idx] == out
-                if disjoint:
-                    routed = np.multiply(remaining, hit, out=dxp[idx])
-                else:
-                    routed = remaining * hit
-                    dxp[idx] += routed
-                if k < len(windows) - 1:
-                    remaining -= routed
+        def route(dxp, g, col_arg, row_arg):  # on a block of samples: each window's gradient to the row of
+            g_cols = np.empty((len(g), hp, wo, c), dtype=g.dtype)  # its maximum, then to its column
+            steps = (
+                (g_cols, row_arg, [np.s_[:, rows] for rows in row_offsets], sh >= ph, sh == ph and ho * ph == hp),
+                (dxp, col_arg, [np.s_[:, :, cols] for cols in col_offsets], sw >= pw, sw == pw and wo * pw == wp),
+            )
+            for gradient, arg, places, disjoint, tiled in steps:
+                if not tiled:  # cells outside every window (or shared between windows) start at 0
+                    gradient.fill(0)
+                for k, place in enumerate(places):
+                    if disjoint:  # each cell in one window: write
+                        np.multiply(g, arg == k, out=gradient[place])
+                    else:  # overlapping windows add up
+                        gradient[place] += g * (arg == k)
+                g = g_cols
 
         # samples split between the cores (faster than one thread: benchmarks/README.md)
-        blockwise(route, dxp, xp, out, grad_output, remaining, block=None)
+        blockwise(route, dxp, grad_output, self.col_of_max, self.row_of_max, block=None)
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
