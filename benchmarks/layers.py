@@ -3,6 +3,7 @@
     python benchmarks/layers.py                 # the seed CNN: training step at batch 32, predict at 256
     python benchmarks/layers.py --model mlp     # the seed MLP (H=1000), full batch of 10,000
     python benchmarks/layers.py --model convnet # keras.io's MNIST convnet: training at batch 128
+    python benchmarks/layers.py --model allconv # the all-convolutional net (BN, stride 2, GAP): batch 128
 
 Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
 machine; it complements benchmarks/run.py (minidl against Keras), which times whole epochs.
@@ -22,7 +23,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads Open
 sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness (and its seed models)
 
 import numpy as np  # noqa: E402
-from workloads import keras_io_convnet  # noqa: E402  (benchmarks/workloads.py)
+from workloads import all_conv_net, keras_io_convnet  # noqa: E402  (benchmarks/workloads.py)
 
 import harness  # noqa: E402,F401
 import minidl  # noqa: E402
@@ -166,6 +167,12 @@ KERAS_LAYERS = {
     "GaussianNoise(0.1)": lambda api: api.layers.GaussianNoise(0.1),
     "SpatialDropout2D(0.2)": lambda api: api.layers.SpatialDropout2D(0.2),
     "Conv2D(32, 3, dilation_rate=2)": lambda api: api.layers.Conv2D(32, 3, dilation_rate=2),
+    "Conv2D(32, 3, padding='same')": lambda api: api.layers.Conv2D(32, 3, padding="same"),
+    "Conv2D(64, 3)": lambda api: api.layers.Conv2D(64, 3),
+    "Conv2D(64, 3, strides=2, padding='same')": lambda api: api.layers.Conv2D(64, 3, strides=2, padding="same"),
+    "BatchNormalization": lambda api: api.layers.BatchNormalization(),
+    "ReLU": lambda api: api.layers.ReLU(),
+    "MaxPooling2D(2)": lambda api: api.layers.MaxPooling2D(2),
     "Conv1D(32, 3) on (784, 32)": lambda api: api.layers.Conv1D(32, 3),
     "MaxPooling1D(2) on (784, 32)": lambda api: api.layers.MaxPooling1D(2),
     "AveragePooling1D(2) on (784, 32)": lambda api: api.layers.AveragePooling1D(2),
@@ -212,7 +219,7 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("cnn", "mlp", "convnet"), default="cnn")
+    parser.add_argument("--model", choices=("cnn", "mlp", "convnet", "allconv"), default="cnn")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--keras-layers", action="store_true", help="time the layers of KERAS_LAYERS against Keras")
     args = parser.parse_args(argv)
@@ -229,8 +236,9 @@ def main(argv=None) -> None:
         "cnn": lambda: (seed_models.cnn("minidl"), (28, 28, 1)),
         "mlp": lambda: (seed_models.mlp(1000), (784,)),
         "convnet": lambda: (keras_io_convnet(minidl), (28, 28, 1)),
+        "allconv": lambda: (all_conv_net(minidl), (28, 28, 1)),
     }[args.model]()
-    sizes = {"cnn": (32, 256), "mlp": (10000, 1024), "convnet": (128, 256)}[args.model]
+    sizes = {"cnn": (32, 256), "mlp": (10000, 1024), "convnet": (128, 256), "allconv": (128, 256)}[args.model]
     for title, n in zip(("training step", "predict"), sizes):
         x = rng.random((n, *shape), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]

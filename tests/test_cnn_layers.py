@@ -9,6 +9,7 @@ import pytest
 
 import minidl
 from minidl import layers, regularizers
+from minidl.layers import conv
 from minidl.layers.base import Layer
 from minidl.testing import check_layer_gradients
 
@@ -102,6 +103,17 @@ def test_conv2d_gradients_many_channels():  # the sliding-window im2col path (C 
     )
 
 
+@pytest.mark.parametrize("kernel_size, dilation_rate", [(3, 1), ((2, 3), 1), (4, 1), (3, (2, 1))])
+def test_conv2d_gradients_input_by_full_correlation(kernel_size, dilation_rate):
+    """Stride 1, "same", C >= FULL_CORRELATION_CHANNELS: dL/dx as one correlation of the padded dL/dz with
+    the flipped kernel (correlate_input_gradient), with "same"'s asymmetric padding and a dilated kernel."""
+    channels = conv.FULL_CORRELATION_CHANNELS
+    layer = layers.Conv2D(3, kernel_size, padding="same", dilation_rate=dilation_rate, bias_initializer="random_normal")
+    assert layer.correlates_input_gradient(channels)
+    errors = assert_gradients_ok(layer, rng(6).standard_normal((2, 6, 5, channels)))
+    assert set(errors) == {"input", "kernel", "bias"}
+
+
 def test_conv2d_gradients_kernel_covers_input():
     # valid, kernel = the whole image: a Dense layer in disguise (1x1 output)
     assert_gradients_ok(layers.Conv2D(2, (3, 4), padding="valid"), rng(3).standard_normal((2, 3, 4, 2)))
@@ -138,7 +150,7 @@ def test_conv2d_float32_end_to_end_and_first_layer_skips_input_grad():
     layer = layers.Conv2D(5, 3, padding="same", activation="relu")
     x = rng(5).standard_normal((2, 8, 8, 3)).astype(np.float32)
     y = layer(x, training=True)
-    assert y.dtype == np.float32 and layer.cols.dtype == np.float32
+    assert y.dtype == np.float32 and layer.xp.dtype == np.float32
     assert layer.params["kernel"].shape == (3, 3, 3, 5) and layer.params["bias"].shape == (5,)
     dx = layer.backward(np.ones_like(y))
     assert dx.dtype == np.float32 and dx.shape == x.shape

@@ -109,6 +109,19 @@ def test_conv2d(padding, strides, kernel_size, in_shape, activation):
     copy_and_compare(kl, ml, x)
 
 
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel_size, dilation_rate", [(3, 1), ((2, 3), 1), (3, 2)])
+def test_conv2d_many_input_channels(padding, kernel_size, dilation_rate):
+    """32 input channels, stride 1: dL/dx by the full correlation with the flipped kernel ("same") or
+    col2im ("valid")."""
+    kl = K.Conv2D(6, kernel_size, padding=padding, dilation_rate=dilation_rate)
+    ml = layers.Conv2D(6, kernel_size, padding=padding, dilation_rate=dilation_rate)
+    x = rng(5).standard_normal((3, 9, 8, 32)).astype(np.float32)
+    kl(x)
+    randomize_keras_weights(kl, seed=6)
+    copy_and_compare(kl, ml, x)
+
+
 def test_conv2d_keras_weight_shapes_and_no_bias():
     kl, ml = K.Conv2D(5, (3, 2), use_bias=False), layers.Conv2D(5, (3, 2), use_bias=False)
     x = rng(3).standard_normal((2, 6, 5, 3)).astype(np.float32)

@@ -139,7 +139,9 @@ def test_a_convolution_is_bit_identical_on_one_and_two_threads(monkeypatch):
     finally:
         parallel.set_num_threads(before)
     # float32 sums of n terms in any order: |error| <= n eps sum|terms| each, so two orders differ by twice that
-    eps, cols, g2d = np.finfo(np.float32).eps, np.abs(layer.cols.astype(np.float64)), np.abs(g.reshape(4000, 24))
+    windows = np.lib.stride_tricks.sliding_window_view(np.abs(x.astype(np.float64)), (3, 3), axis=(1, 2))
+    cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(4000, 144)  # every output's window (the im2col)
+    eps, g2d = np.finfo(np.float32).eps, np.abs(g.reshape(4000, 24))
     bounds = (
         2 * 144 * eps * (cols @ kernel).reshape(y.shape),  # y: 3x3x16 products each
         2 * 216 * eps * 216 * g2d.max() * kernel.max(),  # dL/dx: up to 9 offsets x 24 filters

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from ..parallel import in_chunks
 from ..shapes import format_shape
@@ -14,6 +14,7 @@ from .activated import ActivatedLayer
 from .base import Layer
 
 PER_SAMPLE_BELOW = 64  # windows of fewer values (kh kw C) take dL/dkernel per sample, see linear_backward
+FULL_CORRELATION_CHANNELS = 32  # fewer input channels: dL/dx offset by offset, see correlates_input_gradient
 CHUNK_COLS_BYTES = 2 * 2**20  # training's im2col goes in chunks of samples of about this size (cache), see linear
 
 
@@ -92,6 +93,9 @@ class Conv2D(ActivatedLayer):
         dL/dbias   = sum_{n, i, j} g[n, i, j]     (F,)
         dL/dxp     = col2im(G K^T): each row of G K^T (kh, kw, C) is added back onto the input
                      window it came from; dL/dx = dL/dxp with the padding cropped.   (N, H, W, C)
+                     Stride 1 (many channels): the same as the correlation of g, zero-padded, with the
+                     kernel flipped in space and its channels swapped (correlate_input_gradient).
+    All of it in chunks of samples: each chunk's im2col is built (again, in the backward) and used in cache.
     """
 
     def __init__(
@@ -175,54 +179,53 @@ class Conv2D(ActivatedLayer):
             return x, (0, 0, 0, 0)
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
 
-    def _im2col(self, xp: np.ndarray, cols: np.ndarray) -> None:
-        """cols (n, Ho, Wo, kh, kw, C) <- every output pixel's input window, in the kernel's (kh, kw, C)
-        order. Few channels: one strided copy per kernel offset (much faster for C = 1,
-        benchmarks/README.md); otherwise one copy of a sliding_window_view (n, Ho, Wo, C, kh, kw), faster
-        when each window row holds many channels."""
-        (sh, sw), (dh, dw) = self.strides, self.dilation_rate
-        _, ho, wo, _, _, c = cols.shape
+    def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+        """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
+        (kh, kw, C) order. Few channels: one strided copy per kernel offset (much faster for C = 1,
+        benchmarks/README.md); otherwise one copy of a strided view of all the windows."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
+        (n, _, _, c), (ho, wo) = xp.shape, out_hw
+        cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
         if c < 8:
             for a, b, da, db in self._offsets():
-                cols[:, :, :, a, b, :] = xp[window_slices(da, db, (ho, wo), self.strides)]
-            return
-        windows = sliding_window_view(xp, self.span, axis=(1, 2))[:, ::sh, ::sw][:, :ho, :wo, :, ::dh, ::dw]
-        np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
+                cols[:, :, :, a, b, :] = xp[window_slices(da, db, out_hw, self.strides)]
+        else:
+            s0, s1, s2, s3 = xp.strides  # window (i, j), offset (a, b): xp[:, i sh + a dh, j sw + b dw]
+            strides = (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3)
+            np.copyto(cols, as_strided(xp, cols.shape, strides, writeable=False))
+        return cols.reshape(n * ho * wo, kh * kw * c)
 
-    def _samples_per_chunk(self, n: int, cols_per_sample: int, itemsize: int) -> int:
-        """Samples per chunk of the training convolution: their im2col about CHUNK_COLS_BYTES, so it is
-        still in cache when its products read it."""
-        return max(1, min(n, CHUNK_COLS_BYTES // max(cols_per_sample * itemsize, 1)))
+    def _samples_per_chunk(self, n: int, out_hw: tuple[int, int], c: int, itemsize: int) -> int:
+        """Samples per chunk of the convolution: their im2col about CHUNK_COLS_BYTES, so it is still in
+        cache when its products read it, in an even number of chunks (two cores get equal shares; the
+        same chunks on any number of threads, so the same sums)."""
+        (kh, kw), (ho, wo) = self.kernel_size, out_hw
+        samples = max(1, min(n, CHUNK_COLS_BYTES // max(ho * wo * kh * kw * c * itemsize, 1)))
+        chunks = -(-n // samples)
+        return samples if chunks % 2 == 0 or chunks == 1 else -(-n // (chunks + 1))
 
     def linear(self, x):
-        return self.convolve(x, keep_cols=True)
+        # the backward builds each chunk's im2col again from xp: cheaper than writing and reading them all
+        self.xp, self.pads = self._pad(x)
+        self.input_hw = x.shape[1:3]
+        return self.convolve(self.xp, self._output_hw(x.shape[1], x.shape[2]))
 
     def linear_inference(self, x):
-        return self.convolve(x, keep_cols=False)
+        return self.convolve(self._pad(x)[0], self._output_hw(x.shape[1], x.shape[2]))
 
-    def convolve(self, x: np.ndarray, keep_cols: bool) -> np.ndarray:
-        """z = im2col(xp) @ K, in chunks of samples shared between the cores, each chunk's im2col (about
-        CHUNK_COLS_BYTES) multiplied while it is in cache. Training keeps the whole im2col in self.cols for
-        the backward; predict (keep_cols False) only a chunk's at a time, so its memory stays bounded (a
-        28x28x32 input with a 3x3 kernel at batch 256 would build a 231 MB im2col)."""
-        (kh, kw), (n, h, w, c) = self.kernel_size, x.shape
-        ho, wo = self._output_hw(h, w)
-        window = kh * kw * c
-        xp, self.pads = self._pad(x)
-        self.padded_shape = xp.shape
-        cols = np.empty((n * ho * wo, window), dtype=x.dtype) if keep_cols else None
-        kernel = self.params["kernel"].reshape(window, self.filters)
-        z = np.empty((n, ho, wo, self.filters), dtype=x.dtype)
+    def convolve(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+        """z = im2col(xp) @ K for the padded input xp, in chunks of samples shared between the cores, each
+        chunk's im2col (about CHUNK_COLS_BYTES) multiplied while it is in cache, so memory holds only a
+        chunk's at a time (a 28x28x32 input with a 3x3 kernel at batch 128 would build a 115 MB im2col)."""
+        (n, _, _, c), (ho, wo) = xp.shape, out_hw
+        kernel = self.params["kernel"].reshape(-1, self.filters)
+        z = np.empty((n, ho, wo, self.filters), dtype=xp.dtype)
 
         def forward_chunk(start: int, stop: int) -> None:
-            rows = slice(start * ho * wo, stop * ho * wo)
-            chunk_cols = cols[rows] if cols is not None else np.empty((rows.stop - rows.start, window), x.dtype)
-            self._im2col(xp[start:stop], chunk_cols.reshape(stop - start, ho, wo, kh, kw, c))
-            np.matmul(chunk_cols, kernel, out=z[start:stop].reshape(-1, self.filters))
+            cols = self._im2col(xp[start:stop], (ho, wo))
+            np.matmul(cols, kernel, out=z[start:stop].reshape(-1, self.filters))
 
-        in_chunks(forward_chunk, n, self._samples_per_chunk(n, ho * wo * window, x.itemsize))
-        if cols is not None:
-            self.cols = cols
+        in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, xp.itemsize))
         return z
 
     def backward(self, grad_output):
@@ -232,17 +235,17 @@ class Conv2D(ActivatedLayer):
         """The gradients of the layer's own map, from g = dL/dz (N, Ho, Wo, F), in the forward's chunks of
         samples shared between the cores: each chunk's share of dL/dkernel and dL/dbias (summed over the
         chunks in float64, in chunk order) and its samples' dL/dx."""
-        kh, kw = self.kernel_size
         n, ho, wo, f = g.shape
-        window = self.cols.shape[1]
+        xp = self.xp
+        window = int(np.prod(self.params["kernel"].shape[:-1]))
         g2d = g.reshape(n * ho * wo, f)
-        need_input_grad = self.need_input_grad  # the first layer: nobody needs dL/dx, skip its products
-        dxp = np.empty(self.padded_shape, dtype=g.dtype) if need_input_grad else None
+        c = xp.shape[3]
+        dx = np.empty((n, *self.input_hw, c), dtype=g.dtype) if self.need_input_grad else None  # (first layer)
+        flipped = self.flipped_kernel() if dx is not None and self.correlates_input_gradient(c) else None
         ones = np.ones((1, ho * wo), dtype=g.dtype)
 
         def backward_chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-            rows = slice(start * ho * wo, stop * ho * wo)
-            cols, g_rows = self.cols[rows], g2d[rows]
+            cols, g_rows = self._im2col(xp[start:stop], (ho, wo)), g2d[start * ho * wo : stop * ho * wo]
             if window >= PER_SAMPLE_BELOW:
                 kernel_part = cols.T @ g_rows  # (kh kw C, F)
             else:
@@ -255,36 +258,57 @@ class Conv2D(ActivatedLayer):
             bias_part = None
             if self.use_bias:  # per sample: (1, Ho Wo) ones @ g, then a float64 sum
                 bias_part = np.matmul(ones, g_rows.reshape(stop - start, ho * wo, f)).sum(axis=0, dtype=np.float64)
-            if dxp is not None:
-                self.add_input_gradient(g_rows, dxp[start:stop], (ho, wo))
+            if dx is not None and flipped is not None:
+                self.correlate_input_gradient(g[start:stop], dx[start:stop], flipped)
+            elif dx is not None:
+                self.add_input_gradient(g[start:stop], dx[start:stop])
             return kernel_part, bias_part
 
-        chunk = self._samples_per_chunk(n, ho * wo * window, g.itemsize)
+        chunk = self._samples_per_chunk(n, (ho, wo), c, g.itemsize)
         parts = in_chunks(backward_chunk, n, chunk)
         kernel_grad = self.grad_buffer("kernel")
         np.copyto(kernel_grad, np.sum([k for k, _ in parts], axis=0, dtype=np.float64).reshape(kernel_grad.shape))
         if self.use_bias:
             np.copyto(self.grad_buffer("bias"), np.sum([b for _, b in parts], axis=0, dtype=np.float64).reshape(f))
-        if dxp is None:
-            return None
-        top, bottom, left, right = self.pads
-        return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
+        return dx
 
-    def add_input_gradient(self, g_rows: np.ndarray, dxp: np.ndarray, out_hw: tuple[int, int]) -> None:
-        """dxp (n, Hp, Wp, C) <- col2im(G K^T) for G = dL/dz (n Ho Wo, F) of the same n samples, (Ho, Wo) =
-        out_hw: one kernel offset at a time, because offset (a, b) of output pixel (i, j) read
-        xp[:, i sh + a, j sw + b], so its share of dL/dcols, G K[a, b]^T (n Ho Wo, C), is added back
-        there while it is still in cache (faster than forming all of dL/dcols first, benchmarks/README.md).
-        kh kw iterations, none over pixels."""
-        n, _, _, c = dxp.shape
-        ho, wo = out_hw
-        kernel = self.params["kernel"].reshape(-1, c, self.filters)  # (kh kw, C, F)
-        share = np.empty((len(g_rows), c), dtype=g_rows.dtype)
-        dxp.fill(0)
+    def correlates_input_gradient(self, channels: int) -> bool:
+        """Whether dL/dx goes by correlate_input_gradient: stride 1 and "same" (its products then cover
+        the input once, no more than the forward's) and enough input channels (its product's outer
+        dimension) for the one product to beat col2im's kh kw small ones (measured, benchmarks/README.md)."""
+        return self.strides == (1, 1) and self.padding == "same" and channels >= FULL_CORRELATION_CHANNELS
+
+    def flipped_kernel(self) -> np.ndarray:
+        """The kernel flipped in space, its channels swapped: (kh kw F, C), for correlate_input_gradient."""
+        kh, kw, c, f = self.params["kernel"].shape
+        return np.ascontiguousarray(self.params["kernel"][::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * f, c)
+
+    def correlate_input_gradient(self, g: np.ndarray, dx: np.ndarray, flipped: np.ndarray) -> None:
+        """dx (n, H, W, C) <- dL/dx from g = dL/dz (n, Ho, Wo, F) of the same n samples, stride 1: the "full"
+        correlation of g with the flipped kernel, dx[n, y, x, c] = sum_{a, b, f} gp[n, y + a, x + b, f]
+        kernel[kh-1-a, kw-1-b, c, f] (dilated: offsets times the dilation), gp = g zero-padded by
+        span - 1 - (the forward's pad) on each side. One im2col and one product whose inner dimension is
+        long (kh kw F), as the forward's."""
+        (span_h, span_w), (top, bottom, left, right) = self.span, self.pads
+        pads = ((0, 0), (span_h - 1 - top, span_h - 1 - bottom), (span_w - 1 - left, span_w - 1 - right), (0, 0))
+        np.matmul(self._im2col(np.pad(g, pads), dx.shape[1:3]), flipped, out=dx.reshape(-1, dx.shape[3]))
+
+    def add_input_gradient(self, g: np.ndarray, dx: np.ndarray) -> None:
+        """dx (n, H, W, C) <- dL/dx from g = dL/dz (n, Ho, Wo, F) of the same n samples, any stride: col2im
+        of G K^T, G = g as (n Ho Wo, F), into the padded dxp, one kernel offset at a time: offset (a, b) of
+        output pixel (i, j) read xp[:, i sh + a, j sw + b], so its share of dL/dcols, G K[a, b]^T
+        (n Ho Wo, C), is added back there while it is still in cache (faster than forming all of dL/dcols
+        first, benchmarks/README.md). kh kw iterations, none over pixels; then the padding is cropped."""
+        (n, ho, wo, f), c = g.shape, dx.shape[3]
+        top, bottom, left, right = self.pads
+        dxp = np.zeros((n, top + dx.shape[1] + bottom, left + dx.shape[2] + right, c), dtype=g.dtype)
+        kernel = self.params["kernel"].reshape(-1, c, f)  # (kh kw, C, F)
+        g_rows, share = g.reshape(-1, f), np.empty((n * ho * wo, c), dtype=g.dtype)
         for k, (_, _, da, db) in enumerate(self._offsets()):
             np.matmul(g_rows, kernel[k].T, out=share)
             window = dxp[window_slices(da, db, (ho, wo), self.strides)]
             np.add(window, share.reshape(n, ho, wo, c), out=window)
+        dx[...] = dxp[:, top : top + dx.shape[1], left : left + dx.shape[2]]
 
 
 class Conv1D(Conv2D):
