@@ -150,7 +150,7 @@ def test_conv2d_float32_end_to_end_and_first_layer_skips_input_grad():
     layer = layers.Conv2D(5, 3, padding="same", activation="relu")
     x = rng(5).standard_normal((2, 8, 8, 3)).astype(np.float32)
     y = layer(x, training=True)
-    assert y.dtype == np.float32 and layer.xp.dtype == np.float32
+    assert y.dtype == np.float32 and layer.input.dtype == np.float32
     assert layer.params["kernel"].shape == (3, 3, 3, 5) and layer.params["bias"].shape == (5,)
     dx = layer.backward(np.ones_like(y))
     assert dx.dtype == np.float32 and dx.shape == x.shape

@@ -167,7 +167,7 @@ def test_convolution_in_chunks_of_samples(layer, monkeypatch):
     layer.build_for((None, *x.shape[1:]))
     monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 1 << 40)
     whole = layer.linear_inference(x)
-    assert not hasattr(layer, "xp")
+    assert not hasattr(layer, "input")
     window_bytes = (9 * 3 * 36 if two_d else 3 * 3 * 4) * 4  # one sample's im2col: windows x values x 4 bytes
     monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 3 * window_bytes)  # chunks of 3 samples: 4 chunks
     terms = 9 * 3 if two_d else 3 * 3

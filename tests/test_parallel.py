@@ -151,3 +151,35 @@ def test_a_convolution_is_bit_identical_on_one_and_two_threads(monkeypatch):
     for one, two, whole, bound in zip(*results, bounds):
         np.testing.assert_array_equal(one, two)
         assert (np.abs(two.astype(np.float64) - whole) <= bound).all()
+
+
+def test_batch_normalization_in_chunks_is_bit_identical_on_one_and_two_threads(monkeypatch):
+    """BatchNormalization's training passes go over chunks of samples on the threads; its per-chunk
+    sums are added in chunk order, so the thread count changes no bit; and the chunks give the whole
+    batch's values within float32 rounding."""
+    import minidl
+    from minidl.layers import normalization
+
+    rng = np.random.default_rng(4)
+    x = (3 + 2 * rng.standard_normal((40, 6, 6, 16))).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    before = parallel.get_num_threads()
+    try:
+        for count, chunk_bytes in ((1, 3 * 6 * 6 * 16 * 4), (2, 3 * 6 * 6 * 16 * 4), (2, 1 << 40)):
+            monkeypatch.setattr(normalization, "CHUNK_BYTES", chunk_bytes)  # 3 samples a chunk: 14 chunks
+            parallel.set_num_threads(count)
+            gamma = minidl.initializers.RandomNormal(seed=5)
+            layer = minidl.layers.BatchNormalization(gamma_initializer=gamma)
+            layer.build(x.shape)
+            layer.need_input_grad = True
+            y = layer.forward(x, training=True)
+            dx = layer.backward(g)
+            results.append((y, dx, layer.grads["gamma"].copy(), layer.grads["beta"].copy()))
+    finally:
+        parallel.set_num_threads(before)
+    for one, two, whole in zip(*results):
+        np.testing.assert_array_equal(one, two)
+        # sums of m = 1440 values per channel in float32: a relative error of a few m eps at most
+        scale = np.abs(whole).max()
+        np.testing.assert_allclose(two, whole, rtol=0, atol=8 * 1440 * np.finfo(np.float32).eps * scale)

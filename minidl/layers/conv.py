@@ -169,15 +169,18 @@ class Conv2D(ActivatedLayer):
         wo = None if w is None else conv_output_length(w, kw, sw, self.padding)
         return (n, ho, wo, self.filters)
 
-    def _pad(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        """x padded for "same" (a zero border; no copy for "valid") and the (top, bottom, left, right) pads."""
+    def _pads(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """The (top, bottom, left, right) zero rows and columns around an h x w input: none for "valid"."""
         if self.padding == "valid":
-            return x, (0, 0, 0, 0)
-        top, bottom = same_padding(x.shape[1], self.span[0], self.strides[0])
-        left, right = same_padding(x.shape[2], self.span[1], self.strides[1])
+            return (0, 0, 0, 0)
+        return (*same_padding(h, self.span[0], self.strides[0]), *same_padding(w, self.span[1], self.strides[1]))
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        """x (a chunk of samples) with the zero border of the padding (itself when there is none)."""
+        top, bottom, left, right = self._pads(x.shape[1], x.shape[2])
         if top == bottom == left == right == 0:
-            return x, (0, 0, 0, 0)
-        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0))), (top, bottom, left, right)
+            return x
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
 
     def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
         """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
@@ -205,27 +208,27 @@ class Conv2D(ActivatedLayer):
         return samples if chunks % 2 == 0 or chunks == 1 else -(-n // (chunks + 1))
 
     def linear(self, x):
-        # the backward builds each chunk's im2col again from xp: cheaper than writing and reading them all
-        self.xp, self.pads = self._pad(x)
-        self.input_hw = x.shape[1:3]
-        return self.convolve(self.xp, self._output_hw(x.shape[1], x.shape[2]))
+        # the backward pads each chunk and builds its im2col again: cheaper than keeping them all
+        self.input, self.pads = x, self._pads(x.shape[1], x.shape[2])
+        return self.convolve(x)
 
     def linear_inference(self, x):
-        return self.convolve(self._pad(x)[0], self._output_hw(x.shape[1], x.shape[2]))
+        return self.convolve(x)
 
-    def convolve(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
-        """z = im2col(xp) @ K for the padded input xp, in chunks of samples shared between the cores, each
-        chunk's im2col (about CHUNK_COLS_BYTES) multiplied while it is in cache, so memory holds only a
-        chunk's at a time (a 28x28x32 input with a 3x3 kernel at batch 128 would build a 115 MB im2col)."""
-        (n, _, _, c), (ho, wo) = xp.shape, out_hw
+    def convolve(self, x: np.ndarray) -> np.ndarray:
+        """z = im2col(xp) @ K for x zero-padded, in chunks of samples shared between the cores, each chunk
+        padded and its im2col (about CHUNK_COLS_BYTES) multiplied while it is in cache, so memory holds only
+        a chunk's at a time (a 28x28x32 input with a 3x3 kernel at batch 128 would build a 115 MB im2col)."""
+        (n, h, w, c) = x.shape
+        ho, wo = self._output_hw(h, w)
         kernel = self.params["kernel"].reshape(-1, self.filters)
-        z = np.empty((n, ho, wo, self.filters), dtype=xp.dtype)
+        z = np.empty((n, ho, wo, self.filters), dtype=x.dtype)
 
         def forward_chunk(start: int, stop: int) -> None:
-            cols = self._im2col(xp[start:stop], (ho, wo))
+            cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
             np.matmul(cols, kernel, out=z[start:stop].reshape(-1, self.filters))
 
-        in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, xp.itemsize))
+        in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, x.itemsize))
         return z
 
     def backward(self, grad_output):
@@ -236,16 +239,16 @@ class Conv2D(ActivatedLayer):
         samples shared between the cores: each chunk's share of dL/dkernel and dL/dbias (summed over the
         chunks in float64, in chunk order) and its samples' dL/dx."""
         n, ho, wo, f = g.shape
-        xp = self.xp
+        x = self.input
         window = int(np.prod(self.params["kernel"].shape[:-1]))
         g2d = g.reshape(n * ho * wo, f)
-        c = xp.shape[3]
-        dx = np.empty((n, *self.input_hw, c), dtype=g.dtype) if self.need_input_grad else None  # (first layer)
+        c = x.shape[3]
+        dx = np.empty(x.shape, dtype=g.dtype) if self.need_input_grad else None  # (first layer)
         flipped = self.flipped_kernel() if dx is not None and self.correlates_input_gradient(c) else None
         ones = np.ones((1, ho * wo), dtype=g.dtype)
 
         def backward_chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-            cols, g_rows = self._im2col(xp[start:stop], (ho, wo)), g2d[start * ho * wo : stop * ho * wo]
+            cols, g_rows = self._im2col(self._pad(x[start:stop]), (ho, wo)), g2d[start * ho * wo : stop * ho * wo]
             if window >= PER_SAMPLE_BELOW:
                 kernel_part = cols.T @ g_rows  # (kh kw C, F)
             else:

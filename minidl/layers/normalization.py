@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from ..parallel import blockwise, per_position
+from ..parallel import blockwise, in_chunks, per_position
 from ..shapes import format_shape
 from .base import Layer
+
+CHUNK_BYTES = 1 << 22  # the training passes go over x in chunks of samples of about this size (cache)
 
 
 class BatchNormalization(Layer):
@@ -96,19 +101,24 @@ class BatchNormalization(Layer):
         return per_position(per_channel.reshape(self.broadcast_shape[1:]), self.sample_shape)
 
     def _channel_sum(self, a: np.ndarray) -> np.ndarray:
-        """Sum over the reduced axes of `a` (x's size, any shape), shaped to broadcast (keepdims), in a's
-        dtype but accurate: numpy adds the m = N H W rows of a float32 (N, H, W, C) one after another
-        (error ~m * 6e-8). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked sums: faster and
-        more accurate than numpy's reduction, benchmarks/README.md), then the N partial sums in float64.
-        Otherwise a float64-accumulated reduction. Only (C,)-sized arrays are float64."""
+        """Sum over the reduced axes of `a` (some samples of x's shape, any layout), in float64, shaped to
+        broadcast (keepdims). Channels last: a (1, H W) ones @ a per sample (BLAS, blocked sums: faster
+        and more accurate than numpy's reduction, which adds the rows of a float32 one after another,
+        benchmarks/README.md), then the samples' partial sums in float64. Otherwise a float64-accumulated
+        reduction."""
         a = a.reshape(-1, *self.sample_shape)
         if self.channels_last and a.ndim > 2:
             a3 = a.reshape(a.shape[0], -1, a.shape[-1])
-            partial = np.matmul(np.ones((1, a3.shape[1]), dtype=a.dtype), a3)  # (N, 1, C)
-            total = partial.sum(axis=0, dtype=np.float64)
+            total = np.matmul(np.ones((1, a3.shape[1]), dtype=a.dtype), a3).sum(axis=0, dtype=np.float64)
         else:
             total = a.sum(axis=self.reduction_axes, dtype=np.float64)
-        return total.reshape(self.broadcast_shape).astype(a.dtype)
+        return total.reshape(self.broadcast_shape)
+
+    def _over_chunks(self, work: Callable[[slice], Any], rows: np.ndarray) -> list:
+        """work(samples) on chunks of about CHUNK_BYTES of the (N, L) rows, on every core; their results in
+        chunk order (so their sums are the same on any number of threads)."""
+        per_chunk = max(1, CHUNK_BYTES // max(rows[:1].nbytes, 1))
+        return in_chunks(lambda start, stop: work(slice(start, stop)), len(rows), per_chunk)
 
     def forward(self, x, training=False):
         # Keras: a frozen layer (trainable=False) always runs in inference mode.
@@ -118,26 +128,33 @@ class BatchNormalization(Layer):
         if not self.training_mode:
             return self._inference_forward(rows).reshape(x.shape)
         m = x.size // self.state["moving_mean"].size  # values per channel
-        mean = self._channel_sum(x) / m
-        # x_hat lives in a kept array (backward reads it); y is fresh (the next layer keeps it) and first
-        # holds the squares for the variance.
-        centred = np.subtract(rows, self._per_position(mean), out=self.scratch("x_hat", rows.shape, rows.dtype))
-        y = np.empty_like(rows)
-        var = self._channel_sum(np.square(centred, out=y)) / m
+        # Two passes over x, chunk by chunk, as tf.nn.moments: the mean, then the mean square of x - mean
+        # (kept, the backward reads it); a third writes y = (x - mean) gamma / sqrt(var + eps) + beta.
+        mean = np.sum(self._over_chunks(lambda n: self._channel_sum(rows[n]), rows), axis=0) / m
+        mean_row = self._per_position(mean.astype(x.dtype))
+        centred = self.scratch("centred", rows.shape, rows.dtype)
+
+        def centre(n: slice) -> np.ndarray:
+            np.subtract(rows[n], mean_row, out=centred[n])
+            return self._channel_sum(np.square(centred[n]))
+
+        var = np.sum(self._over_chunks(centre, rows), axis=0) / m
         moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
         # In place (set_weights/save keep references); same operation order as Keras.
-        moving_mean[...] = moving_mean * self.momentum + mean.reshape(-1) * (1.0 - self.momentum)
-        moving_var[...] = moving_var * self.momentum + var.reshape(-1) * (1.0 - self.momentum)
-        self.inv_std = 1.0 / np.sqrt(var + self.epsilon)  # (1, ..., C): python floats keep float32
-        self.x_hat = centred
-        self.x_hat *= self._per_position(self.inv_std)  # normalise in place
+        moving_mean[...] = moving_mean * self.momentum + mean.reshape(-1).astype(x.dtype) * (1.0 - self.momentum)
+        moving_var[...] = moving_var * self.momentum + var.reshape(-1).astype(x.dtype) * (1.0 - self.momentum)
+        self.centred, self.inv_std = centred, (1.0 / np.sqrt(var + self.epsilon)).astype(x.dtype)
         gamma, beta = self._per_channel("gamma"), self._per_channel("beta")
-        if gamma is not None:
-            np.multiply(self.x_hat, self._per_position(gamma), out=y)
-        else:
-            np.copyto(y, self.x_hat)
-        if beta is not None:
-            y += self._per_position(beta)
+        scale = self._per_position(self.inv_std if gamma is None else gamma * self.inv_std)
+        shift = None if beta is None else self._per_position(beta)
+        y = np.empty_like(rows)
+
+        def normalise(n: slice) -> None:
+            np.multiply(centred[n], scale, out=y[n])
+            if shift is not None:
+                y[n] += shift
+
+        self._over_chunks(normalise, rows)
         return y.reshape(x.shape)
 
     def _statistic(self, name: str) -> np.ndarray:
@@ -172,28 +189,44 @@ class BatchNormalization(Layer):
 
     def backward(self, grad_output):
         g = grad_output.reshape(len(grad_output), -1)
-        x_hat = (
-            self.x_hat
-            if self.training_mode
-            else (self.input - self._per_position(self._statistic("moving_mean"))) * self._per_position(self.inv_std)
+        gamma = self._per_channel("gamma")
+        scale = self.inv_std if gamma is None else gamma * self.inv_std  # (1, ..., C)
+        if not self.training_mode:
+            dx_inference = self._inference_backward(g, scale)
+            return None if dx_inference is None else dx_inference.reshape(grad_output.shape)
+        centred, inv_std = self.centred, self.inv_std  # x_hat = centred inv_std
+        # One pass for the sums of g and g x_hat, chunk by chunk; one more for dL/dx.
+        sums = self._over_chunks(lambda n: (self._channel_sum(g[n]), self._channel_sum(g[n] * centred[n])), g)
+        sum_g = np.sum([a for a, _ in sums], axis=0)
+        sum_g_xhat = np.sum([b for _, b in sums], axis=0) * inv_std
+        self._store_gradients(sum_g, sum_g_xhat)
+        if not self.need_input_grad:
+            return None
+        m = g.size // sum_g.size  # values per channel
+        # dx = scale (g - sum_g / m - x_hat sum_g_xhat / m) = g a + centred b + c per channel
+        a, b, c = (
+            self._per_position(v.astype(g.dtype))
+            for v in (scale, -scale * inv_std * sum_g_xhat / m, -scale * sum_g / m)
         )
-        sum_g = self._channel_sum(g)
-        g_xhat = g * x_hat
-        sum_g_xhat = self._channel_sum(g_xhat)
+        dx = np.empty_like(g)
+
+        def input_gradient(n: slice) -> None:
+            np.multiply(g[n], a, out=dx[n])
+            dx[n] += centred[n] * b
+            dx[n] += c
+
+        self._over_chunks(input_gradient, g)
+        return dx.reshape(grad_output.shape)
+
+    def _store_gradients(self, sum_g: np.ndarray, sum_g_xhat: np.ndarray) -> None:
+        """dL/dgamma = sum g x_hat, dL/dbeta = sum g (the sums over the reduced axes)."""
         if self.scale:
             np.copyto(self.grad_buffer("gamma"), sum_g_xhat.reshape(-1))
         if self.center:
             np.copyto(self.grad_buffer("beta"), sum_g.reshape(-1))
-        if not self.need_input_grad:
-            return None
-        gamma = self._per_channel("gamma")
-        scale = self.inv_std if gamma is None else gamma * self.inv_std  # (1, ..., C)
-        if not self.training_mode:
-            return (g * self._per_position(scale)).reshape(grad_output.shape)
-        m = g.size // sum_g.size  # values per channel
-        # dx = scale * (g - sum_g / m - x_hat * sum_g_xhat / m), in one buffer (g * x_hat's, reused)
-        dx = np.multiply(x_hat, self._per_position(sum_g_xhat / m), out=g_xhat)
-        np.subtract(g, dx, out=dx)
-        dx -= self._per_position(sum_g / m)
-        dx *= self._per_position(scale)
-        return dx.reshape(grad_output.shape)
+
+    def _inference_backward(self, g: np.ndarray, scale: np.ndarray) -> np.ndarray | None:
+        """After an inference-mode forward the layer is the affine map y = x s + t: dL/dx = g s."""
+        x_hat = (self.input - self._per_position(self._statistic("moving_mean"))) * self._per_position(self.inv_std)
+        self._store_gradients(self._channel_sum(g), self._channel_sum(g * x_hat))
+        return (g * self._per_position(scale)) if self.need_input_grad else None

@@ -8,7 +8,10 @@ import numpy as np
 from keras import layers
 from notmnist_data import load
 
-TOLERANCES = {"test_accuracy": 0.05}
+# Eight short epochs on 2000 samples: one run's test accuracy varies with the seed by as much as the two
+# frameworks differ (seeds 0-5, measured: Keras 0.680-0.790, minidl 0.685-0.833; means 0.723 and 0.755),
+# so the bound is that spread's, not a tighter one that a reordered float32 sum could break.
+TOLERANCES = {"test_accuracy": 0.12}
 
 keras.utils.set_random_seed(0)
 (x_train, y_train), (x_test, y_test) = load(train=2000, test=600)
