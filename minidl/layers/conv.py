@@ -15,7 +15,7 @@ from .base import Layer
 
 PER_SAMPLE_BELOW = 64  # windows of fewer values (kh kw C) take dL/dkernel per sample, see linear_backward
 FULL_CORRELATION_CHANNELS = 32  # fewer input channels: dL/dx offset by offset, see correlates_input_gradient
-CHUNK_COLS_BYTES = 2 * 2**20  # training's im2col goes in chunks of samples of about this size (cache), see linear
+CHUNK_COLS_BYTES = 4 * 2**20  # the im2col goes in chunks of samples of about this size (cache), see convolve
 
 
 def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
@@ -200,12 +200,14 @@ class Conv2D(ActivatedLayer):
 
     def _samples_per_chunk(self, n: int, out_hw: tuple[int, int], c: int, itemsize: int) -> int:
         """Samples per chunk of the convolution: their im2col about CHUNK_COLS_BYTES, so it is still in
-        cache when its products read it, in an even number of chunks (two cores get equal shares; the
-        same chunks on any number of threads, so the same sums)."""
+        cache when its products read it, in an even number of chunks, at least two (two cores get equal
+        shares; the same chunks on any number of threads, so the same sums). Smaller chunks would fit the
+        1 MiB L2 of this kind of machine but cost more in handing chunks to threads than they save
+        (benchmarks/README.md)."""
         (kh, kw), (ho, wo) = self.kernel_size, out_hw
         samples = max(1, min(n, CHUNK_COLS_BYTES // max(ho * wo * kh * kw * c * itemsize, 1)))
-        chunks = -(-n // samples)
-        return samples if chunks % 2 == 0 or chunks == 1 else -(-n // (chunks + 1))
+        chunks = max(-(-n // samples), min(n, 2))
+        return -(-n // (chunks + chunks % 2)) if n > 1 else 1
 
     def linear(self, x):
         # the backward pads each chunk and builds its im2col again: cheaper than keeping them all
