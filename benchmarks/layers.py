@@ -4,6 +4,7 @@
     python benchmarks/layers.py --model mlp     # the seed MLP (H=1000), full batch of 10,000
     python benchmarks/layers.py --model convnet # keras.io's MNIST convnet: training at batch 128
     python benchmarks/layers.py --model allconv # the all-convolutional net (BN, stride 2, GAP): batch 128
+    python benchmarks/layers.py --conv-throughput  # GFLOP/s of the everyday convolutions: minidl, oneDNN, BLAS
 
 Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
 machine; it complements benchmarks/run.py (minidl against Keras), which times whole epochs.
@@ -217,12 +218,56 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
     return rows
 
 
+# (input height = width, input channels, filters, stride, padding): the everyday models' 3x3 convolutions
+CONV_SHAPES = [(28, 32, 32, 1, "same"), (28, 32, 64, 2, "same"), (14, 64, 64, 1, "same"), (13, 32, 64, 1, "valid")]
+
+
+def conv_throughput(repeats: int, batch: int = 256) -> list[tuple[str, list[float]]]:
+    """GFLOP/s of the inference forward of each of CONV_SHAPES at `batch`: minidl's Conv2D (im2col chunks on
+    the cores), TensorFlow's tf.nn.conv2d (oneDNN's direct convolution), and OpenBLAS's float32 product
+    of the same sizes as minidl's, (batch Ho Wo, 9 C) @ (9 C, F) on prebuilt columns: on both BLAS
+    threads over the whole batch, and on one thread over one chunk of about CHUNK_COLS_BYTES (in cache)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for size, channels, filters, stride, padding in CONV_SHAPES:
+        layer = minidl.layers.Conv2D(filters, 3, strides=stride, padding=padding)
+        layer.build_for((None, size, size, channels))
+        x = rng.random((batch, size, size, channels), dtype=np.float32)
+        name = f"{size}x{size}x{channels} -> {filters}, stride {stride}, {padding}"
+        rows.append((name, _conv_rates(layer, x, repeats)))
+    return rows
+
+
+def _conv_rates(layer, x: np.ndarray, repeats: int) -> list[float]:
+    import tensorflow as tf
+
+    batch, size, _, channels = x.shape
+    out_hw = layer._output_hw(size, size)
+    flops = 2 * batch * out_hw[0] * out_hw[1] * 9 * channels * layer.filters
+    tx, tk = tf.constant(x), tf.constant(layer.params["kernel"])
+    strides, padding = layer.strides, layer.padding.upper()
+    tf_conv = tf.function(lambda: tf.nn.conv2d(tx, tk, strides, padding))
+    cols, kernel = layer._im2col(layer._pad(x), out_hw), layer.params["kernel"].reshape(-1, layer.filters)
+    chunk = cols[: layer._samples_per_chunk(batch, out_hw, channels, x.itemsize) * out_hw[0] * out_hw[1]]
+    with minidl.parallel.one_blas_thread():
+        one_core_ms = best_ms(lambda: chunk @ kernel, repeats * 5) * len(cols) / len(chunk)
+    timed = [best_ms(fn, repeats) for fn in (lambda: layer.linear_inference(x), tf_conv, lambda: cols @ kernel)]
+    return [flops / ms / 1e6 for ms in (*timed, one_core_ms)]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=("cnn", "mlp", "convnet", "allconv"), default="cnn")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--keras-layers", action="store_true", help="time the layers of KERAS_LAYERS against Keras")
+    parser.add_argument("--conv-throughput", action="store_true", help="GFLOP/s of convolutions: minidl, oneDNN, BLAS")
     args = parser.parse_args(argv)
+    if args.conv_throughput:
+        print(f"\nconvolution forward, batch 256, GFLOP/s (best of {args.repeats})")
+        print(f"{'3x3 convolution':40s} {'minidl':>8s} {'oneDNN':>8s} {'BLAS 2 cores':>13s} {'BLAS 1 core':>12s}")
+        for name, rates in conv_throughput(args.repeats):
+            print(f"{name:40s} {rates[0]:8.0f} {rates[1]:8.0f} {rates[2]:13.0f} {rates[3]:12.0f}")
+        return
     if args.keras_layers:
         print(f"\nforward + backward, batch 128, 28x28x32 inputs (best of {args.repeats}, ms)")
         print(f"{'layer':32s} {'minidl':>9s} {'Keras':>9s} {'minidl/Keras':>13s}")
