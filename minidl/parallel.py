@@ -13,11 +13,15 @@ Element-wise kernels give bit-identical results however the arrays are cut.
     in_chunks(work, rows, chunk_rows)   calls work(start, stop) on consecutive chunks of rows on every
                                    core, each call's BLAS products on one thread (the cores already busy
                                    with the chunks), and returns the calls' results in chunk order.
+
+Called from inside such a block or chunk (a layer's work inside another's chunk), both run on the
+calling thread.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -42,6 +46,17 @@ def _default_threads() -> int:
 
 _threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
+_thread_state = threading.local()  # .is_worker: this thread is one of the pool's
+
+
+def _mark_worker() -> None:
+    _thread_state.is_worker = True
+
+
+def _splits_work() -> bool:
+    """Whether work may be split between threads here: not inside one of the pool's own tasks (a task
+    waiting for tasks queued behind it would wait for ever when every worker does the same)."""
+    return _threads > 1 and not getattr(_thread_state, "is_worker", False)
 
 
 def set_num_threads(threads: int) -> None:
@@ -63,7 +78,7 @@ def get_num_threads() -> int:
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="minidl")
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="minidl", initializer=_mark_worker)
     return _pool
 
 
@@ -77,7 +92,7 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
         kernel(*arrays)  # blocks must be views of matching rows, or the kernel's writes would be lost
         return
     rows = first.shape[0]
-    workers = min(_threads, rows) if first.size >= PARALLEL_MIN else 1
+    workers = min(_threads, rows) if first.size >= PARALLEL_MIN and _splits_work() else 1
     block_rows = max(block // max(first.size // max(rows, 1), 1) if block else -(-rows // workers), 1)
 
     def run(lo: int, hi: int) -> None:
@@ -123,7 +138,7 @@ def in_chunks(work: Callable[[int, int], Any], rows: int, chunk_rows: int) -> li
     minidl's threads, each chunk's BLAS products on one thread. The results come back in chunk order
     whatever the threads, so a sum over them is the same with 1 or 2 threads."""
     bounds = [(start, min(start + chunk_rows, rows)) for start in range(0, rows, max(chunk_rows, 1))]
-    if _threads <= 1 or len(bounds) <= 1:
+    if not _splits_work() or len(bounds) <= 1:
         return [work(start, stop) for start, stop in bounds]
     with one_blas_thread():
         futures = [_executor().submit(work, start, stop) for start, stop in bounds]

@@ -111,6 +111,45 @@ def test_maps_wait_across_consecutive_poolings_and_stop_at_a_mixing_layer():
     np.testing.assert_array_equal(model(x), layer_by_layer(model, x))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_steps_after_a_convolution_run_in_its_chunks_bit_for_bit(threads, monkeypatch):
+    """Pooling, the bias and ReLU, BatchNormalization and an Activation after a convolution run on each of
+    its chunks of samples: the same bits as the layers one by one, on any number of threads."""
+    from minidl import parallel
+    from minidl.layers import conv
+
+    model = cnn(layers.BatchNormalization(name="bn"), layers.Activation("relu", name="act"))
+    runs = InferencePlan(model.layers).runs
+    assert [str(run) for run in runs] == [
+        "conv.linear_inference + pool.forward + conv.activate + bn.forward + act.forward",
+        "flat.forward",
+        "out.forward",
+    ]
+    monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 2 * 144 * 27 * 4)  # 2 samples' im2col: 4 chunks of 7
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(threads)
+    try:
+        x = batch()
+        np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
+    finally:
+        parallel.set_num_threads(before)
+
+
+def test_a_subclass_that_overrides_forward_runs_on_the_whole_batch():
+    class NegatedReLU(layers.ReLU):
+        def forward(self, x, training=False):
+            return -super().forward(x, training)
+
+    model = cnn(layers.BatchNormalization(name="bn"), NegatedReLU(name="neg"), layers.ReLU(name="relu"))
+    assert [str(run) for run in InferencePlan(model.layers).runs][:3] == [
+        "conv.linear_inference + conv.activate + bn.forward",
+        "neg.forward",
+        "pool.forward",
+    ]
+    x = batch()
+    np.testing.assert_array_equal(model.predict(x), layer_by_layer(model, x))
+
+
 def test_a_model_without_pooling_runs_its_layers_in_order():
     model = minidl.Sequential(
         [
@@ -174,3 +213,51 @@ def test_convolution_in_chunks_of_samples(layer, monkeypatch):
     scale = np.abs(layer.get_weights()[0]).max() * np.abs(x).max() * terms
     for chunked in (layer.linear_inference(x), layer.linear(x)):
         np.testing.assert_allclose(chunked, whole, rtol=0, atol=terms * np.finfo(np.float32).eps * scale)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_functional_graph_fuses_chains_that_nothing_else_reads(threads, monkeypatch):
+    """In a residual block, a convolution takes in the nodes after it up to a tensor read twice (the
+    shortcut), by a merge, or returned by the model; predict gives the bits of the unfused pass."""
+    from minidl import parallel
+    from minidl.inference import fused_graph_runs
+    from minidl.layers import conv
+
+    minidl.set_seed(7)
+    inputs = minidl.Input((10, 10, 3))
+    x = layers.BatchNormalization(name="bn0")(layers.Conv2D(6, 3, padding="same", activation="relu", name="c0")(inputs))
+    shortcut = x
+    x = layers.Activation("relu", name="act1")(
+        layers.BatchNormalization(name="bn1")(layers.Conv2D(6, 3, padding="same", name="c1")(x))
+    )
+    x = layers.BatchNormalization(name="bn2")(layers.Conv2D(6, 3, padding="same", name="c2")(x))
+    x = layers.Activation("relu", name="act3")(layers.Add(name="add")([x, shortcut]))
+    pooled = layers.MaxPooling2D(name="pool")(layers.Conv2D(4, 1, name="c3")(x))
+    outputs = layers.Dense(3, name="out")(layers.Flatten(name="flat")(pooled))
+    model = minidl.Model(inputs, [outputs, pooled])
+    rng = np.random.default_rng(8)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.set_weights(
+                [rng.uniform(0.5, 1.5, 6), rng.normal(size=6), rng.normal(size=6), rng.uniform(0.5, 2, 6)]
+            )
+        elif layer.get_weights():
+            layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
+
+    runs = fused_graph_runs(model.nodes, model.instances, model.outputs)
+    names = {i: str(run) for i, (run, _) in runs.heads.items()}
+    assert sorted(names.values()) == [
+        "c0.linear_inference + c0.activate + bn0.forward",  # bn0's output is read twice: the chain stops
+        "c1.linear_inference + c1.activate + bn1.forward + act1.forward",
+        "c2.linear_inference + c2.activate + bn2.forward",  # then a merge
+        "c3.linear_inference + c3.activate + pool.forward",  # its output: read by flat, returned too
+    ]
+    monkeypatch.setattr(conv, "CHUNK_COLS_BYTES", 3 * 100 * 54 * 4)  # 3 samples' im2col: 3 chunks of 9
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(threads)
+    try:
+        batch_x = rng.normal(size=(9, 10, 10, 3)).astype(np.float32)
+        for fused, unfused in zip(model.predict(batch_x), model.forward(batch_x, training=False)):
+            np.testing.assert_array_equal(fused, unfused)
+    finally:
+        parallel.set_num_threads(before)

@@ -36,6 +36,22 @@ def test_blocks_and_threads_give_the_unblocked_result(shape, block, threads):
     np.testing.assert_array_equal(y, expected)  # bit for bit, every element written
 
 
+def test_blocks_inside_chunks_run_on_the_chunks_thread(threads):
+    """A chunk's work that splits element-wise work of its own (a layer's maps inside a convolution's
+    chunks) runs it on the chunk's thread: the pool's workers never wait on tasks queued behind them."""
+    x = np.random.default_rng(0).standard_normal((4, parallel.PARALLEL_MIN)).astype(np.float32)
+    y = np.full_like(x, np.nan)
+
+    def work(start, stop):
+        parallel.blockwise(affine, x[start:stop], y[start:stop], block=None)
+        return parallel.in_chunks(lambda a, b: b - a, stop - start, 1)
+
+    assert parallel.in_chunks(work, 4, 1) == [[1]] * 4
+    expected = np.empty_like(x)
+    affine(x, expected)
+    np.testing.assert_array_equal(y, expected)
+
+
 def test_non_contiguous_arrays_are_processed_whole():
     x = np.arange(40, dtype=np.float32).reshape(8, 5)[:, ::2]  # a strided view: blocks could not be views
     y = np.empty_like(x)

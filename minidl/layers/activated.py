@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 import numpy as np
@@ -10,7 +11,7 @@ from .. import regularizers
 from ..parallel import blockwise, per_position
 from ..shapes import Shape
 from . import activations
-from .base import Layer
+from .base import Layer, own_inference_map
 
 
 class ActivatedLayer(Layer):
@@ -66,6 +67,22 @@ class ActivatedLayer(Layer):
             bias = per_position(self.params["bias"], z.shape[1:])
             blockwise(lambda block: np.add(block, bias, out=block), z.reshape(len(z), -1), block=None)
         return z if self.activation is None else self.activation.forward(z, training)
+
+    def activation_map(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """activate(z) as a function of some samples' z that keeps nothing on the layer (see
+        Layer.inference_map), or None if the activation has none. It overwrites z."""
+        function = None if self.activation is None else own_inference_map(self.activation)
+        if self.activation is not None and function is None:
+            return None
+        bias = self.params["bias"] if self.use_bias else None
+
+        def activate(z: np.ndarray) -> np.ndarray:
+            if bias is not None:
+                rows = z.reshape(len(z), -1)
+                np.add(rows, per_position(bias, z.shape[1:]), out=rows)
+            return z if function is None else function(z)
+
+        return activate
 
     def deactivate(self, grad_output: np.ndarray) -> np.ndarray:
         """dL/dz from dL/dy, through the activation."""

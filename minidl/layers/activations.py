@@ -11,7 +11,7 @@ from .. import activations as functions
 from .. import initializers, regularizers
 from ..parallel import blockwise
 from ..registry import Registry
-from .base import Layer
+from .base import Layer, own_inference_map
 
 
 def activation_name(layer: Layer | None) -> str:
@@ -49,6 +49,9 @@ class ElementwiseActivationLayer(Layer):
         self.input, self.output = x, self.function(x)
         return self.output
 
+    def inference_map(self):
+        return self.function
+
     def backward(self, grad_output):
         if self.fused_with_loss:
             return grad_output
@@ -85,6 +88,9 @@ class ReLU(Layer):
         self.output = x if self.overwrite_input else np.empty_like(x)
         blockwise(lambda x_block, y_block: np.maximum(x_block, 0, out=y_block), x, self.output, block=None)
         return self.output
+
+    def inference_map(self):
+        return self.function if self.function is not None else lambda x: np.maximum(x, 0, out=x)
 
     def backward(self, grad_output):
         if self.function is not None:
@@ -204,6 +210,9 @@ class Linear(Layer):
     def forward(self, x, training=False):
         return x
 
+    def inference_map(self):
+        return lambda x: x
+
     def backward(self, grad_output):
         return grad_output
 
@@ -218,6 +227,9 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         return self.activation.forward(x, training)
+
+    def inference_map(self):
+        return own_inference_map(self.activation)
 
     def backward(self, grad_output):
         return self.activation.backward(grad_output)

@@ -13,7 +13,7 @@ Optimisers read `params` and `grads` and update the parameters; `backward` never
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,14 @@ from ..serializable import config_from_attributes, config_value, constructor_arg
 from ..shapes import Shape, format_shape
 from .symbolic import is_symbolic, symbolic_output
 
-__all__ = ["Layer", "unique_name"]
+__all__ = ["Layer", "own_inference_map", "unique_name"]
+
+
+def own_inference_map(layer: Layer) -> Callable[[np.ndarray], np.ndarray] | None:
+    """layer.inference_map() if the class that defines it also defines the forward the layer runs (a
+    subclass that changes forward and not inference_map gets None, not its parent's map)."""
+    owner = next(cls for cls in type(layer).__mro__ if "inference_map" in vars(cls))
+    return layer.inference_map() if type(layer).forward is getattr(owner, "forward", None) else None
 
 
 def _reused(store: dict[str, np.ndarray], name: str, shape: tuple, dtype) -> np.ndarray:
@@ -92,6 +99,13 @@ class Layer:
     @property
     def has_backward(self) -> bool:
         return type(self).backward is not Layer.backward
+
+    def inference_map(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """For a layer whose inference treats each sample alone: its inference forward as a function of some
+        samples that keeps nothing on the layer (so several threads may run it at once; it may overwrite
+        its argument). minidl.inference runs it on a convolution's chunks while they are in cache. None
+        (the default): no such function, the layer runs on whole batches."""
+        return None
 
     # ----------------------------------------------------------------- machinery
     def __call__(self, x, training: bool | None = None):

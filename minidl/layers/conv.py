@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -217,21 +217,35 @@ class Conv2D(ActivatedLayer):
     def linear_inference(self, x):
         return self.convolve(x)
 
-    def convolve(self, x: np.ndarray) -> np.ndarray:
+    def convolve(
+        self,
+        x: np.ndarray,
+        then: Callable[[np.ndarray], np.ndarray] | None = None,
+        then_shape: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
         """z = im2col(xp) @ K for x zero-padded, in chunks of samples shared between the cores, each chunk
         padded and its im2col (about CHUNK_COLS_BYTES) multiplied while it is in cache, so memory holds only
-        a chunk's at a time (a 28x28x32 input with a 3x3 kernel at batch 128 would build a 115 MB im2col)."""
+        a chunk's at a time (a 28x28x32 input with a 3x3 kernel at batch 128 would build a 115 MB im2col).
+        With `then` (inference: the maps of the layers that follow, see minidl.inference), then(z) of each
+        chunk while it is in cache instead, each sample's of shape `then_shape`."""
         (n, h, w, c) = x.shape
         ho, wo = self._output_hw(h, w)
         kernel = self.params["kernel"].reshape(-1, self.filters)
-        z = np.empty((n, ho, wo, self.filters), dtype=x.dtype)
+        out = np.empty((n, *(then_shape or (ho, wo, self.filters))), dtype=x.dtype)
+
+        in_place = out.shape[1:] == (ho, wo, self.filters)  # z can be written where the output goes
 
         def forward_chunk(start: int, stop: int) -> None:
             cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
-            np.matmul(cols, kernel, out=z[start:stop].reshape(-1, self.filters))
+            z = out[start:stop] if in_place else np.empty((stop - start, ho, wo, self.filters), x.dtype)
+            np.matmul(cols, kernel, out=z.reshape(-1, self.filters))
+            if then is not None:
+                result = then(z)
+                if result is not z:
+                    out[start:stop] = result
 
         in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, x.itemsize))
-        return z
+        return out
 
     def backward(self, grad_output):
         return self.linear_backward(self.deactivate(grad_output))

@@ -75,45 +75,63 @@ class MaxPooling2D(Pooling2D):
             )
 
     def forward(self, x, training=False):
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
-        n, h, w, c = x.shape
-        ho, wo = conv_output_length(h, ph, sh, self.padding), conv_output_length(w, pw, sw, self.padding)
-        self.input, self.pads = x, (0, 0, 0, 0)
-        if self.padding == "same":
-            (top, bottom), (left, right) = same_padding(h, ph, sh), same_padding(w, pw, sw)
-            if top or bottom or left or right:
-                # -inf: a padded cell never wins a window (each window holds >= 1 real cell)
-                x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
-                self.pads = (top, bottom, left, right)
+        self.input = x
+        x, self.pads = self._padded(x)
         self.padded_shape = x.shape
-        # The max over a window is a max over its columns, then over its rows (or the other way round):
-        # (pw - 1) + (ph - 1) vectorised steps on strided views, no loop over pixels. Inference takes the
-        # rows first (full rows of Wp C contiguous values: faster). Training takes the columns first and
-        # keeps where each maximum came from: the column (b) of each row's maximum over the window's
-        # columns, and the row (a) of the window's maximum among those, the first in each step: so the
-        # window's first maximum in row-major order (the smallest a, then b) is the one, as TF.
-        row_offsets, col_offsets = self._offsets(ho, wo)
+        n, _, _, c = x.shape
+        _, ho, wo, _ = Pooling2D.compute_output_shape(self, self.input.shape)  # 4-D, also under OnTimeAxis
         out = np.empty((n, ho, wo, c), dtype=x.dtype)
         self.col_of_max: np.ndarray | None = None  # (N, Hp, Wo, C) and (N, Ho, Wo, C), training's
         self.row_of_max: np.ndarray | None = None
+        if not training:
+            blockwise(self._pool_rows_first, x, out, block=None)
+            return out
+        row_offsets, col_offsets = self._offsets(ho, wo)
 
-        def pool(x_block, out_block):
-            row_max = np.empty((len(x_block), ho, x_block.shape[2], c), dtype=x_block.dtype)
-            first_max([x_block[:, rows] for rows in row_offsets], row_max)  # (n, Ho, Wp, C)
-            first_max([row_max[:, :, cols] for cols in col_offsets], out_block)
-
+        # Training takes the columns first and keeps where each maximum came from: the column (b) of each
+        # row's maximum over the window's columns, and the row (a) of the window's maximum among those,
+        # the first in each step: so the window's first maximum in row-major order (the smallest a, then
+        # b) is the one, as TF.
         def pool_and_keep_places(x_block, out_block, col_arg, row_arg):
             col_max = np.empty((len(x_block), x_block.shape[1], wo, c), dtype=x_block.dtype)
             first_max([x_block[:, :, cols] for cols in col_offsets], col_max, col_arg)  # (n, Hp, Wo, C)
             first_max([col_max[:, rows] for rows in row_offsets], out_block, row_arg)
 
-        if training:
-            self.col_of_max = np.empty((n, x.shape[1], wo, c), np.uint8)
-            self.row_of_max = np.empty((n, ho, wo, c), np.uint8)
-            blockwise(pool_and_keep_places, x, out, self.col_of_max, self.row_of_max, block=None)
-        else:
-            blockwise(pool, x, out, block=None)
+        self.col_of_max = np.empty((n, x.shape[1], wo, c), np.uint8)
+        self.row_of_max = np.empty((n, ho, wo, c), np.uint8)
+        blockwise(pool_and_keep_places, x, out, self.col_of_max, self.row_of_max, block=None)
         return out
+
+    def inference_map(self):
+        def pool(x: np.ndarray) -> np.ndarray:
+            xp, _ = self._padded(x)
+            out = np.empty(Pooling2D.compute_output_shape(self, x.shape), dtype=x.dtype)
+            self._pool_rows_first(xp, out)
+            return out
+
+        return pool
+
+    def _padded(self, x: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """x with "same"'s padding of -inf (a padded cell never wins a window: each holds >= 1 real cell),
+        and the (top, bottom, left, right) pads."""
+        if self.padding == "valid":
+            return x, (0, 0, 0, 0)
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        pads = (*same_padding(x.shape[1], ph, sh), *same_padding(x.shape[2], pw, sw))
+        if not any(pads):
+            return x, (0, 0, 0, 0)
+        top, bottom, left, right = pads
+        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf), pads
+
+    def _pool_rows_first(self, xp: np.ndarray, out: np.ndarray) -> None:
+        """out (n, Ho, Wo, C) <- the maxima of padded xp's windows. The max over a window is a max over its
+        rows, then over its columns: (ph - 1) + (pw - 1) vectorised steps on strided views, no loop over
+        pixels; rows first, as full rows of Wp C contiguous values are faster to compare."""
+        _, ho, wo, c = out.shape
+        row_offsets, col_offsets = self._offsets(ho, wo)
+        row_max = np.empty((len(xp), ho, xp.shape[2], c), dtype=xp.dtype)
+        first_max([xp[:, rows] for rows in row_offsets], row_max)  # (n, Ho, Wp, C)
+        first_max([row_max[:, :, cols] for cols in col_offsets], out)
 
     def _offsets(self, ho: int, wo: int) -> tuple[list, list]:
         """The row slices (a window's row a of every output row) and column slices (column b)."""

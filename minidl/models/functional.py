@@ -30,7 +30,7 @@ import numpy as np
 
 from ..backend import floatx, unique_name
 from ..data import Arrays
-from ..inference import infer
+from ..inference import GraphRuns, fused_graph_runs, infer
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor, Node
@@ -299,16 +299,22 @@ class Functional(Model, graph=True):
         return dict(zip(self.output_names, arrays)) if self.outputs_as_dict else arrays
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x, training: bool | None, predicting: bool = False) -> np.ndarray | list[np.ndarray]:
-        """The graph's pass; `predicting` (predict, evaluate): layers not in training mode run as
-        minidl.inference.infer, keeping nothing for a backward."""
+    def _run(self, x, training: bool | None, fused: GraphRuns | None = None) -> np.ndarray | list[np.ndarray]:
+        """The graph's pass; `fused` (predict, evaluate: see inference): layers not in training mode run as
+        minidl.inference.infer, keeping nothing for a backward, and the convolutions with the nodes
+        fused after them."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
-        for node, instance in zip(self.nodes, self.instances):
+        for i, (node, instance) in enumerate(zip(self.nodes, self.instances)):
+            if fused is not None and i in fused.absorbed:
+                continue  # run inside a convolution's chunks
             args = [values[id(t)] for t in node.inputs]
             mode = bool(node.training) if training is None else training
             arg = args if len(args) > 1 else args[0]
-            if predicting and not mode:
+            if fused is not None and i in fused.heads:
+                run, tensor = fused.heads[i]
+                values[id(tensor)] = run(args[0])  # a convolution: one input
+            elif fused is not None and not mode:
                 values[id(node.outputs[0])] = infer(instance, arg)
             else:
                 values[id(node.outputs[0])] = instance.forward(arg, training=mode)
@@ -321,7 +327,8 @@ class Functional(Model, graph=True):
         return self._run(x, training)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray | list[np.ndarray]]:
-        return lambda x: self._run(x, training=False, predicting=True)
+        fused = fused_graph_runs(self.nodes, self.instances, self.outputs)  # planned for the weights as they are
+        return lambda x: self._run(x, training=False, fused=fused)
 
     def backward(self, grad_output) -> np.ndarray | None:
         """Reverse topological order, from dL/d(output) (a list for several outputs, None for an output no
