@@ -190,6 +190,38 @@ def training_conv_chunks(repeats: int) -> list[tuple[str, float]]:
     return timed
 
 
+def inference_fused_chunks(repeats: int) -> list[tuple[str, float]]:
+    """Predict's pass of a 3x3 "same" convolution with ReLU, BatchNormalization and 2x2 max-pooling at batch
+    256 (28x28x32 -> 32): the pooling, bias, ReLU and BatchNormalization run on each chunk of the
+    convolution's samples while it is in cache (`InferencePlan.runs`), vs the same steps one by one on
+    the whole batch (`InferencePlan.steps`, each pass over the convolution's 25 MB output)."""
+    import minidl
+    from minidl import layers
+    from minidl.inference import InferencePlan
+
+    model = minidl.Sequential(
+        [
+            layers.Input((28, 28, 32)),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(),
+        ]
+    )
+    x = np.random.default_rng(0).random((256, 28, 28, 32), dtype=np.float32)
+    model.predict(x[:1], verbose=0)  # builds the layers
+    plan = InferencePlan(model.layers)
+
+    def one_by_one():
+        y = x
+        for step in plan.steps:
+            y = step(y)
+
+    return [
+        ("predict conv+ReLU+BN+pool: maps in the conv's chunks (minidl)", best_ms(lambda: plan(x), repeats)),
+        ("predict conv+ReLU+BN+pool: step by step on the batch", best_ms(one_by_one, repeats)),
+    ]
+
+
 def gradient_stats_overhead(repeats: int) -> list[tuple[str, float]]:
     """A seed-MLP epoch (H = 1000, 2000 samples in batches of 128, SGD with momentum) with the GradientStats
     callback on, against the same epoch without it: the price of watching backprop."""
@@ -251,6 +283,7 @@ def main(argv=None) -> None:
         pooling_keeps_places,
         pooling_backward_threads,
         training_conv_chunks,
+        inference_fused_chunks,
         gradient_stats_overhead,
         channel_sums,
         per_position_layout,
