@@ -270,25 +270,28 @@ def per_position_layout(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+# Each group times minidl's choice (its row marked "(minidl)") and then the alternatives.
+GROUPS = (
+    im2col_one_channel,
+    conv_weight_gradient,
+    conv_weight_gradient_many_channels,
+    conv_input_gradient,
+    pooling_keeps_places,
+    pooling_backward_threads,
+    training_conv_chunks,
+    inference_fused_chunks,
+    gradient_stats_overhead,
+    channel_sums,
+    per_position_layout,
+)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     print(f"{'choice':58s} {'best ms':>9s} {'ratio':>7s}")
-    groups = (
-        im2col_one_channel,
-        conv_weight_gradient,
-        conv_weight_gradient_many_channels,
-        conv_input_gradient,
-        pooling_keeps_places,
-        pooling_backward_threads,
-        training_conv_chunks,
-        inference_fused_chunks,
-        gradient_stats_overhead,
-        channel_sums,
-        per_position_layout,
-    )
-    for group in groups:
+    for group in GROUPS:
         rows = group(args.repeats)
         for name, ms in rows:
             print(f"{name:58s} {ms:9.3f} {ms / rows[-1][1]:7.2f}")
