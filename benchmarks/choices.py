@@ -222,6 +222,31 @@ def inference_fused_chunks(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def few_channel_chunks(repeats: int) -> list[tuple[str, float]]:
+    """Predict's pass of the seed CNN's convolution (28x28x1 -> 32, 3x3, ReLU) and 2x2 pooling at batch 256:
+    chunks of samples sized by their output (32 values per pixel, more than the im2col's 9), vs by
+    their im2col alone (2 chunks of 128 samples, each writing an 11 MB output)."""
+    import minidl
+    from minidl import layers
+    from minidl.inference import InferencePlan
+    from minidl.layers import conv
+
+    model = minidl.Sequential(
+        [layers.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D()]
+    )
+    x = np.random.default_rng(0).random((256, 28, 28, 1), dtype=np.float32)
+    model.predict(x[:1], verbose=0)  # builds the layers
+    plan = InferencePlan(model.layers)
+    chunk_bytes = conv.CHUNK_COLS_BYTES
+    timed = [("predict 28x28x1 -> 32 conv+pool: chunks by output (minidl)", best_ms(lambda: plan(x), repeats))]
+    try:
+        conv.CHUNK_COLS_BYTES = chunk_bytes * 32 // 9  # the same samples per chunk as by the im2col alone
+        timed.append(("predict 28x28x1 -> 32 conv+pool: chunks by im2col", best_ms(lambda: plan(x), repeats)))
+    finally:
+        conv.CHUNK_COLS_BYTES = chunk_bytes
+    return timed
+
+
 def gradient_stats_overhead(repeats: int) -> list[tuple[str, float]]:
     """A seed-MLP epoch (H = 1000, 2000 samples in batches of 128, SGD with momentum) with the GradientStats
     callback on, against the same epoch without it: the price of watching backprop."""
@@ -280,6 +305,7 @@ GROUPS = (
     pooling_backward_threads,
     training_conv_chunks,
     inference_fused_chunks,
+    few_channel_chunks,
     gradient_stats_overhead,
     channel_sums,
     per_position_layout,

@@ -199,13 +199,14 @@ class Conv2D(ActivatedLayer):
         return cols.reshape(n * ho * wo, kh * kw * c)
 
     def _samples_per_chunk(self, n: int, out_hw: tuple[int, int], c: int, itemsize: int) -> int:
-        """Samples per chunk of the convolution: their im2col about CHUNK_COLS_BYTES, so it is still in
-        cache when its products read it, in an even number of chunks, at least two (two cores get equal
-        shares; the same chunks on any number of threads, so the same sums). Smaller chunks would fit the
-        1 MiB L2 of this kind of machine but cost more in handing chunks to threads than they save
-        (benchmarks/README.md)."""
+        """Samples per chunk of the convolution: their im2col, or their output if larger (few input
+        channels), about CHUNK_COLS_BYTES, so it is still in cache when the next step reads it, in an even
+        number of chunks, at least two (two cores get equal shares; the same chunks on any number of
+        threads, so the same sums). Smaller chunks would fit the 1 MiB L2 of this kind of machine but cost
+        more in handing chunks to threads than they save (benchmarks/README.md)."""
         (kh, kw), (ho, wo) = self.kernel_size, out_hw
-        samples = max(1, min(n, CHUNK_COLS_BYTES // max(ho * wo * kh * kw * c * itemsize, 1)))
+        per_sample = ho * wo * max(kh * kw * c, self.filters) * itemsize
+        samples = max(1, min(n, CHUNK_COLS_BYTES // max(per_sample, 1)))
         chunks = max(-(-n // samples), min(n, 2))
         return -(-n // (chunks + chunks % 2)) if n > 1 else 1
 
