@@ -20,6 +20,7 @@ calling thread.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -114,6 +115,12 @@ def per_position(values: np.ndarray, sample_shape: tuple) -> np.ndarray:
     flattened, (L,) for samples of L values: x.reshape(N, L) op it == x op values, but NumPy's inner
     loops then run over whole samples instead of C values at a time (faster: benchmarks/README.md)."""
     return np.broadcast_to(values, sample_shape).reshape(-1)
+
+
+def per_position_rows(values: np.ndarray) -> Callable[[tuple], np.ndarray]:
+    """per_position(values, sample_shape) as a function of sample_shape, each row made once: for a map
+    called on many chunks of samples."""
+    return functools.lru_cache(maxsize=None)(functools.partial(per_position, values))
 
 
 _blas: Any = None  # threadpoolctl's controller of NumPy's BLAS, made on first use (it scans the loaded libraries)

@@ -8,7 +8,7 @@ from typing import cast
 import numpy as np
 
 from .. import regularizers
-from ..parallel import blockwise, per_position
+from ..parallel import blockwise, per_position, per_position_rows
 from ..shapes import Shape
 from . import activations
 from .base import Layer, own_inference_map
@@ -74,12 +74,12 @@ class ActivatedLayer(Layer):
         function = None if self.activation is None else own_inference_map(self.activation)
         if self.activation is not None and function is None:
             return None
-        bias = self.params["bias"] if self.use_bias else None
+        bias_row = per_position_rows(self.params["bias"]) if self.use_bias else None
 
         def activate(z: np.ndarray) -> np.ndarray:
-            if bias is not None:
+            if bias_row is not None:
                 rows = z.reshape(len(z), -1)
-                np.add(rows, per_position(bias, z.shape[1:]), out=rows)
+                np.add(rows, bias_row(z.shape[1:]), out=rows)
             return z if function is None else function(z)
 
         return activate

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..parallel import blockwise, in_chunks, per_position
+from ..parallel import blockwise, in_chunks, per_position, per_position_rows
 from ..shapes import format_shape
 from .base import Layer
 
@@ -96,10 +96,9 @@ class BatchNormalization(Layer):
         store = self.params if name in self.params else self.state
         return store[name].reshape(self.broadcast_shape) if name in store else None
 
-    def _per_position(self, per_channel: np.ndarray, sample_shape: tuple | None = None) -> np.ndarray:
-        """A per-channel array as an (L,) row to combine with x.reshape(N, L) (see parallel.per_position),
-        for samples of `sample_shape` (default: the last forward's)."""
-        return per_position(per_channel.reshape(self.broadcast_shape[1:]), sample_shape or self.sample_shape)
+    def _per_position(self, per_channel: np.ndarray) -> np.ndarray:
+        """A per-channel array as an (L,) row to combine with x.reshape(N, L) (see parallel.per_position)."""
+        return per_position(per_channel.reshape(self.broadcast_shape[1:]), self.sample_shape)
 
     def _channel_sum(self, a: np.ndarray) -> np.ndarray:
         """Sum over the reduced axes of `a` (some samples of x's shape, any layout), in float64, shaped to
@@ -189,16 +188,13 @@ class BatchNormalization(Layer):
         return y
 
     def inference_map(self):
-        scale, shift = self.inference_scale_and_shift()
-
-        rows_of: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # sample shape -> (L,) scale and shift
+        scale_row, shift_row = (
+            per_position_rows(a.reshape(self.broadcast_shape[1:])) for a in self.inference_scale_and_shift()
+        )
 
         def normalise(x: np.ndarray) -> np.ndarray:  # _inference_forward's arithmetic, in place
-            if x.shape[1:] not in rows_of:
-                rows_of[x.shape[1:]] = (self._per_position(scale, x.shape[1:]), self._per_position(shift, x.shape[1:]))
-            s, t = rows_of[x.shape[1:]]
             rows = x.reshape(len(x), -1)
-            np.add(np.multiply(rows, s, out=rows), t, out=rows)
+            np.add(np.multiply(rows, scale_row(x.shape[1:]), out=rows), shift_row(x.shape[1:]), out=rows)
             return x
 
         return normalise
