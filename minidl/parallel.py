@@ -16,6 +16,15 @@ Element-wise kernels give bit-identical results however the arrays are cut.
 
 Called from inside such a block or chunk (a layer's work inside another's chunk), both run on the
 calling thread.
+
+    scratch(name, shape, dtype)    a buffer for the calling thread's work, kept for its next call: the
+                                   large temporaries of a chunk (a convolution's im2col) are written
+                                   into memory already mapped instead of memory freshly allocated.
+
+A chunk's temporaries of a megabyte or so, allocated and freed on the pool's threads, go to glibc's
+per-thread arenas, which hand their free top back to the kernel at once (trim) and take page faults on
+every first touch of the next chunk's: 15,000 faults and 3x the time of a training convolution's
+backward on this kind of VM (benchmarks/README.md). Reused buffers take none.
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ def _default_threads() -> int:
 
 _threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
-_thread_state = threading.local()  # .is_worker: this thread is one of the pool's
+_thread_state = threading.local()  # .is_worker: this thread is one of the pool's; .buffers: scratch's
 
 
 def _mark_worker() -> None:
@@ -108,6 +117,19 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
     futures = [_executor().submit(run, lo, min(lo + per_worker, rows)) for lo in range(0, rows, per_worker)]
     for future in futures:
         future.result()
+
+
+def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array of `shape` and `dtype` for the calling thread, in memory kept
+    under `name` and reused by its next call with that name (grown when a call needs more): valid until
+    then, so never returned from the work that takes it. Each name is used by one kind of step at a time."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buffers = _thread_state.__dict__.setdefault("buffers", {})
+    memory = buffers.get(name)
+    if memory is None or memory.nbytes < nbytes:
+        memory = buffers[name] = np.empty(nbytes, dtype=np.uint8)
+    return memory[:nbytes].view(dtype).reshape(shape)
 
 
 def per_position(values: np.ndarray, sample_shape: tuple) -> np.ndarray:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..parallel import in_chunks
+from ..parallel import in_chunks, scratch
 from ..shapes import format_shape
 from .activated import ActivatedLayer
 from .base import Layer
@@ -56,6 +56,20 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     with the odd extra row/column AFTER (bottom/right), as TF does."""
     total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
+
+
+def zero_padded(x: np.ndarray, pads: tuple[int, int, int, int], buffer: str) -> np.ndarray:
+    """x (n, H, W, C) with (top, bottom, left, right) rows and columns of zeros around each sample, in
+    the thread's scratch `buffer` (see minidl.parallel.scratch); x itself when there are none."""
+    top, bottom, left, right = pads
+    if top == bottom == left == right == 0:
+        return x
+    n, h, w, c = x.shape
+    xp = scratch(buffer, (n, top + h + bottom, left + w + right, c), x.dtype)
+    xp[:, :top], xp[:, top + h :] = 0, 0
+    xp[:, top : top + h, :left], xp[:, top : top + h, left + w :] = 0, 0
+    xp[:, top : top + h, left : left + w] = x
+    return xp
 
 
 def window_slices(a: int, b: int, out_hw: tuple[int, int], strides: tuple[int, ...]) -> tuple:
@@ -176,19 +190,18 @@ class Conv2D(ActivatedLayer):
         return (*same_padding(h, self.span[0], self.strides[0]), *same_padding(w, self.span[1], self.strides[1]))
 
     def _pad(self, x: np.ndarray) -> np.ndarray:
-        """x (a chunk of samples) with the zero border of the padding (itself when there is none)."""
-        top, bottom, left, right = self._pads(x.shape[1], x.shape[2])
-        if top == bottom == left == right == 0:
-            return x
-        return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        """x (a chunk of samples) with the zero border of the padding (itself when there is none), in
+        the thread's scratch buffer "padded"."""
+        return zero_padded(x, self._pads(x.shape[1], x.shape[2]), "padded")
 
-    def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
+    def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int], buffer: str = "cols") -> np.ndarray:
         """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
-        (kh, kw, C) order. Few channels: one strided copy per kernel offset (much faster for C = 1,
-        benchmarks/README.md); otherwise one copy of a strided view of all the windows."""
+        (kh, kw, C) order, in the thread's scratch `buffer`. Few channels: one strided copy per kernel
+        offset (much faster for C = 1, benchmarks/README.md); otherwise one copy of a strided view of all
+        the windows."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
         (n, _, _, c), (ho, wo) = xp.shape, out_hw
-        cols = np.empty((n, ho, wo, kh, kw, c), dtype=xp.dtype)
+        cols = scratch(buffer, (n, ho, wo, kh, kw, c), xp.dtype)
         if c < 8:
             for a, b, da, db in self._offsets():
                 cols[:, :, :, a, b, :] = xp[window_slices(da, db, out_hw, self.strides)]
@@ -238,7 +251,7 @@ class Conv2D(ActivatedLayer):
 
         def forward_chunk(start: int, stop: int) -> None:
             cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
-            z = out[start:stop] if in_place else np.empty((stop - start, ho, wo, self.filters), x.dtype)
+            z = out[start:stop] if in_place else scratch("convolved", (stop - start, ho, wo, self.filters), x.dtype)
             np.matmul(cols, kernel, out=z.reshape(-1, self.filters))
             if then is not None:
                 result = then(z)
@@ -310,8 +323,8 @@ class Conv2D(ActivatedLayer):
         span - 1 - (the forward's pad) on each side. One im2col and one product whose inner dimension is
         long (kh kw F), as the forward's."""
         (span_h, span_w), (top, bottom, left, right) = self.span, self.pads
-        pads = ((0, 0), (span_h - 1 - top, span_h - 1 - bottom), (span_w - 1 - left, span_w - 1 - right), (0, 0))
-        np.matmul(self._im2col(np.pad(g, pads), dx.shape[1:3]), flipped, out=dx.reshape(-1, dx.shape[3]))
+        gp = zero_padded(g, (span_h - 1 - top, span_h - 1 - bottom, span_w - 1 - left, span_w - 1 - right), "padded")
+        np.matmul(self._im2col(gp, dx.shape[1:3]), flipped, out=dx.reshape(-1, dx.shape[3]))
 
     def add_input_gradient(self, g: np.ndarray, dx: np.ndarray) -> None:
         """dx (n, H, W, C) <- dL/dx from g = dL/dz (n, Ho, Wo, F) of the same n samples, any stride: col2im
@@ -321,9 +334,10 @@ class Conv2D(ActivatedLayer):
         first, benchmarks/README.md). kh kw iterations, none over pixels; then the padding is cropped."""
         (n, ho, wo, f), c = g.shape, dx.shape[3]
         top, bottom, left, right = self.pads
-        dxp = np.zeros((n, top + dx.shape[1] + bottom, left + dx.shape[2] + right, c), dtype=g.dtype)
+        dxp = scratch("padded", (n, top + dx.shape[1] + bottom, left + dx.shape[2] + right, c), g.dtype)
+        dxp.fill(0)
         kernel = self.params["kernel"].reshape(-1, c, f)  # (kh kw, C, F)
-        g_rows, share = g.reshape(-1, f), np.empty((n * ho * wo, c), dtype=g.dtype)
+        g_rows, share = g.reshape(-1, f), scratch("cols", (n * ho * wo, c), g.dtype)
         for k, (_, _, da, db) in enumerate(self._offsets()):
             np.matmul(g_rows, kernel[k].T, out=share)
             window = dxp[window_slices(da, db, (ho, wo), self.strides)]
