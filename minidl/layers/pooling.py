@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..parallel import blockwise
+from ..parallel import blockwise, scratch
 from .base import Layer
 from .conv import check_rank4, conv_output_length, normalize_padding, normalize_tuple, same_padding, window_slices
 
@@ -93,7 +93,7 @@ class MaxPooling2D(Pooling2D):
         # the first in each step: so the window's first maximum in row-major order (the smallest a, then
         # b) is the one, as TF.
         def pool_and_keep_places(x_block, out_block, col_arg, row_arg):
-            col_max = np.empty((len(x_block), x_block.shape[1], wo, c), dtype=x_block.dtype)
+            col_max = scratch("pooled columns", (len(x_block), x_block.shape[1], wo, c), x_block.dtype)
             first_max([x_block[:, :, cols] for cols in col_offsets], col_max, col_arg)  # (n, Hp, Wo, C)
             first_max([col_max[:, rows] for rows in row_offsets], out_block, row_arg)
 
@@ -129,7 +129,7 @@ class MaxPooling2D(Pooling2D):
         pixels; rows first, as full rows of Wp C contiguous values are faster to compare."""
         _, ho, wo, c = out.shape
         row_offsets, col_offsets = self._offsets(ho, wo)
-        row_max = np.empty((len(xp), ho, xp.shape[2], c), dtype=xp.dtype)
+        row_max = scratch("pooled rows", (len(xp), ho, xp.shape[2], c), xp.dtype)
         first_max([xp[:, rows] for rows in row_offsets], row_max)  # (n, Ho, Wp, C)
         first_max([row_max[:, :, cols] for cols in col_offsets], out)
 
@@ -151,7 +151,7 @@ class MaxPooling2D(Pooling2D):
         dxp = np.empty(self.padded_shape, dtype=grad_output.dtype)
 
         def route(dxp, g, col_arg, row_arg):  # on a block of samples: each window's gradient to the row of
-            g_cols = np.empty((len(g), hp, wo, c), dtype=g.dtype)  # its maximum, then to its column
+            g_cols = scratch("pooled columns", (len(g), hp, wo, c), g.dtype)  # its maximum, then to its column
             steps = (
                 (g_cols, row_arg, [np.s_[:, rows] for rows in row_offsets], sh >= ph, sh == ph and ho * ph == hp),
                 (dxp, col_arg, [np.s_[:, :, cols] for cols in col_offsets], sw >= pw, sw == pw and wo * pw == wp),
@@ -160,10 +160,11 @@ class MaxPooling2D(Pooling2D):
                 if not tiled:  # cells outside every window (or shared between windows) start at 0
                     gradient.fill(0)
                 for k, place in enumerate(places):
+                    is_max = np.equal(arg, k, out=scratch("is max", arg.shape, bool))
                     if disjoint:  # each cell in one window: write
-                        np.multiply(g, arg == k, out=gradient[place])
+                        np.multiply(g, is_max, out=gradient[place])
                     else:  # overlapping windows add up
-                        gradient[place] += g * (arg == k)
+                        gradient[place] += g * is_max
                 g = g_cols
 
         # samples split between the cores (faster than one thread: benchmarks/README.md)
