@@ -159,24 +159,33 @@ def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
     return [(f"max-pool backward: samples on {threads} threads (minidl)", split), ("max-pool backward: 1 thread", one)]
 
 
+def conv_training_step(batch: int):
+    """A training step (forward and backward, with dL/dx) of a 3x3 "same" convolution 28x28x32 -> 32, the
+    residual CNN's, on `batch` random samples."""
+    import minidl
+
+    layer = minidl.layers.Conv2D(32, 3, padding="same")
+    layer.build_for((None, 28, 28, 32))
+    layer.need_input_grad = True
+    rng = np.random.default_rng(0)
+    x, g = rng.random((batch, 28, 28, 32), dtype=np.float32), rng.random((batch, 28, 28, 32), dtype=np.float32)
+
+    def step():
+        layer.forward(x, training=True)
+        layer.backward(g)
+
+    return step
+
+
 def training_conv_chunks(repeats: int) -> list[tuple[str, float]]:
     """A training step (forward and backward) of a 3x3 "same" convolution at batch 128 (28x28x32 -> 32, the
     residual CNN's): in chunks of samples of about CHUNK_COLS_BYTES of im2col shared between the threads,
     each chunk's products on one BLAS thread, vs chunks of a quarter of that size (which fit a core's
     L2 on this kind of machine, but are handed to the threads four times as often) and vs the whole
     batch as one chunk (one 115 MB im2col, three products each on every BLAS thread)."""
-    import minidl
     from minidl.layers import conv
 
-    layer = minidl.layers.Conv2D(32, 3, padding="same")
-    layer.build_for((None, 28, 28, 32))
-    layer.need_input_grad = True
-    rng = np.random.default_rng(0)
-    x, g = rng.random((128, 28, 28, 32), dtype=np.float32), rng.random((128, 28, 28, 32), dtype=np.float32)
-
-    def step():
-        layer.forward(x, training=True)
-        layer.backward(g)
+    step = conv_training_step(128)
 
     chunk_bytes = conv.CHUNK_COLS_BYTES
     rows = [(f"train conv, C=32: ~{chunk_bytes >> 20} MiB im2col chunks on the threads (minidl)", chunk_bytes)]
@@ -200,18 +209,9 @@ def conv_scratch_buffers(repeats: int) -> list[tuple[str, float]]:
     next trim, so the alternative's cost depends on the process's history (main runs this group alone)."""
     import resource
 
-    import minidl
     from minidl.layers import conv
 
-    layer = minidl.layers.Conv2D(32, 3, padding="same")
-    layer.build_for((None, 28, 28, 32))
-    layer.need_input_grad = True
-    rng = np.random.default_rng(0)
-    x, g = rng.random((32, 28, 28, 32), dtype=np.float32), rng.random((32, 28, 28, 32), dtype=np.float32)
-
-    def step():
-        layer.forward(x, training=True)
-        layer.backward(g)
+    step = conv_training_step(32)
 
     def faults_per_step() -> float:
         step()
