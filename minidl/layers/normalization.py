@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..parallel import blockwise, in_chunks, per_position, per_position_rows
+from ..parallel import blockwise, in_chunks, per_position, per_position_rows, scratch
 from ..shapes import format_shape
 from .base import Layer
 
@@ -136,7 +136,7 @@ class BatchNormalization(Layer):
 
         def centre(n: slice) -> np.ndarray:
             np.subtract(rows[n], mean_row, out=centred[n])
-            return self._channel_sum(np.square(centred[n]))
+            return self._channel_sum(np.square(centred[n], out=scratch("normalization", centred[n].shape, x.dtype)))
 
         var = np.sum(self._over_chunks(centre, rows), axis=0) / m
         moving_mean, moving_var = self.state["moving_mean"], self.state["moving_variance"]
@@ -207,8 +207,13 @@ class BatchNormalization(Layer):
             dx_inference = self._inference_backward(g, scale)
             return None if dx_inference is None else dx_inference.reshape(grad_output.shape)
         centred, inv_std = self.centred, self.inv_std  # x_hat = centred inv_std
+
         # One pass for the sums of g and g x_hat, chunk by chunk; one more for dL/dx.
-        sums = self._over_chunks(lambda n: (self._channel_sum(g[n]), self._channel_sum(g[n] * centred[n])), g)
+        def channel_sums(n: slice) -> tuple[np.ndarray, np.ndarray]:
+            g_centred = np.multiply(g[n], centred[n], out=scratch("normalization", g[n].shape, g.dtype))
+            return self._channel_sum(g[n]), self._channel_sum(g_centred)
+
+        sums = self._over_chunks(channel_sums, g)
         sum_g = np.sum([a for a, _ in sums], axis=0)
         sum_g_xhat = np.sum([b for _, b in sums], axis=0) * inv_std
         self._store_gradients(sum_g, sum_g_xhat)
@@ -224,7 +229,7 @@ class BatchNormalization(Layer):
 
         def input_gradient(n: slice) -> None:
             np.multiply(g[n], a, out=dx[n])
-            dx[n] += centred[n] * b
+            dx[n] += np.multiply(centred[n], b, out=scratch("normalization", g[n].shape, g.dtype))
             dx[n] += c
 
         self._over_chunks(input_gradient, g)
