@@ -23,8 +23,8 @@ calling thread.
 
 A chunk's temporaries of a megabyte or so, allocated and freed on the pool's threads, go to glibc's
 per-thread arenas, which hand their free top back to the kernel at once (trim) and take page faults on
-every first touch of the next chunk's: 15,000 faults and 3x the time of a training convolution's
-backward on this kind of VM (benchmarks/README.md). Reused buffers take none.
+every first touch of the next chunk's: 15,000 faults and 2.2-2.7x the time of a convolution's training
+step on this kind of VM (benchmarks/README.md). Reused buffers take none.
 """
 
 from __future__ import annotations

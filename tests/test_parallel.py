@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -106,6 +107,29 @@ def test_empty_arrays():
     x = np.empty((0, 5), np.float32)
     parallel.blockwise(affine, x, np.empty_like(x))
     parallel.blockwise(affine, x, np.empty_like(x), block=None)
+
+
+def test_scratch_is_reused_per_thread_and_name_and_grows_when_needed(threads):
+    """scratch hands each thread its own memory per name, the same memory on its next call (no new
+    pages: the point of it), and more when a call needs more."""
+
+    def buffers(start, stop):
+        a = parallel.scratch("a", (stop - start, 3), np.float32)
+        a[...] = start
+        b = parallel.scratch("b", (2,), np.float64)
+        again = parallel.scratch("a", (2, 3), np.float32)
+        assert not np.shares_memory(a, b) and np.shares_memory(a, again) and a.flags.c_contiguous
+        return threading.get_ident(), a.__array_interface__["data"][0]
+
+    places = parallel.in_chunks(buffers, 8, 2)
+    by_thread = {thread: {place for t, place in places if t == thread} for thread, _ in places}
+    assert all(len(addresses) == 1 for addresses in by_thread.values())  # one buffer per thread and name
+    assert len({next(iter(a)) for a in by_thread.values()}) == len(by_thread)  # not shared between threads
+    small = parallel.scratch("grows", (4,), np.float32)
+    assert np.shares_memory(small, parallel.scratch("grows", (2, 2), np.float32))
+    large = parallel.scratch("grows", (1000,), np.float32)
+    assert large.shape == (1000,) and large.dtype == np.float32
+    assert np.shares_memory(large, parallel.scratch("grows", (10,), np.float64))  # the grown memory, reused
 
 
 def test_chunks_come_back_in_order_with_blas_on_one_thread(threads):
