@@ -42,6 +42,7 @@ import numpy as np
 BLOCK = 1 << 17  # elements of the first array per block: 512 KiB in float32, in L2/L3. Smaller blocks cost
 # more in Python calls than they gain in cache (measured in benchmarks/README.md).
 PARALLEL_MIN = 1 << 18  # below this many elements, a thread hand-off costs more than it saves
+SCRATCH_KEPT_MAX = 64 << 20  # bytes: larger scratch arrays are made for each call (see scratch)
 
 
 def _default_threads() -> int:
@@ -122,9 +123,12 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
 def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     """An uninitialised C-contiguous array of `shape` and `dtype` for the calling thread, in memory kept
     under `name` and reused by its next call with that name (grown when a call needs more): valid until
-    then, so never returned from the work that takes it. Each name is used by one kind of step at a time."""
+    then, so never returned from the work that takes it. Each name is used by one kind of step at a time.
+    Arrays over SCRATCH_KEPT_MAX bytes are not kept (one call on huge inputs holds no memory after it)."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > SCRATCH_KEPT_MAX:
+        return np.empty(shape, dtype)
     buffers = _thread_state.__dict__.setdefault("buffers", {})
     memory = buffers.get(name)
     if memory is None or memory.nbytes < nbytes:

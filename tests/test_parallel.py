@@ -130,6 +130,8 @@ def test_scratch_is_reused_per_thread_and_name_and_grows_when_needed(threads):
     large = parallel.scratch("grows", (1000,), np.float32)
     assert large.shape == (1000,) and large.dtype == np.float32
     assert np.shares_memory(large, parallel.scratch("grows", (10,), np.float64))  # the grown memory, reused
+    huge = (parallel.SCRATCH_KEPT_MAX // 4 + 1,)
+    assert not np.shares_memory(parallel.scratch("huge", huge, np.float32), parallel.scratch("huge", huge, np.float32))
 
 
 def test_chunks_come_back_in_order_with_blas_on_one_thread(threads):
