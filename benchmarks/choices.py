@@ -336,6 +336,54 @@ def per_position_layout(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def epochs_here(workload: str, samples: int, repeats: int) -> tuple[float, float]:
+    """(best ms, minor page faults per step) of `repeats` minidl epochs of a workload of
+    benchmarks/workloads.py on `samples` random samples, after a warm-up epoch, in this process."""
+    import resource
+
+    from workloads import WORKLOADS, workload_data
+
+    import minidl
+
+    build, shape, classes, _, batch = WORKLOADS[workload]
+    x, y = workload_data(shape, classes, samples)
+    model = build(minidl)
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    ms = best_ms(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats)
+    steps = (repeats + 1) * -(-samples // batch)  # best_ms's warm-up call, then the repeats
+    return ms, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+
+
+def kept_freed_memory(workload: str, samples: int, repeats: int) -> list[tuple[str, float]]:
+    """Training epochs of a workload, each in a fresh process: with malloc keeping freed memory
+    (minidl.allocator, on import) vs glibc's defaults (MINIDL_KEEP_FREED_MEMORY=0); the minor page
+    faults per step in the rows' names."""
+    import subprocess
+
+    rows = []
+    for name, setting in (("malloc keeps freed memory (minidl)", "1"), ("glibc's defaults", "0")):
+        code = (
+            f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import choices; "
+            f"print(*choices.epochs_here({workload!r}, {samples}, {repeats}))"
+        )
+        env = {**os.environ, "MINIDL_KEEP_FREED_MEMORY": setting}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        ms, faults = (float(v) for v in done.stdout.split()[-2:])
+        rows.append((f"{workload} epoch: {name}, {faults:.0f} faults/step", ms))
+    return rows
+
+
+def kept_freed_memory_seed_cnn(repeats: int) -> list[tuple[str, float]]:
+    """The seed CNN, 1600 samples at batch 32 (see kept_freed_memory)."""
+    return kept_freed_memory("seed CNN", 1600, repeats)
+
+
+def kept_freed_memory_convnet(repeats: int) -> list[tuple[str, float]]:
+    """keras.io's MNIST convnet, 1536 samples at batch 128 (see kept_freed_memory)."""
+    return kept_freed_memory("keras.io MNIST convnet", 1536, repeats)
+
+
 # Each group times minidl's choice (its row marked "(minidl)") and then the alternatives.
 GROUPS = (
     im2col_one_channel,
@@ -351,6 +399,8 @@ GROUPS = (
     gradient_stats_overhead,
     channel_sums,
     per_position_layout,
+    kept_freed_memory_seed_cnn,
+    kept_freed_memory_convnet,
 )
 
 FRESH_PROCESS = (conv_scratch_buffers,)  # groups whose alternative depends on what the process ran before

@@ -2,6 +2,7 @@
 
 from . import (
     activations,
+    allocator,
     backend,
     callbacks,
     config,
@@ -29,6 +30,7 @@ from .parallel import get_num_threads, set_num_threads
 __version__ = "0.1.0"
 __all__ = [
     "activations",
+    "allocator",
     "backend",
     "config",
     "Input",
