@@ -345,11 +345,16 @@ class Functional(Model, graph=True):
             result = instance.backward(grad)
             if result is None:
                 continue
-            for tensor, input_grad in zip(node.inputs, result if len(node.inputs) > 1 else [result]):
+            input_grads = result if len(node.inputs) > 1 else [result]
+            for i, (tensor, input_grad) in enumerate(zip(node.inputs, input_grads)):
                 key = id(tensor)
                 if key in model_inputs:
                     continue
-                grads[key] = input_grad.copy() if key not in grads else grads[key] + input_grad
+                if key in grads:
+                    grads[key] = grads[key] + input_grad
+                else:  # its own array: a layer's backward may write into its grad_output (Add hands one to all)
+                    aliased = any(input_grad is other for other in input_grads[:i])
+                    grads[key] = input_grad.copy() if aliased else input_grad
         for layer, twin in self.copies:  # the copies' parameter gradients into their layer's
             for name, grad in twin.grads.items():
                 layer.grads[name] = layer.grads[name] + grad
