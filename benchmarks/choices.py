@@ -9,7 +9,6 @@ The code comments that mention "benchmarks/README.md" point here; the README quo
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness
 import numpy as np
 from layers import best_ms  # benchmarks/layers.py
 from numpy.lib.stride_tricks import sliding_window_view
+from workloads import call_in_fresh_process, printed_by_new_python  # benchmarks/workloads.py
 
 from minidl import parallel
 from minidl.layers.conv import window_slices
@@ -359,17 +359,11 @@ def kept_freed_memory(workload: str, samples: int, repeats: int) -> list[tuple[s
     """Training epochs of a workload, each in a fresh process: with malloc keeping freed memory
     (minidl.allocator, on import) vs glibc's defaults (MINIDL_KEEP_FREED_MEMORY=0); the minor page
     faults per step in the rows' names."""
-    import subprocess
-
     rows = []
     for name, setting in (("malloc keeps freed memory (minidl)", "1"), ("glibc's defaults", "0")):
-        code = (
-            f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import choices; "
-            f"print(*choices.epochs_here({workload!r}, {samples}, {repeats}))"
-        )
         env = {**os.environ, "MINIDL_KEEP_FREED_MEMORY": setting}
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        ms, faults = (float(v) for v in done.stdout.split()[-2:])
+        printed = printed_by_new_python("choices", f"epochs_here({workload!r}, {samples}, {repeats})", env)
+        ms, faults = (float(v) for v in printed.strip("()").split(","))
         rows.append((f"{workload} epoch: {name}, {faults:.0f} faults/step", ms))
     return rows
 
@@ -406,18 +400,13 @@ GROUPS = (
 FRESH_PROCESS = (conv_scratch_buffers,)  # groups whose alternative depends on what the process ran before
 
 
-def in_fresh_process(group, repeats: int) -> list[tuple[str, float]]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(group, (repeats,))
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
     print(f"{'choice':58s} {'best ms':>9s} {'ratio':>7s}")
     for group in GROUPS:
-        rows = in_fresh_process(group, args.repeats) if group in FRESH_PROCESS else group(args.repeats)
+        rows = call_in_fresh_process(group, args.repeats) if group in FRESH_PROCESS else group(args.repeats)
         for name, ms in rows:
             print(f"{name:58s} {ms:9.3f} {ms / rows[-1][1]:7.2f}")
 

@@ -182,12 +182,16 @@ def train_and_predict(framework: str, workload: str, quick: bool) -> float:
 def peak_rss_mib(framework: str, workload: str, quick: bool) -> float:
     """Peak resident memory of a fresh process that trains and predicts with the workload in `framework`
     (the framework's own imports included: TensorFlow's for Keras)."""
-    code = (
-        f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import workloads; "
-        f"print(workloads.train_and_predict({framework!r}, {workload!r}, {quick!r}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(printed_by_new_python("workloads", f"train_and_predict({framework!r}, {workload!r}, {quick!r})"))
+
+
+def printed_by_new_python(module: str, call: str, env: dict[str, str] | None = None) -> str:
+    """The last line that `print(module.call)` writes in a new Python process started with the environment
+    `env` (default: this one's), with benchmarks/ on its path: for a measurement that must start from a
+    process's beginning (its peak memory, a setting read on import)."""
+    code = f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import {module}; print({module}.{call})"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
 
 
 def _run_group(group, args) -> dict:
@@ -200,5 +204,10 @@ def in_fresh_process(group, args) -> dict:
     """Run one group of benchmarks (its contenders interleaved) in a new Python process: what a process
     ran before changes TensorFlow's speed after it (here the full-batch MLP benchmark slows a later
     Keras CNN epoch from 7.9 s to 10.3 s, and not minidl's), and users run one model per process."""
+    return call_in_fresh_process(_run_group, group, args)
+
+
+def call_in_fresh_process(function, *args):
+    """function(*args) in a new Python process (multiprocessing's spawn), its result sent back."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_run_group, (group, args))
+        return pool.apply(function, args)

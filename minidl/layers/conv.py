@@ -194,14 +194,14 @@ class Conv2D(ActivatedLayer):
         the thread's scratch buffer "padded"."""
         return zero_padded(x, self._pads(x.shape[1], x.shape[2]), "padded")
 
-    def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int], buffer: str = "cols") -> np.ndarray:
+    def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
         """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
-        (kh, kw, C) order, in the thread's scratch `buffer`. Few channels: one strided copy per kernel
+        (kh, kw, C) order, in the thread's scratch buffer "cols". Few channels: one strided copy per kernel
         offset (much faster for C = 1, benchmarks/README.md); otherwise one copy of a strided view of all
         the windows."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
         (n, _, _, c), (ho, wo) = xp.shape, out_hw
-        cols = scratch(buffer, (n, ho, wo, kh, kw, c), xp.dtype)
+        cols = scratch("cols", (n, ho, wo, kh, kw, c), xp.dtype)
         if c < 8:
             for a, b, da, db in self._offsets():
                 cols[:, :, :, a, b, :] = xp[window_slices(da, db, out_hw, self.strides)]
