@@ -22,6 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from workloads import call_in_fresh_process, printed_by_new_python  # benchmarks/workloads.py
 
 from minidl import parallel
+from minidl.layers.activations import relu
 from minidl.layers.conv import window_slices
 
 
@@ -336,6 +337,19 @@ def per_position_layout(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def relu_against_zeros(repeats: int) -> list[tuple[str, float]]:
+    """ReLU of keras.io's first convolution output, (128, 26, 26, 32), into a second array, both cores."""
+    x = np.random.default_rng(0).standard_normal((128, 26, 26, 32), dtype=np.float32)
+    out = np.empty_like(x)
+    return [
+        ("ReLU: maximum against blocks of zeros (minidl)", best_ms(lambda: relu(x, out), repeats)),
+        (
+            "ReLU: maximum against the scalar 0",
+            best_ms(lambda: parallel.blockwise(lambda a, b: np.maximum(a, 0, out=b), x, out, block=None), repeats),
+        ),
+    ]
+
+
 def epochs_here(workload: str, samples: int, repeats: int) -> tuple[float, float]:
     """(best ms, minor page faults per step) of `repeats` minidl epochs of a workload of
     benchmarks/workloads.py on `samples` random samples, after a warm-up epoch, in this process."""
@@ -393,6 +407,7 @@ GROUPS = (
     gradient_stats_overhead,
     channel_sums,
     per_position_layout,
+    relu_against_zeros,
     kept_freed_memory_seed_cnn,
     kept_freed_memory_convnet,
 )

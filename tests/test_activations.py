@@ -189,3 +189,23 @@ def test_prelu_equals_keras(shared_axes, float64):
     mdx = ours.backward(upstream)
     np.testing.assert_allclose(mdx, kdx, rtol=1e-12)
     np.testing.assert_allclose(ours.grads["alpha"], kalpha, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_in_blocks_equals_maximum_with_zero(dtype):
+    """The blockwise ReLU (blocks against a block of zeros, on every core) gives np.maximum(x, 0) exactly:
+    on arrays of several blocks and a ragged last one, in place, on views that are not contiguous, with
+    NaN, -inf and -0."""
+    from minidl.layers.activations import relu
+    from minidl.parallel import BLOCK
+
+    x = np.random.default_rng(0).standard_normal(3 * BLOCK + 17).astype(dtype)
+    x[:4] = [np.nan, -np.inf, -0.0, np.inf]
+    expected = np.maximum(x, 0)
+    np.testing.assert_array_equal(relu(x, np.empty_like(x)), expected)
+    assert not np.signbit(relu(x, np.empty_like(x))[2])
+    in_place = x.copy()
+    assert relu(in_place, in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    strided = x[::3]
+    np.testing.assert_array_equal(relu(strided, np.empty_like(strided)), np.maximum(strided, 0))
