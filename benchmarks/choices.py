@@ -26,6 +26,17 @@ from minidl.layers.activations import relu
 from minidl.layers.conv import window_slices
 
 
+def best_ms_and_faults(function, repeats: int) -> tuple[float, float]:
+    """best_ms(function, repeats) after one untimed call, and the minor page faults per call of the calls
+    best_ms makes (its warm-up and the repeats)."""
+    import resource
+
+    function()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    ms = best_ms(function, repeats)
+    return ms, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / (repeats + 1)
+
+
 def im2col_one_channel(repeats: int) -> list[tuple[str, float]]:
     """im2col of a batch of 32 28x28x1 images, 3x3 windows: strided copies per offset vs a sliding view."""
     xp = np.random.default_rng(0).random((32, 30, 30, 1), dtype=np.float32)
@@ -208,25 +219,15 @@ def conv_scratch_buffers(repeats: int) -> list[tuple[str, float]]:
     chunk takes page faults again; the minor faults per step are in the row's name). In a fresh process:
     glibc raises its thresholds after the process frees larger arrays, which hides the faults until its
     next trim, so the alternative's cost depends on the process's history (main runs this group alone)."""
-    import resource
-
     from minidl.layers import conv
 
     step = conv_training_step(32)
-
-    def faults_per_step() -> float:
-        step()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        for _ in range(repeats):
-            step()
-        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / repeats
-
     scratch, timed = conv.scratch, []
     try:
         for name, buffers in (("reused scratch buffers (minidl)", scratch), ("allocated per chunk", None)):
             conv.scratch = buffers or (lambda _name, shape, dtype: np.empty(shape, dtype))
-            label = f"train conv, batch 32: {name}, {faults_per_step():.0f} faults"
-            timed.append((label, best_ms(step, repeats)))
+            ms, faults = best_ms_and_faults(step, repeats)
+            timed.append((f"train conv, batch 32: {name}, {faults:.0f} faults", ms))
     finally:
         conv.scratch = scratch
     return timed
@@ -353,8 +354,6 @@ def relu_against_zeros(repeats: int) -> list[tuple[str, float]]:
 def epochs_here(workload: str, samples: int, repeats: int) -> tuple[float, float]:
     """(best ms, minor page faults per step) of `repeats` minidl epochs of a workload of
     benchmarks/workloads.py on `samples` random samples, after a warm-up epoch, in this process."""
-    import resource
-
     from workloads import WORKLOADS, workload_data
 
     import minidl
@@ -362,11 +361,8 @@ def epochs_here(workload: str, samples: int, repeats: int) -> tuple[float, float
     build, shape, classes, _, batch = WORKLOADS[workload]
     x, y = workload_data(shape, classes, samples)
     model = build(minidl)
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    ms = best_ms(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats)
-    steps = (repeats + 1) * -(-samples // batch)  # best_ms's warm-up call, then the repeats
-    return ms, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+    ms, faults_per_epoch = best_ms_and_faults(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), repeats)
+    return ms, faults_per_epoch / -(-samples // batch)
 
 
 def kept_freed_memory(workload: str, samples: int, repeats: int) -> list[tuple[str, float]]:
