@@ -263,6 +263,46 @@ def test_maxpool_values_and_ties_route_to_first_max():
     np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 2, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]])
 
 
+def windows_backward(x: np.ndarray, g: np.ndarray, pool: int, stride: int) -> np.ndarray:
+    """MaxPooling2D's input gradient ("valid") the slow way, as TensorFlow's kernel: the windows in row-major
+    order (i, then j), each adding its gradient, in float32, to its first maximum in row-major order."""
+    dx = np.zeros_like(x)
+    for i in range(g.shape[1]):
+        for j in range(g.shape[2]):
+            window = x[:, i * stride : i * stride + pool, j * stride : j * stride + pool]  # (N, p, p, C)
+            first = window.reshape(len(x), pool * pool, -1).argmax(axis=1)  # argmax: the first maximum
+            a, b = np.divmod(first, pool)
+            n, c = np.indices(first.shape)
+            dx[n, i * stride + a, j * stride + b, c] += g[:, i, j]
+    return dx
+
+
+@pytest.mark.parametrize("pool, stride", [(2, 2), (3, 2), (3, 3), (3, 1), (4, 2)])
+def test_maxpool_gradient_is_the_windows_in_order_exactly(pool, stride):
+    """Ties and overlapping windows: the gradient is the windows' shares added up in row-major window order
+    (TensorFlow's order), to the last bit where that is one step, the windows' cells compared at once (3 x 3
+    stride 1 takes two steps, a column's sums first: equal to rounding)."""
+    x = np.maximum(np.random.default_rng(3).integers(-2, 3, (2, 11, 9, 3)), 0).astype(np.float32)
+    layer = layers.MaxPooling2D(pool, stride)
+    y = layer(x, training=True)
+    g = np.random.default_rng(4).standard_normal(y.shape).astype(np.float32)
+    dx, expected = layer.backward(g), windows_backward(x, g, pool, stride)
+    if len(layer._stages(*y.shape[1:3])) == 1:
+        np.testing.assert_array_equal(dx, expected)
+    else:
+        np.testing.assert_allclose(dx, expected, rtol=4 * np.finfo(np.float32).eps, atol=1e-6)
+
+
+def test_maxpool_with_more_than_256_cells_per_window():
+    """A window's place is kept as uint8 only while it has at most 256 cells (MaxPooling1D(300) has 300)."""
+    x = np.random.default_rng(5).standard_normal((2, 600, 3)).astype(np.float32)
+    layer = layers.MaxPooling1D(300)
+    y = layer(x, training=True)
+    np.testing.assert_array_equal(y, x.reshape(2, 2, 300, 3).max(axis=2))
+    dx = layer.backward(np.ones_like(y))
+    np.testing.assert_array_equal(dx, (x == np.repeat(y, 300, axis=1)).astype(np.float32))
+
+
 def test_maxpool_validates():
     with pytest.raises(ValueError, match="pool_size"):
         layers.MaxPooling2D(0)

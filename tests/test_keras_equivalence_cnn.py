@@ -144,6 +144,7 @@ def tie_heavy(shape, seed):
         (3, 2, "valid"),
         (3, 2, "same"),
         (2, 1, "valid"),
+        (3, 1, "same"),
         ((2, 3), None, "valid"),
     ],
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..parallel import blockwise, scratch
@@ -10,7 +12,7 @@ from .conv import check_rank4, conv_output_length, normalize_padding, normalize_
 
 
 def first_max(views: list[np.ndarray], out: np.ndarray, arg: np.ndarray | None = None) -> None:
-    """out = the element-wise maximum of the views; arg (uint8, if given) = the index of the first view
+    """out = the element-wise maximum of the views; arg (unsigned, if given) = the index of the first view
     holding it. A later view takes over only by being larger, and has a larger index, so arg is a running
     maximum of better * k. The first two views are combined straight into out (a copy of the first would
     be one more pass over memory)."""
@@ -25,10 +27,10 @@ def first_max(views: list[np.ndarray], out: np.ndarray, arg: np.ndarray | None =
     if len(views) == 1:
         arg.fill(0)
         return
-    np.greater(views[1], views[0], out=arg.view(bool))
+    np.greater(views[1], views[0], out=arg.view(bool) if arg.itemsize == 1 else arg)
     for k, view in enumerate(views[2:], 2):
         better = np.greater(view, out)
-        np.maximum(arg, better.view(np.uint8) * np.uint8(k), out=arg)
+        np.maximum(arg, better * arg.dtype.type(k), out=arg)
         np.maximum(out, view, out=out)
 
 
@@ -51,6 +53,17 @@ class Pooling2D(Layer):
         return (n, ho, wo, c)
 
 
+class Stage(NamedTuple):
+    """One step of MaxPooling2D's training forward: the slices of its input that hold one candidate of every
+    window, compared in that order; its output's (height, width); whether each input cell is in at most
+    one window (disjoint), and in exactly one (tiled)."""
+
+    candidates: list[tuple]
+    out_hw: tuple[int, int]
+    disjoint: bool
+    tiled: bool
+
+
 class MaxPooling2D(Pooling2D):
     """y[n, i, j, c] = max_{a < ph, b < pw} xp[n, i sh + a, j sw + b, c].
 
@@ -59,7 +72,8 @@ class MaxPooling2D(Pooling2D):
         "same":  Ho = ceil(H / sh), x padded with -inf as TF's "same" padding (extra row after).
 
     Backward: each window's gradient goes to ONE input, its arg-max, as TF does; on ties the first
-    maximum in row-major window order (a, then b) wins. Overlapping windows add up:
+    maximum in row-major window order (a, then b) wins. Overlapping windows add up, in the windows'
+    row-major order (i, then j) as TF sums them (pools in two steps, see _stages: a column's first):
         dL/dxp[n, i sh + a*, j sw + b*, c] += dL/dy[n, i, j, c],   (a*, b*) = first arg-max of window (i, j)
     and dL/dx is dL/dxp with the padding cropped.   No parameters.
     """
@@ -81,25 +95,23 @@ class MaxPooling2D(Pooling2D):
         n, _, _, c = x.shape
         _, ho, wo, _ = Pooling2D.compute_output_shape(self, self.input.shape)  # 4-D, also under OnTimeAxis
         out = np.empty((n, ho, wo, c), dtype=x.dtype)
-        self.col_of_max: np.ndarray | None = None  # (N, Hp, Wo, C) and (N, Ho, Wo, C), training's
-        self.row_of_max: np.ndarray | None = None
+        self.places_of_max: list[np.ndarray] | None = None  # each stage's: the index of its first maximum
         if not training:
             blockwise(self._pool_rows_first, x, out, block=None)
             return out
-        row_offsets, col_offsets = self._offsets(ho, wo)
+        stages = self._stages(ho, wo)
+        self.places_of_max = [
+            np.empty((n, *stage.out_hw, c), np.uint8 if len(stage.candidates) <= 256 else np.uint32) for stage in stages
+        ]
 
-        # Training takes the columns first and keeps where each maximum came from: the column (b) of each
-        # row's maximum over the window's columns, and the row (a) of the window's maximum among those,
-        # the first in each step: so the window's first maximum in row-major order (the smallest a, then
-        # b) is the one, as TF.
-        def pool_and_keep_places(x_block, out_block, col_arg, row_arg):
-            col_max = scratch("pooled columns", (len(x_block), x_block.shape[1], wo, c), x_block.dtype)
-            first_max([x_block[:, :, cols] for cols in col_offsets], col_max, col_arg)  # (n, Hp, Wo, C)
-            first_max([col_max[:, rows] for rows in row_offsets], out_block, row_arg)
+        def pool_and_keep_places(x_block, out_block, *places):
+            for k, (stage, place) in enumerate(zip(stages, places)):
+                last = k == len(stages) - 1
+                pooled = out_block if last else scratch("pooled stage", place.shape, x_block.dtype)
+                first_max([x_block[cells] for cells in stage.candidates], pooled, place)
+                x_block = pooled
 
-        self.col_of_max = np.empty((n, x.shape[1], wo, c), np.uint8)
-        self.row_of_max = np.empty((n, ho, wo, c), np.uint8)
-        blockwise(pool_and_keep_places, x, out, self.col_of_max, self.row_of_max, block=None)
+        blockwise(pool_and_keep_places, x, out, *self.places_of_max, block=None)
         return out
 
     def inference_map(self):
@@ -128,47 +140,53 @@ class MaxPooling2D(Pooling2D):
         rows, then over its columns: (ph - 1) + (pw - 1) vectorised steps on strided views, no loop over
         pixels; rows first, as full rows of Wp C contiguous values are faster to compare."""
         _, ho, wo, c = out.shape
-        row_offsets, col_offsets = self._offsets(ho, wo)
-        row_max = scratch("pooled rows", (len(xp), ho, xp.shape[2], c), xp.dtype)
-        first_max([xp[:, rows] for rows in row_offsets], row_max)  # (n, Ho, Wp, C)
-        first_max([row_max[:, :, cols] for cols in col_offsets], out)
-
-    def _offsets(self, ho: int, wo: int) -> tuple[list, list]:
-        """The row slices (a window's row a of every output row) and column slices (column b)."""
         (ph, pw), strides = self.pool_size, self.strides
-        row_offsets = [window_slices(a, 0, (ho, wo), strides)[1] for a in range(ph)]
-        col_offsets = [window_slices(0, b, (ho, wo), strides)[2] for b in range(pw)]
-        return row_offsets, col_offsets
+        row_max = scratch("pooled rows", (len(xp), ho, xp.shape[2], c), xp.dtype)
+        first_max([xp[:, window_slices(a, 0, (ho, wo), strides)[1]] for a in range(ph)], row_max)  # (n, Ho, Wp, C)
+        first_max([row_max[:, :, window_slices(0, b, (ho, wo), strides)[2]] for b in range(pw)], out)
+
+    def _stages(self, ho: int, wo: int) -> list[Stage]:
+        """The training forward's steps, each finding the first maximum among its candidates (so the
+        window's first in row-major order): one step over the window's ph pw cells in row-major order; or,
+        where that compares more values (stride-1 windows of 3 x 3 and up), two: the columns b of every row
+        into (N, Hp, Wo, C), then the rows a of those (ph + pw candidates instead of ph pw)."""
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        _, hp, wp, _ = self.padded_shape
+        rows_tiled, columns_tiled = (sh, ho * ph) == (ph, hp), (sw, wo * pw) == (pw, wp)
+        if ph * pw * ho <= pw * hp + ph * ho:
+            cells = [window_slices(a, b, (ho, wo), (sh, sw)) for a in range(ph) for b in range(pw)]
+            return [Stage(cells, (ho, wo), sh >= ph and sw >= pw, rows_tiled and columns_tiled)]
+        columns = [window_slices(0, b, (hp, wo), (1, sw)) for b in range(pw)]
+        rows = [window_slices(a, 0, (ho, wo), (sh, 1)) for a in range(ph)]
+        return [Stage(columns, (hp, wo), sw >= pw, columns_tiled), Stage(rows, (ho, wo), sh >= ph, rows_tiled)]
 
     def backward(self, grad_output):
-        (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, ho, wo, c = grad_output.shape
-        if self.col_of_max is None or self.row_of_max is None:  # an inference forward: find the places now
+        if self.places_of_max is None:  # an inference forward: find the places now
             self.forward(self.input, training=True)
-        assert self.col_of_max is not None and self.row_of_max is not None
-        _, hp, wp, _ = self.padded_shape
-        row_offsets, col_offsets = self._offsets(ho, wo)
+        assert self.places_of_max is not None
+        stages = self._stages(ho, wo)
         dxp = np.empty(self.padded_shape, dtype=grad_output.dtype)
 
-        def route(dxp, g, col_arg, row_arg):  # on a block of samples: each window's gradient to the row of
-            g_cols = scratch("pooled columns", (len(g), hp, wo, c), g.dtype)  # its maximum, then to its column
-            steps = (
-                (g_cols, row_arg, [np.s_[:, rows] for rows in row_offsets], sh >= ph, sh == ph and ho * ph == hp),
-                (dxp, col_arg, [np.s_[:, :, cols] for cols in col_offsets], sw >= pw, sw == pw and wo * pw == wp),
-            )
-            for gradient, arg, places, disjoint, tiled in steps:
-                if not tiled:  # cells outside every window (or shared between windows) start at 0
+        def route(dxp_block, g, *places):  # on a block of samples, the stages backwards: each candidate's
+            for k in reversed(range(len(stages))):  # gradient to the first maximum among the candidates
+                stage, place = stages[k], places[k]
+                gradient = dxp_block if k == 0 else scratch("pooled gradient", places[k - 1].shape, g.dtype)
+                if not stage.tiled:  # cells outside every window (or shared between windows) start at 0
                     gradient.fill(0)
-                for k, place in enumerate(places):
-                    is_max = np.equal(arg, k, out=scratch("is max", arg.shape, bool))
-                    if disjoint:  # each cell in one window: write
-                        np.multiply(g, is_max, out=gradient[place])
-                    else:  # overlapping windows add up
-                        gradient[place] += g * is_max
-                g = g_cols
+                is_max = scratch("is max", place.shape, bool)
+                # the candidates last to first: overlapping windows add up in row-major window order, as TF
+                for index in reversed(range(len(stage.candidates))):
+                    np.equal(place, index, out=is_max)
+                    cells = gradient[stage.candidates[index]]
+                    if stage.disjoint:  # each cell in one window: write
+                        np.multiply(g, is_max, out=cells)
+                    else:
+                        np.add(cells, np.multiply(g, is_max, out=scratch("share", g.shape, g.dtype)), out=cells)
+                g = gradient
 
         # samples split between the cores (faster than one thread: benchmarks/README.md)
-        blockwise(route, dxp, grad_output, self.col_of_max, self.row_of_max, block=None)
+        blockwise(route, dxp, grad_output, *self.places_of_max, block=None)
         top, bottom, left, right = self.pads
         return dxp[:, top : dxp.shape[1] - bottom, left : dxp.shape[2] - right, :]
 
