@@ -121,7 +121,7 @@ def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
 
 def pooling_keeps_places(repeats: int) -> list[tuple[str, float]]:
     """MaxPooling2D(2)'s training forward and backward on (128, 26, 26, 32) ReLU outputs: the forward
-    keeps where each maximum came from (columns first, then rows) and the backward routes by it, vs a
+    keeps where each maximum came from and the backward routes by it, vs a
     forward of the maxima only and a backward that compares every window offset with the maximum (and
     passes each window's not yet routed gradient on, for ties): 4 x 3 strided passes."""
     import minidl
@@ -149,6 +149,41 @@ def pooling_keeps_places(repeats: int) -> list[tuple[str, float]]:
     return [
         ("max-pool train step: places kept in forward (minidl)", best_ms(keep_places, repeats)),
         ("max-pool train step: offsets compared in backward", best_ms(compare_in_backward, repeats)),
+    ]
+
+
+def pooling_in_one_step(repeats: int) -> list[tuple[str, float]]:
+    """MaxPooling2D(2)'s training forward and backward on (128, 26, 26, 32) ReLU outputs, caches flushed
+    before each step as in training: each window's four cells compared in one step, one place per window
+    kept, vs two steps (the two columns of every row, then the two rows), a place kept per step and the
+    gradient routed back through both (MaxPooling2D before commit d1368df; its _stages for wide stride-1
+    windows)."""
+    import minidl
+    from minidl.layers.pooling import Stage
+
+    layer = minidl.layers.MaxPooling2D(2)
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(size=(128, 26, 26, 32)).astype(np.float32), 0)
+    g = rng.random((128, 13, 13, 32), dtype=np.float32)
+    flush = np.empty(8 << 20)  # 64 MB written between steps: a step's arrays come from memory, not cache
+    columns = [window_slices(0, b, (26, 13), (1, 2)) for b in range(2)]
+    rows = [window_slices(a, 0, (13, 13), (2, 1)) for a in range(2)]
+    two_steps = [Stage(columns, (26, 13), True, True), Stage(rows, (13, 13), True, True)]
+
+    def step():
+        flush[::8] = 1.0
+        layer.forward(x, training=True)
+        return layer.backward(g)
+
+    one = step()
+    one_ms = best_ms(step, repeats)
+    layer._stages = lambda ho, wo: two_steps  # type: ignore[method-assign]
+    np.testing.assert_array_equal(step(), one)
+    two_ms = best_ms(step, repeats)
+    flush_ms = best_ms(lambda: flush.__setitem__(np.s_[::8], 1.0), repeats)
+    return [
+        ("max-pool train step: window cells in one step (minidl)", one_ms - flush_ms),
+        ("max-pool train step: columns, then rows", two_ms - flush_ms),
     ]
 
 
@@ -395,6 +430,7 @@ GROUPS = (
     conv_weight_gradient_many_channels,
     conv_input_gradient,
     pooling_keeps_places,
+    pooling_in_one_step,
     pooling_backward_threads,
     training_conv_chunks,
     conv_scratch_buffers,
