@@ -182,7 +182,8 @@ KERAS_LAYERS = {
 
 
 def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, float]]:
-    """(layer, minidl ms, Keras ms) for forward + backward in training mode, Keras's step a tf.function."""
+    """(layer, minidl ms, Keras ms) for forward + backward in training mode (the input's gradient and the
+    weights'), Keras's step a tf.function."""
     import tensorflow as tf
 
     keras = harness.import_keras()
@@ -204,7 +205,8 @@ def against_keras(repeats: int, batch: int = 128) -> list[tuple[str, float, floa
             with tf.GradientTape() as tape:
                 tape.watch(tx)
                 y = theirs(tx, training=True)
-            return y, tape.gradient(y, tx, output_gradients=tu)  # y too: else TensorFlow prunes the forward
+            # y too: else TensorFlow prunes the forward; and the weights' gradients, as minidl's backward
+            return y, tape.gradient(y, [tx, *theirs.trainable_variables], output_gradients=tu)
 
         def minidl_step(ours=ours, upstream=upstream, x=x):
             ours.forward(x, training=True)
