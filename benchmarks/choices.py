@@ -378,6 +378,25 @@ def per_position_layout(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def global_max_by_halving(repeats: int) -> list[tuple[str, float]]:
+    """GlobalMaxPooling2D's forward on (128, 28, 28, 32): the maximum over the 784 positions by halving
+    (`global_pooling.max_over_positions`, on each thread's samples), vs NumPy's reduction over the axes."""
+    from minidl.layers.global_pooling import max_over_positions
+
+    x = np.random.default_rng(0).random((128, 28, 28, 32), dtype=np.float32)
+    positions, out = x.reshape(128, -1, 32), np.empty((128, 32), np.float32)
+
+    def halving():
+        parallel.blockwise(max_over_positions, positions, out, block=None)
+        return out
+
+    np.testing.assert_array_equal(halving(), x.max(axis=(1, 2)))
+    return [
+        ("global max: halving on the threads (minidl)", best_ms(halving, repeats)),
+        ("global max: NumPy's reduction over (H, W)", best_ms(lambda: x.max(axis=(1, 2)), repeats)),
+    ]
+
+
 def relu_against_zeros(repeats: int) -> list[tuple[str, float]]:
     """ReLU in place (as Conv2D applies it to its fresh output) on keras.io's first convolution output,
     (128, 26, 26, 32), both cores."""
@@ -445,6 +464,7 @@ GROUPS = (
     channel_sums,
     per_position_layout,
     relu_against_zeros,
+    global_max_by_halving,
     kept_freed_memory_seed_cnn,
     kept_freed_memory_convnet,
 )

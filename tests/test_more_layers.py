@@ -108,3 +108,22 @@ def test_forward_and_backward_equal_keras(case, float64, keras_float64):
     np.testing.assert_allclose(mdx, np.asarray(kdx[0]), rtol=rtol, atol=1e-12)
     for name, grad in zip(ours.weight_names, kdx[1:]):
         np.testing.assert_allclose(ours.grads[name], np.asarray(grad), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("layer, shape", [("GlobalMaxPooling2D", (6, 7, 5, 4)), ("GlobalMaxPooling1D", (6, 35, 4))])
+def test_global_max_pooling_ties_share_the_gradient_as_tensorflow(layer, shape):
+    """Float32 ReLU outputs of small integers (ties in every channel, whole channels of zeros; 35 positions,
+    odd, so the halving's middle position is compared twice): the output and the shared gradient
+    (hit / count) dL/dy equal TensorFlow's reduce_max gradient to the last bit."""
+    rng = np.random.default_rng(5)
+    x = np.maximum(rng.integers(-3, 3, shape), 0).astype(np.float32)
+    x[0] = 0  # every channel of one sample tied at 0
+    ours, theirs = getattr(minidl.layers, layer)(), getattr(keras.layers, layer)()
+    upstream = rng.standard_normal((shape[0], shape[-1])).astype(np.float32)
+    tx = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tx)
+        ky = theirs(tx)
+    kdx = tape.gradient(ky, tx, output_gradients=tf.constant(upstream))
+    np.testing.assert_array_equal(ours.forward(x, training=True), np.asarray(ky))
+    np.testing.assert_array_equal(ours.backward(upstream), np.asarray(kdx))
