@@ -141,8 +141,11 @@ class MaxPooling2D(Pooling2D):
         pixels; rows first, as full rows of Wp C contiguous values are faster to compare."""
         _, ho, wo, c = out.shape
         (ph, pw), strides = self.pool_size, self.strides
-        row_max = scratch("pooled rows", (len(xp), ho, xp.shape[2], c), xp.dtype)
-        first_max([xp[:, window_slices(a, 0, (ho, wo), strides)[1]] for a in range(ph)], row_max)  # (n, Ho, Wp, C)
+        rows = [xp[:, window_slices(a, 0, (ho, wo), strides)[1]] for a in range(ph)]
+        row_max = rows[0]  # (n, Ho, Wp, C); for one-row windows, the rows themselves
+        if ph > 1:
+            row_max = scratch("pooled rows", (len(xp), ho, xp.shape[2], c), xp.dtype)
+            first_max(rows, row_max)
         first_max([row_max[:, :, window_slices(0, b, (ho, wo), strides)[2]] for b in range(pw)], out)
 
     def _stages(self, ho: int, wo: int) -> list[Stage]:
