@@ -63,10 +63,15 @@ class ActivatedLayer(Layer):
 
     def activate(self, z: np.ndarray, training: bool = False) -> np.ndarray:
         """activation(z + bias), z (..., channels) fresh from the layer's product: the bias is added in place."""
+        z = self.add_bias(z)
+        return z if self.activation is None else self.activation.forward(z, training)
+
+    def add_bias(self, z: np.ndarray) -> np.ndarray:
+        """z + bias, in place (z fresh from the layer's product)."""
         if self.use_bias:
             bias = per_position(self.params["bias"], z.shape[1:])
             blockwise(lambda block: np.add(block, bias, out=block), z.reshape(len(z), -1), block=None)
-        return z if self.activation is None else self.activation.forward(z, training)
+        return z
 
     def activation_map(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """activate(z) as a function of some samples' z that keeps nothing on the layer (see

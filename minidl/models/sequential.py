@@ -14,6 +14,7 @@ from ..layers.base import Layer
 from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor
 from ..saving.serialization import deserialize_keras_object, register_model_class, serialize_keras_object
+from ..training_steps import TrainingStep, training_steps
 from .base import Model
 
 
@@ -39,6 +40,7 @@ class Sequential(Model):
         self, layers: Iterable[Layer | Model] | None = None, name: str | None = None, dtype: str | None = None
     ):
         super().__init__(name or unique_name("sequential"), dtype)
+        self.training_pass: list[TrainingStep] = []  # the last training forward's steps, for its backward
         for layer in layers or []:
             self.add(layer)
 
@@ -101,8 +103,9 @@ class Sequential(Model):
         """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
         if not training:
             return self.inference()(x)
-        for layer in self.layers:
-            x = layer.forward(x, training=True)
+        self.training_pass = training_steps(self.layers)  # a max-pooling ahead of a ReLU, see there
+        for step in self.training_pass:
+            x = step.forward(x)
         return x
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
@@ -111,9 +114,9 @@ class Sequential(Model):
         model is a layer of another that needs it (`need_input_grad`): then down to the input, returned."""
         first = self._first_to_train()
         grad: np.ndarray | None = grad_output
-        for layer in reversed(self.layers[first:]):
+        for step in reversed((self.training_pass or training_steps(self.layers))[first:]):
             assert grad is not None  # only the first trainable layer, the last one here, returns None
-            grad = layer.backward(grad)
+            grad = step.backward(grad)
         return grad if self.need_input_grad else None
 
     def _first_to_train(self) -> int:
