@@ -32,6 +32,7 @@ from .layers.base import Layer, own_inference_map
 from .layers.conv import Conv2D
 from .layers.normalization import BatchNormalization
 from .layers.pooling import MaxPooling2D
+from .layers.symbolic import readers
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,7 @@ def fused_graph_runs(nodes: Sequence, instances: Sequence, outputs: Sequence) ->
     """For a functional model's inference pass: each Conv2D node with its bias and activation and the
     chain of nodes after it that treat each sample alone (those with an inference_map), each reading
     one tensor that nothing else reads (not a model output either)."""
-    readers: dict[int, list[int]] = {}
-    for k, node in enumerate(nodes):
-        for tensor in node.inputs:
-            readers.setdefault(id(tensor), []).append(k)
-    for tensor in outputs:
-        readers.setdefault(id(tensor), []).append(-1)
+    reading = readers(nodes, outputs)
     heads: dict[int, tuple[FusedStep, Any]] = {}
     absorbed: set[int] = set()
     for i, (node, layer) in enumerate(zip(nodes, instances)):
@@ -161,8 +157,8 @@ def fused_graph_runs(nodes: Sequence, instances: Sequence, outputs: Sequence) ->
         tail, tensor = [Step(layer, layer.activate)], node.outputs[0]
         if tail[0].chunk_map() is None:
             continue
-        while len(readers.get(id(tensor), [])) == 1 and readers[id(tensor)][0] >= 0:
-            k = readers[id(tensor)][0]
+        while len(reading.get(id(tensor), [])) == 1 and reading[id(tensor)][0] >= 0:
+            k = reading[id(tensor)][0]
             step = Step(instances[k], instances[k].forward)
             if len(nodes[k].inputs) != 1 or nodes[k].training or step.chunk_map() is None:
                 break

@@ -28,6 +28,7 @@ from .layers.activations import Activation, ReLU
 from .layers.base import Layer
 from .layers.conv import Conv1D, Conv2D
 from .layers.pooling import MaxPooling1D, MaxPooling2D
+from .layers.symbolic import Node, readers
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,25 @@ def training_steps(layers: Sequence[Any]) -> list[TrainingStep]:  # Layers, and 
         pair = pooling_first(layers[i], layers[i + 1])
         if pair is not None:
             steps[i], steps[i + 1] = pair
+    return steps
+
+
+def graph_training_steps(
+    nodes: Sequence[Node], instances: Sequence[Any], outputs: Sequence, training: bool | None
+) -> dict[int, TrainingStep]:
+    """A functional graph's nodes whose training steps are not their layer's own (by node index): each
+    ReLU node and the MaxPooling node that is the only reader of its output (not a model output), both
+    in training mode (`training`, or where it is None, the node's own)."""
+    reading, steps = readers(nodes, outputs), {}
+    for i, node in enumerate(nodes):
+        read_by = reading.get(id(node.outputs[0]), [])
+        if len(read_by) != 1 or read_by[0] < 0:
+            continue
+        if training is None and not (node.training and nodes[read_by[0]].training):
+            continue
+        pair = pooling_first(instances[i], instances[read_by[0]])
+        if pair is not None:
+            steps[i], steps[read_by[0]] = pair
     return steps
 
 

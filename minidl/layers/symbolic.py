@@ -4,6 +4,7 @@ dtype) that remembers the layer call (Node) that made it."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,3 +52,14 @@ def is_symbolic(value) -> bool:
     return isinstance(value, KerasTensor) or (
         isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, KerasTensor) for v in value)
     )
+
+
+def readers(nodes: Sequence[Node], outputs: Sequence[KerasTensor]) -> dict[int, list[int]]:
+    """id(tensor) -> the indices of the nodes that read it, -1 for a model output."""
+    found: dict[int, list[int]] = {}
+    for k, node in enumerate(nodes):
+        for tensor in node.inputs:
+            found.setdefault(id(tensor), []).append(k)
+    for tensor in outputs:
+        found.setdefault(id(tensor), []).append(-1)
+    return found

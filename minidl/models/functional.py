@@ -36,6 +36,7 @@ from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor, Node
 from ..saving.serialization import deserialize_keras_object, register_model_class, serialize_keras_object
 from ..serializable import config_value
+from ..training_steps import TrainingStep, graph_training_steps
 from .base import Model, twin_of
 
 
@@ -79,6 +80,7 @@ class Functional(Model, graph=True):
 
     def __init__(self, inputs, outputs, name: str | None = None, dtype: str | None = None):
         super().__init__(name or unique_name("functional"), dtype)
+        self.training_pass: dict[int, TrainingStep] = {}  # the last training pass's own steps, by node
         input_list, output_list = self._tensors(inputs, "inputs"), self._tensors(outputs, "outputs")
         for tensor in input_list:
             if not isinstance(tensor.node.layer, InputLayer):
@@ -305,6 +307,9 @@ class Functional(Model, graph=True):
         fused after them."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
+        if fused is None and training is not False:  # a max-pooling ahead of a ReLU, see there
+            self.training_pass = graph_training_steps(self.nodes, self.instances, self.outputs, training)
+        steps = self.training_pass if fused is None and training is not False else {}
         for i, (node, instance) in enumerate(zip(self.nodes, self.instances)):
             if fused is not None and i in fused.absorbed:
                 continue  # run inside a convolution's chunks
@@ -316,6 +321,8 @@ class Functional(Model, graph=True):
                 values[id(tensor)] = run(args[0])  # a convolution: one input
             elif fused is not None and not mode:
                 values[id(node.outputs[0])] = infer(instance, arg)
+            elif i in steps:
+                values[id(node.outputs[0])] = steps[i].forward(args[0])  # a ReLU, a convolution or a pooling: one input
             else:
                 values[id(node.outputs[0])] = instance.forward(arg, training=mode)
         if self.multiple_outputs:
@@ -337,12 +344,14 @@ class Functional(Model, graph=True):
         seeds = grad_output if self.multiple_outputs else [grad_output]
         grads: dict[int, np.ndarray] = {id(t): g for t, g in zip(self.outputs, seeds) if g is not None}
         model_inputs = set() if self.need_input_grad else {id(tensor) for tensor in self.inputs}
-        for node, instance in zip(reversed(self.nodes), reversed(self.instances)):
+        for i in reversed(range(len(self.nodes))):
+            node, instance = self.nodes[i], self.instances[i]
             grad = grads.pop(id(node.outputs[0]), None)
             if grad is None:
                 continue  # no loss depends on this call
             instance.need_input_grad = any(id(t) not in model_inputs for t in node.inputs)
-            result = instance.backward(grad)
+            step = self.training_pass.get(i)
+            result = instance.backward(grad) if step is None else step.backward(grad)
             if result is None:
                 continue
             input_grads = result if len(node.inputs) > 1 else [result]
