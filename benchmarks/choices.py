@@ -192,6 +192,49 @@ def pooling_in_one_step(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def pooling_ahead_of_relu(repeats: int) -> list[tuple[str, float]]:
+    """A training step (forward and backward) of keras.io's first convolution with its ReLU and the 2x2
+    max-pooling after it (128 samples, 28x28x1 -> 26x26x32 -> 13x13x32), caches flushed before each step
+    as in training: the pooling first and the ReLU on the pooled values (minidl.training_steps), vs the
+    layers one by one (the ReLU on the convolution's whole output)."""
+    import minidl
+    from minidl.models import sequential
+    from minidl.training_steps import training_steps, whole
+
+    model = minidl.Sequential(
+        [minidl.Input((28, 28, 1)), minidl.layers.Conv2D(32, 3, activation="relu"), minidl.layers.MaxPooling2D(2)]
+    )
+    rng = np.random.default_rng(0)
+    x, g = rng.random((128, 28, 28, 1), dtype=np.float32), rng.normal(size=(128, 13, 13, 32)).astype(np.float32)
+    flush = np.empty(8 << 20)  # 64 MB written between steps: a step's arrays come from memory, not cache
+    ways = {"pooling first": training_steps, "one by one": lambda layers: [whole(layer) for layer in layers]}
+
+    def step():
+        flush[::8] = 1.0
+        model.forward(x, training=True)
+        model.backward(g)
+        return model.layers[0].grads["kernel"].copy()
+
+    results = {}
+    for name, steps in ways.items():
+        sequential.training_steps = steps
+        results[name] = step()
+    np.testing.assert_array_equal(*results.values())
+    times = dict.fromkeys(ways, np.inf)
+    try:
+        for _ in range(3):  # interleaved: each way three times, best of `repeats` each time
+            for name, steps in ways.items():
+                sequential.training_steps = steps
+                times[name] = min(times[name], best_ms(step, repeats))
+    finally:
+        sequential.training_steps = training_steps
+    flush_ms = best_ms(lambda: flush.__setitem__(np.s_[::8], 1.0), repeats)
+    return [
+        ("conv + ReLU + max-pool train step: pooling first (minidl)", times["pooling first"] - flush_ms),
+        ("conv + ReLU + max-pool train step: layers one by one", times["one by one"] - flush_ms),
+    ]
+
+
 def pooling_backward_threads(repeats: int) -> list[tuple[str, float]]:
     """MaxPooling2D(2)'s backward on (128, 26, 26, 32) ReLU outputs: samples split between the threads, vs
     the whole batch in one thread."""
@@ -455,6 +498,7 @@ GROUPS = (
     conv_input_gradient,
     pooling_keeps_places,
     pooling_in_one_step,
+    pooling_ahead_of_relu,
     pooling_backward_threads,
     training_conv_chunks,
     conv_scratch_buffers,
