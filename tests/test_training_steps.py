@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl.models import functional
 from minidl import layers
+from minidl.models import functional
 
 
 def integer_model(*stack, input_shape, seed=0):
