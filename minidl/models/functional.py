@@ -307,9 +307,9 @@ class Functional(Model, graph=True):
         fused after them."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
+        steps: dict[int, TrainingStep] = {}
         if fused is None and training is not False:  # a max-pooling ahead of a ReLU, see there
-            self.training_pass = graph_training_steps(self.nodes, self.instances, self.outputs, training)
-        steps = self.training_pass if fused is None and training is not False else {}
+            steps = self.training_pass = graph_training_steps(self.nodes, self.instances, self.outputs, training)
         for i, (node, instance) in enumerate(zip(self.nodes, self.instances)):
             if fused is not None and i in fused.absorbed:
                 continue  # run inside a convolution's chunks
