@@ -52,6 +52,18 @@ def test_dense(kwargs):
     assert layer.params["kernel"].dtype == np.float64
 
 
+def test_dense_single_sample():
+    """A batch of one (its kernel gradient an outer product, computed apart): gradient-checked, and in
+    float32 each entry the one rounded product x_i g_j."""
+    assert_gradients_ok(layers.Dense(7, activation="relu"), rng(7).standard_normal((1, 4)) + 0.1)
+    layer = layers.Dense(6)
+    x = rng(8).standard_normal((1, 5)).astype(np.float32)
+    layer(x)
+    g = rng(9).standard_normal((1, 6)).astype(np.float32)
+    layer.backward(g)
+    np.testing.assert_array_equal(layer.grads["kernel"], (x.T.astype(np.float64) * g).astype(np.float32))
+
+
 @pytest.mark.parametrize("activation", [None, "relu", "softmax"])
 def test_dense_3d_input(activation):
     layer = layers.Dense(6, activation=activation)

@@ -55,7 +55,10 @@ class Dense(ActivatedLayer):
         g = self.deactivate(grad_output)
         x2d = self.input.reshape(-1, self.input.shape[-1])
         g2d = g.reshape(-1, self.units)
-        np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
+        if len(x2d) == 1:  # an outer product: NumPy's matmul takes a loop 4x slower for an inner dimension of 1
+            np.multiply(x2d.T, g2d, out=self.grad_buffer("kernel"))
+        else:
+            np.matmul(x2d.T, g2d, out=self.grad_buffer("kernel"))
         if self.use_bias:
             np.sum(g2d, axis=0, out=self.grad_buffer("bias"))
         if not self.need_input_grad:
