@@ -16,10 +16,11 @@ keras = pytest.importorskip("keras") if importlib.util.find_spec("tensorflow") e
 needs_keras = pytest.mark.skipif(keras is None, reason="needs TensorFlow")
 
 
+@pytest.mark.parametrize("shape", [(3, 6, 5), (1, 4, 5), (2, 1, 5)], ids=["batch", "one_sample", "one_step"])
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_gradients_through_time(return_sequences, float64):
+def test_gradients_through_time(return_sequences, shape, float64):
     layer = minidl.layers.LSTM(4, return_sequences=return_sequences, bias_initializer="random_normal")
-    error = check_layer_gradients(layer, np.random.default_rng(0).standard_normal((3, 6, 5)), return_details=True)
+    error = check_layer_gradients(layer, np.random.default_rng(0).standard_normal(shape), return_details=True)
     assert set(error) == {"input", "kernel", "recurrent_kernel", "bias"} and max(error.values()) < 1e-6, error
 
 

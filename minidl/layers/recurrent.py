@@ -26,8 +26,9 @@ class LSTM(Layer):
         do = dh tanh(c_t);   dc = dc_{t+1} f_{t+1} + dh o (1 - tanh(c_t)^2)
         di = dc g;   dg = dc i;   df = dc c_{t-1}
         dz = [di i(1-i), df f(1-f), dg (1-g^2), do o(1-o)]               (N, 4u)
-        dL/drecurrent_kernel += h_{t-1}^T dz;   dh_{t-1} = dz recurrent_kernel^T
-    then, over all steps at once: dL/dkernel = sum_t x_t^T dz_t, dL/dbias = sum dz, dL/dx_t = dz_t kernel^T.
+        dh_{t-1} = dz recurrent_kernel^T
+    then, over all steps at once (one product each): dL/drecurrent_kernel = sum_t h_{t-1}^T dz_t,
+    dL/dkernel = sum_t x_t^T dz_t, dL/dbias = sum dz, dL/dx_t = dz_t kernel^T.
     """
 
     keras_cell = "cell"  # Keras's files keep the weights in the layer's LSTMCell (minidl.saving)
@@ -87,16 +88,16 @@ class LSTM(Layer):
             z_inputs += self.params["bias"]
         h, c = np.zeros((n, u), x.dtype), np.zeros((n, u), x.dtype)
         self.x, self.steps = x, []
-        outputs = np.empty((n, steps, u), x.dtype)
+        self.outputs = outputs = np.empty((n, steps, u), x.dtype)  # every h_t, for the backward too
         for t in range(steps):
             z = z_inputs[:, t] + h @ recurrent
             i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u : 2 * u]), sigmoid(z[:, 3 * u :])
             g = np.tanh(z[:, 2 * u : 3 * u])
-            c_previous, h_previous = c, h
+            c_previous = c
             c = f * c_previous + i * g
             tanh_c = np.tanh(c)
             h = o * tanh_c
-            self.steps.append((i, f, g, o, c_previous, tanh_c, h_previous))
+            self.steps.append((i, f, g, o, c_previous, tanh_c))
             outputs[:, t] = h
         return outputs if self.return_sequences else h
 
@@ -104,10 +105,9 @@ class LSTM(Layer):
         n, steps, _ = self.x.shape
         u, recurrent = self.units, self.params["recurrent_kernel"]
         dz_all = np.empty((n, steps, 4 * u), grad_output.dtype)
-        d_recurrent = np.zeros_like(recurrent)
         dh_next, dc_next = np.zeros((n, u), grad_output.dtype), np.zeros((n, u), grad_output.dtype)
         for t in reversed(range(steps)):
-            i, f, g, o, c_previous, tanh_c, h_previous = self.steps[t]
+            i, f, g, o, c_previous, tanh_c = self.steps[t]
             dh = dh_next + (grad_output[:, t] if self.return_sequences else (grad_output if t == steps - 1 else 0))
             do = dh * tanh_c
             dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
@@ -116,11 +116,12 @@ class LSTM(Layer):
             dz[:, u : 2 * u] = dc * c_previous * f * (1 - f)
             dz[:, 2 * u : 3 * u] = dc * i * (1 - g * g)
             dz[:, 3 * u :] = do * o * (1 - o)
-            d_recurrent += h_previous.T @ dz
             dh_next, dc_next = dz @ recurrent.T, dc * f
         dz2d = dz_all.reshape(n * steps, 4 * u)
         np.matmul(self.x.reshape(n * steps, -1).T, dz2d, out=self.grad_buffer("kernel"))
-        np.copyto(self.grad_buffer("recurrent_kernel"), d_recurrent)
+        h_previous = self.outputs[:, :-1].reshape(n * (steps - 1), u)  # h_1 .. h_{T-1}; h_0 = 0 adds nothing
+        dz_after_first = dz_all[:, 1:].reshape(n * (steps - 1), 4 * u)
+        np.matmul(h_previous.T, dz_after_first, out=self.grad_buffer("recurrent_kernel"))
         if self.use_bias:
             np.sum(dz2d, axis=0, out=self.grad_buffer("bias"))
         return dz_all @ self.params["kernel"].T if self.need_input_grad else None
