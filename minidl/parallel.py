@@ -30,6 +30,7 @@ step on this kind of VM (benchmarks/README.md). Reused buffers take none.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -115,9 +116,7 @@ def blockwise(kernel: Callable[..., None], *arrays: np.ndarray, block: int | Non
         run(0, rows)
         return
     per_worker = -(-rows // (workers * block_rows)) * block_rows  # whole blocks per worker
-    futures = [_executor().submit(run, lo, min(lo + per_worker, rows)) for lo in range(0, rows, per_worker)]
-    for future in futures:
-        future.result()
+    shared([functools.partial(run, lo, min(lo + per_worker, rows)) for lo in range(0, rows, per_worker)])
 
 
 def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
@@ -174,5 +173,48 @@ def in_chunks(work: Callable[[int, int], Any], rows: int, chunk_rows: int) -> li
     if not _splits_work() or len(bounds) <= 1:
         return [work(start, stop) for start, stop in bounds]
     with one_blas_thread():
-        futures = [_executor().submit(work, start, stop) for start, stop in bounds]
-        return [future.result() for future in futures]
+        return shared([functools.partial(work, start, stop) for start, stop in bounds])
+
+
+def shared(tasks: list[Callable[[], Any]]) -> list:
+    """[task() for task in tasks], the tasks taken in turn by the calling thread and by the pool's threads
+    (as many in all as minidl's threads), each as soon as it is free. The caller works instead of waiting,
+    hands work to the pool once per thread rather than once per task, and returns when the last task is
+    done, without waiting for a helper that found none left (each hand-off wakes a sleeping thread: tens
+    of microseconds on this kind of VM, benchmarks/README.md). Work nested in a task runs on its thread.
+    The results come back in task order, whichever thread ran each."""
+    if len(tasks) <= 1 or not _splits_work():
+        return [task() for task in tasks]
+    results: list = [None] * len(tasks)
+    take = itertools.count().__next__  # atomic under the GIL: each task is taken once
+    left, lock, all_done = [len(tasks)], threading.Lock(), threading.Event()
+    failed: list[BaseException] = []
+
+    def take_tasks() -> None:
+        i = take()
+        while i < len(tasks) and not failed:
+            try:
+                results[i] = tasks[i]()
+            except BaseException as error:  # the others stop taking tasks; the caller raises it
+                failed.append(error)
+                all_done.set()
+                return
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    all_done.set()
+            i = take()
+
+    helpers = [_executor().submit(take_tasks) for _ in range(min(_threads, len(tasks)) - 1)]
+    was_worker = getattr(_thread_state, "is_worker", False)
+    _thread_state.is_worker = True
+    try:
+        take_tasks()
+    finally:
+        _thread_state.is_worker = was_worker
+    all_done.wait()
+    if failed:
+        for helper in helpers:
+            helper.result()  # none still writing into the arrays when the error reaches the caller
+        raise failed[0]
+    return results

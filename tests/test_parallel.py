@@ -154,6 +154,38 @@ def test_chunks_come_back_in_order_with_blas_on_one_thread(threads):
     assert parallel.in_chunks(product, 0, 64) == []
 
 
+def test_shared_tasks_run_on_the_caller_too_and_come_back_in_order(threads):
+    import time
+
+    def task(i):
+        time.sleep(0.002 * (i % 3))  # uneven: the threads take tasks as they come free
+        return i, threading.get_ident()
+
+    results = parallel.shared([lambda i=i: task(i) for i in range(12)])
+    assert [i for i, _ in results] == list(range(12))
+    ran_on = {ident for _, ident in results}
+    assert threading.get_ident() in ran_on  # the caller works instead of waiting
+    assert len(ran_on) <= threads
+    assert parallel.shared([]) == []
+
+
+def test_a_failing_task_stops_the_others_and_reaches_the_caller(threads):
+    started = []
+
+    def task(i):
+        started.append(i)
+        if i == 2:
+            raise ValueError("task 2")
+        return i
+
+    with pytest.raises(ValueError, match="task 2"):
+        parallel.shared([lambda i=i: task(i) for i in range(200)])
+    count = len(started)
+    assert count < 200  # no task is taken once one has failed (at most one in flight per thread)
+    parallel.shared([lambda: None] * 4)  # the pool still works, and the failed call's threads are done:
+    assert len(started) == count
+
+
 def test_a_convolution_is_bit_identical_on_one_and_two_threads(monkeypatch):
     """Conv2D's training step runs in chunks of samples shared between the threads; its gradients are
     summed in chunk order, so the thread count changes no bit; and they are the whole batch's (one chunk)
