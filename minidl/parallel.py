@@ -15,7 +15,10 @@ Element-wise kernels give bit-identical results however the arrays are cut.
                                    with the chunks), and returns the calls' results in chunk order.
 
 Called from inside such a block or chunk (a layer's work inside another's chunk), both run on the
-calling thread.
+calling thread. Both share their blocks or chunks out with
+
+    shared(tasks)                  runs the tasks on the calling thread and the pool's threads, each
+                                   taking the next task when it is free; the results in task order.
 
     scratch(name, shape, dtype)    a buffer for the calling thread's work, kept for its next call: the
                                    large temporaries of a chunk (a convolution's im2col) are written
