@@ -23,7 +23,7 @@ from workloads import call_in_fresh_process, printed_by_new_python  # benchmarks
 
 from minidl import parallel
 from minidl.layers.activations import relu
-from minidl.layers.conv import window_slices
+from minidl.layers.conv import window_slices, zero_padded
 
 
 def best_ms_and_faults(function, repeats: int) -> tuple[float, float]:
@@ -410,6 +410,24 @@ def winograd_residual(repeats: int) -> list[tuple[str, float]]:
 WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float32)  # kernel transform
 
 
+def winograd_input_transform(d: list[np.ndarray], out: np.ndarray) -> None:
+    """out[0..3] <- B^T applied to the four rows (or columns) d[0..3] of the tiles: d0 - d2, d1 + d2,
+    d2 - d1, d1 - d3."""
+    np.subtract(d[0], d[2], out=out[0])
+    np.add(d[1], d[2], out=out[1])
+    np.subtract(d[2], d[1], out=out[2])
+    np.subtract(d[1], d[3], out=out[3])
+
+
+def winograd_output_transform(m: np.ndarray, out: np.ndarray) -> None:
+    """out[0..1] <- A^T applied to the four rows (or columns) m[0..3] of the product tiles: m0 + m1 + m2,
+    m1 - m2 - m3."""
+    np.add(m[0], m[1], out=out[0])
+    out[0] += m[2]
+    np.subtract(m[1], m[2], out=out[1])
+    out[1] -= m[3]
+
+
 def winograd_convolve(conv, x: np.ndarray) -> np.ndarray:
     """conv(x) without bias, 3x3 stride 1, by Winograd's F(2x2, 3x3) tiles, in Conv2D's chunks of samples
     on minidl's threads (`parallel.in_chunks`): each chunk zero-padded (and by one more row and column
@@ -426,35 +444,20 @@ def winograd_convolve(conv, x: np.ndarray) -> np.ndarray:
 
     def chunk(start: int, stop: int) -> None:
         m = stop - start
-        xp = parallel.scratch("padded", (m, 2 * th + 2, 2 * tw + 2, c), np.float32)
-        xp.fill(0)
-        xp[:, top : top + h, left : left + w] = x[start:stop]
+        xp = zero_padded(x[start:stop], (top, bottom + 2 * th - ho, left, right + 2 * tw - wo), "padded")
         s0, s1, s2, s3 = xp.strides
         d = as_strided(xp, (m, th, tw, 4, 4, c), (s0, 2 * s1, 2 * s2, s1, s2, s3), writeable=False)
-        rows = parallel.scratch("winograd rows", (4, m, th, tw, 4, c), np.float32)  # B^T d
-        np.subtract(d[:, :, :, 0], d[:, :, :, 2], out=rows[0])
-        np.add(d[:, :, :, 1], d[:, :, :, 2], out=rows[1])
-        np.subtract(d[:, :, :, 2], d[:, :, :, 1], out=rows[2])
-        np.subtract(d[:, :, :, 1], d[:, :, :, 3], out=rows[3])
-        v = parallel.scratch("winograd tiles", (4, 4, m, th, tw, c), np.float32)  # (B^T d) B
-        np.subtract(rows[..., 0, :], rows[..., 2, :], out=v[:, 0])
-        np.add(rows[..., 1, :], rows[..., 2, :], out=v[:, 1])
-        np.subtract(rows[..., 2, :], rows[..., 1, :], out=v[:, 2])
-        np.subtract(rows[..., 1, :], rows[..., 3, :], out=v[:, 3])
+        rows = parallel.scratch("winograd rows", (4, m, th, tw, 4, c), np.float32)
+        winograd_input_transform([d[:, :, :, k] for k in range(4)], rows)  # B^T d
+        v = parallel.scratch("winograd tiles", (4, 4, m, th, tw, c), np.float32)
+        winograd_input_transform([rows[..., k, :] for k in range(4)], v.swapaxes(0, 1))  # (B^T d) B
         products = parallel.scratch("winograd products", (16, m * th * tw, f), np.float32)
         np.matmul(v.reshape(16, -1, c), u, out=products)
         p = products.reshape(4, 4, m, th, tw, f)
-        a = parallel.scratch("winograd output rows", (2, 4, m, th, tw, f), np.float32)  # A^T m
-        np.add(p[0], p[1], out=a[0])
-        a[0] += p[2]
-        np.subtract(p[1], p[2], out=a[1])
-        a[1] -= p[3]
-        y = parallel.scratch("winograd output", (m, th, 2, tw, 2, f), np.float32)  # (A^T m) A
-        pixel_left, pixel_right = y[:, :, :, :, 0].transpose(2, 0, 1, 3, 4), y[:, :, :, :, 1].transpose(2, 0, 1, 3, 4)
-        np.add(a[:, 0], a[:, 1], out=pixel_left)
-        pixel_left += a[:, 2]
-        np.subtract(a[:, 1], a[:, 2], out=pixel_right)
-        pixel_right -= a[:, 3]
+        a = parallel.scratch("winograd output rows", (2, 4, m, th, tw, f), np.float32)
+        winograd_output_transform(p, a)  # A^T m
+        y = parallel.scratch("winograd output", (m, th, 2, tw, 2, f), np.float32)
+        winograd_output_transform(a.swapaxes(0, 1), y.transpose(4, 2, 0, 1, 3, 5))  # (A^T m) A
         out[start:stop] = y.reshape(m, 2 * th, 2 * tw, f)[:, :ho, :wo]
 
     parallel.in_chunks(chunk, n, conv._samples_per_chunk(n, (ho, wo), c, x.itemsize))
