@@ -129,6 +129,19 @@ def tabular_mlp(api):
     return model
 
 
+def sequence_classifier(api):
+    """A sequence classifier: a bidirectional GRU over 50 steps of 16 features, softmax over 10 classes."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(50, 16)),
+            api.layers.Bidirectional(api.layers.GRU(32)),
+            api.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
 def framework_of(api) -> str:
     return "minidl" if api is minidl else "keras"
 
@@ -144,6 +157,7 @@ EVERYDAY_MODELS = {
     "all-conv net (same, stride 2, BN, GAP)": (all_conv_net, (28, 28, 1), 10, 6000, 128),
     "tabular MLP 64-64-1": (tabular_mlp, (30,), 1, 60000, 256),
     "residual CNN (functional)": (residual_cnn, (28, 28, 1), 10, 2000, 32),
+    "sequence classifier (Bidirectional GRU)": (sequence_classifier, (50, 16), 10, 2048, 32),
 }
 
 

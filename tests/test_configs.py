@@ -49,6 +49,9 @@ LAYERS = {
     "Embedding": lambda api: api.layers.Embedding(100, 16, embeddings_initializer="glorot_uniform"),
     "Normalization": lambda api: api.layers.Normalization(mean=[1.0, 2.0], variance=[4.0, 9.0]),
     "LSTM": lambda api: api.layers.LSTM(8, return_sequences=True, recurrent_initializer="glorot_uniform"),
+    "GRU": lambda api: api.layers.GRU(8, reset_after=False, go_backwards=True),
+    "SimpleRNN": lambda api: api.layers.SimpleRNN(8, activation="relu", return_sequences=True),
+    "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
 }
 
 
@@ -64,12 +67,23 @@ def comparable(config: dict) -> dict:
         if isinstance(value, dict) and value.get("class_name") == "DTypePolicy":
             value = value["config"]["name"]
         elif isinstance(value, dict) and "class_name" in value:
-            value = (
-                value["class_name"],
-                {k: v for k, v in value["config"].items() if k not in ("input_axes", "output_axes")},
-            )
+            inner = {k: v for k, v in value["config"].items() if k not in ("input_axes", "output_axes", "name")}
+            value = (value["class_name"], comparable(inner))  # a wrapped layer's too (its name aside)
         out[key] = lists(value)
     return out
+
+
+def assert_within(ours, theirs, key: str) -> None:
+    """Every entry of our (comparable) config is in Keras's with the same value; nested configs alike."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for k, value in ours.items():
+            assert k in theirs, f"{key}.{k}"
+            assert_within(value, theirs[k], f"{key}.{k}")
+    elif isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            assert_within(a, b, f"{key}[{i}]")
+    else:
+        assert ours == theirs, (key, ours, theirs)
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
@@ -77,9 +91,7 @@ def test_layer_configs_are_keras_configs(name):
     ours, theirs = LAYERS[name](minidl), LAYERS[name](keras)
     ours_config, theirs_config = comparable(ours.get_config()), comparable(theirs.get_config())
     ours_config.pop("name"), theirs_config.pop("name")
-    for key, value in ours_config.items():
-        assert key in theirs_config, key
-        assert value == theirs_config[key], (key, value, theirs_config[key])
+    assert_within(ours_config, theirs_config, name)
     # Keras rebuilds the layer from minidl's config, minidl from Keras's: the same configs again
     rebuilt = type(theirs).from_config(ours.get_config())
     assert comparable(rebuilt.get_config()) | {"name": None} == theirs_config | {"name": None}

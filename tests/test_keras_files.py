@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from test_functional import dots, merges, nested, residual, siamese, two_in_two_out, two_input_data, two_out_targets
-from test_recurrent import sequence_model
+from test_recurrent import bidirectional_model, sequence_model
 
 import minidl
 
@@ -77,9 +77,17 @@ MODELS = {
     "two in, two out": (two_in_two_out, lambda rng: two_input_data(16), lambda rng: two_out_targets(16)),
     "merges": (merges, lambda rng: rng.random((16, 4)), lambda rng: rng.random((16, 16))),
     "dots": (dots, lambda rng: rng.random((16, 6)), lambda rng: rng.random((16, 15))),
-    "lstm": (
-        lambda api: sequence_model(api, return_sequences=True),
-        lambda rng: rng.standard_normal((16, 7, 3)),
+    **{
+        kind: (
+            lambda api, kind=kind: sequence_model(api, kind, return_sequences=True),
+            lambda rng: rng.standard_normal((16, 7, 3)),
+            lambda rng: np.eye(2)[np.arange(16) % 2],
+        )
+        for kind in ("lstm", "gru", "simple_rnn")
+    },
+    "bidirectional": (
+        lambda api: bidirectional_model(api, "concat"),
+        lambda rng: rng.standard_normal((16, 6, 3)),
         lambda rng: np.eye(2)[np.arange(16) % 2],
     ),
     "siamese": (siamese, lambda rng: [rng.random((16, 5)), rng.random((16, 5))], lambda rng: np.arange(16.0) % 2),

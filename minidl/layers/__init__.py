@@ -3,6 +3,7 @@
 from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
 from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
+from .bidirectional import Bidirectional
 from .conv import Conv1D, Conv2D
 from .core import Input, InputLayer
 from .dense import Dense
@@ -10,15 +11,17 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from .gru import GRU
 from .layer_normalization import LayerNormalization
+from .lstm import LSTM
 from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .preprocessing import Normalization
-from .recurrent import LSTM
 from .reshape import Permute, Rescaling, Reshape
+from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
 
 __all__ = [
@@ -67,6 +70,9 @@ __all__ = [
     "Embedding",
     "Normalization",
     "LSTM",
+    "GRU",
+    "SimpleRNN",
+    "Bidirectional",
 ]
 
 

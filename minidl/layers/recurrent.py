@@ -1,10 +1,12 @@
-"""LSTM: Keras's long short-term memory layer, backpropagated through time."""
+"""What the recurrent layers (SimpleRNN, GRU, LSTM) share: their weights, the time axis, the gradients
+after the loop. Each layer's own step, forward and backward through time, is in its file."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, regularizers
+from .. import regularizers
+from ..shapes import format_shape
 from .base import Layer
 
 
@@ -12,116 +14,122 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|, the logistic function exactly
 
 
-class LSTM(Layer):
-    """Over the steps t of x (N, T, in), with h_0 = c_0 = 0 and the gates in Keras's order (i, f, c, o):
+class Recurrent(Layer):
+    """A layer that runs a step over the time axis of x (N, T, in), from h_0 = 0, with Keras's weights
 
-        z_t = x_t kernel + h_{t-1} recurrent_kernel + bias              (N, 4u)
-        i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);   g = tanh(z_c)
-        c_t = f c_{t-1} + i g;                                 h_t = o tanh(c_t)
+        kernel (in, G u),   recurrent_kernel (u, G u),   bias (G u,) (a GRU's: (2, G u))
 
-    Output: h_T (N, u), or every h_t (N, T, u) with return_sequences. kernel (in, 4u), recurrent_kernel
-    (u, 4u), bias (4u,) (its forget quarter starts at 1: unit_forget_bias, as Keras).
+    for G gates of u units each. Output: h_T (N, u), or every h_t (N, T, u) with return_sequences. With
+    go_backwards the steps run from the last time step to the first, and the sequence returned is in
+    that order (as Keras).
 
-    Backward through time, t = T..1, with dh = dL/dh_t (from the output and from step t + 1):
-        do = dh tanh(c_t);   dc = dc_{t+1} f_{t+1} + dh o (1 - tanh(c_t)^2)
-        di = dc g;   dg = dc i;   df = dc c_{t-1}
-        dz = [di i(1-i), df f(1-f), dg (1-g^2), do o(1-o)]               (N, 4u)
-        dh_{t-1} = dz recurrent_kernel^T
-    then, over all steps at once (one product each): dL/drecurrent_kernel = sum_t h_{t-1}^T dz_t,
-    dL/dkernel = sum_t x_t^T dz_t, dL/dbias = sum dz, dL/dx_t = dz_t kernel^T.
+    A subclass writes `run(x)`, which fills self.outputs (N, T, u) with every h_t and keeps what its
+    backward needs, and `backprop(dL/dh_t for every t)`, which returns dL/dx (or None). The gradients
+    that do not depend on the step order are taken after the loop, one product each, from dz (N, T, G u),
+    the gradients of the steps' pre-activations:
+        dL/dkernel = sum_t x_t^T dz_t,   dL/dx_t = dz_t kernel^T,
+        dL/drecurrent_kernel = sum_t h_{t-1}^T dz_t   (h_0 = 0 adds nothing).
     """
 
-    keras_cell = "cell"  # Keras's files keep the weights in the layer's LSTMCell (minidl.saving)
+    gates = 1
+    keras_cell = "cell"  # Keras's files keep the weights in the layer's cell (minidl.saving)
 
     def __init__(
         self,
         units: int,
-        activation="tanh",
-        recurrent_activation="sigmoid",
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
-        unit_forget_bias: bool = True,
         kernel_regularizer=None,
         return_sequences: bool = False,
+        go_backwards: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"LSTM '{self.name}': units must be a positive integer, got {units!r}")
-        if activation != "tanh" or recurrent_activation != "sigmoid":
-            raise ValueError(
-                f"LSTM '{self.name}': minidl's LSTM has Keras's default activations (tanh, sigmoid); got "
-                f"activation={activation!r}, recurrent_activation={recurrent_activation!r}"
-            )
-        self.units, self.activation, self.recurrent_activation = int(units), activation, recurrent_activation
-        self.use_bias, self.unit_forget_bias, self.return_sequences = use_bias, unit_forget_bias, return_sequences
+            raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive integer, got {units!r}")
+        self.units, self.use_bias = int(units), use_bias
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.return_sequences, self.go_backwards = return_sequences, go_backwards
+
+    def set_gate_activations(self, activation, recurrent_activation) -> None:
+        """A gated layer's (LSTM's, GRU's) activations: Keras's defaults, tanh and sigmoid, are what minidl has."""
+        if activation != "tanh" or recurrent_activation != "sigmoid":
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': minidl's {type(self).__name__} has Keras's default "
+                f"activations (tanh, sigmoid); got activation={activation!r}, "
+                f"recurrent_activation={recurrent_activation!r}"
+            )
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
 
     def build(self, input_shape):
         if len(input_shape) != 3 or input_shape[2] is None:
             raise ValueError(
                 f"Input 0 of layer '{self.name}' is incompatible with the layer: expected (batch, steps, "
-                f"features) with known features, found {input_shape}"
+                f"features) with known features, found {format_shape(input_shape)}"
             )
-        u = self.units
-        kernel_shape = (input_shape[2], 4 * u)
+        width = self.gates * self.units
+        kernel_shape = (input_shape[2], width)
         self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")
-        self.add_weight((u, 4 * u), self.recurrent_initializer, name="recurrent_kernel")
+        self.add_weight((self.units, width), self.recurrent_initializer, name="recurrent_kernel")
         if self.use_bias:
-            bias = self.add_weight((4 * u,), self.bias_initializer, name="bias")
-            if self.unit_forget_bias:
-                bias[u : 2 * u] = initializers.get("ones")((u,), bias.dtype)
+            self.add_weight(self.bias_shape(), self.bias_initializer, name="bias")
 
     def compute_output_shape(self, input_shape):
         n, steps, _ = input_shape
         return (n, steps, self.units) if self.return_sequences else (n, self.units)
 
     def forward(self, x, training=False):
+        self.x = x[:, ::-1] if self.go_backwards else x
         n, steps, _ = x.shape
-        u, recurrent = self.units, self.params["recurrent_kernel"]
-        z_inputs = x @ self.params["kernel"]  # (N, T, 4u): the input part of every step in one product
-        if self.use_bias:
-            z_inputs += self.params["bias"]
-        h, c = np.zeros((n, u), x.dtype), np.zeros((n, u), x.dtype)
-        self.x, self.steps = x, []
-        self.outputs = outputs = np.empty((n, steps, u), x.dtype)  # every h_t, for the backward too
-        for t in range(steps):
-            z = z_inputs[:, t] + h @ recurrent
-            i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u : 2 * u]), sigmoid(z[:, 3 * u :])
-            g = np.tanh(z[:, 2 * u : 3 * u])
-            c_previous = c
-            c = f * c_previous + i * g
-            tanh_c = np.tanh(c)
-            h = o * tanh_c
-            self.steps.append((i, f, g, o, c_previous, tanh_c))
-            outputs[:, t] = h
-        return outputs if self.return_sequences else h
+        self.outputs = np.empty((n, steps, self.units), x.dtype)  # every h_t, for the backward too
+        self.run(self.x)
+        return self.outputs if self.return_sequences else self.outputs[:, -1].copy()
 
     def backward(self, grad_output):
-        n, steps, _ = self.x.shape
-        u, recurrent = self.units, self.params["recurrent_kernel"]
-        dz_all = np.empty((n, steps, 4 * u), grad_output.dtype)
-        dh_next, dc_next = np.zeros((n, u), grad_output.dtype), np.zeros((n, u), grad_output.dtype)
-        for t in reversed(range(steps)):
-            i, f, g, o, c_previous, tanh_c = self.steps[t]
-            dh = dh_next + (grad_output[:, t] if self.return_sequences else (grad_output if t == steps - 1 else 0))
-            do = dh * tanh_c
-            dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
-            dz = dz_all[:, t]
-            dz[:, :u] = dc * g * i * (1 - i)
-            dz[:, u : 2 * u] = dc * c_previous * f * (1 - f)
-            dz[:, 2 * u : 3 * u] = dc * i * (1 - g * g)
-            dz[:, 3 * u :] = do * o * (1 - o)
-            dh_next, dc_next = dz @ recurrent.T, dc * f
-        dz2d = dz_all.reshape(n * steps, 4 * u)
-        np.matmul(self.x.reshape(n * steps, -1).T, dz2d, out=self.grad_buffer("kernel"))
-        h_previous = self.outputs[:, :-1].reshape(n * (steps - 1), u)  # h_1 .. h_{T-1}; h_0 = 0 adds nothing
-        dz_after_first = dz_all[:, 1:].reshape(n * (steps - 1), 4 * u)
-        np.matmul(h_previous.T, dz_after_first, out=self.grad_buffer("recurrent_kernel"))
-        if self.use_bias:
-            np.sum(dz2d, axis=0, out=self.grad_buffer("bias"))
-        return dz_all @ self.params["kernel"].T if self.need_input_grad else None
+        if self.return_sequences:
+            dh = grad_output
+        else:  # only h_T is an output
+            dh = np.zeros(self.outputs.shape, grad_output.dtype)
+            dh[:, -1] = grad_output
+        dx = self.backprop(dh)
+        return dx[:, ::-1] if dx is not None and self.go_backwards else dx
+
+    def run(self, x: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def backprop(self, dh: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def input_projection(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """x_t kernel + bias for every step at once (N, T, G u): one product."""
+        projected = x @ self.params["kernel"]
+        if bias is not None:
+            projected += bias
+        return projected
+
+    def kernel_gradients(self, dz: np.ndarray) -> np.ndarray | None:
+        """dL/dkernel = sum_t x_t^T dz_t into its gradient; returns dL/dx = dz kernel^T (None if not needed)."""
+        n, steps, width = dz.shape
+        np.matmul(self.x.reshape(n * steps, -1).T, dz.reshape(n * steps, width), out=self.grad_buffer("kernel"))
+        return dz @ self.params["kernel"].T if self.need_input_grad else None
+
+    def recurrent_kernel_gradient(self, dz: np.ndarray, h_previous: np.ndarray | None = None) -> np.ndarray:
+        """sum_t h_{t-1}^T dz_t (u, width) over t >= 2 (h_0 = 0), h_{t-1} from self.outputs (or
+        `h_previous`, (N, T, u), what multiplies the recurrent kernel at each step if not h_{t-1})."""
+        n, steps, width = dz.shape
+        if h_previous is None:
+            inputs = self.outputs[:, :-1].reshape(n * (steps - 1), self.units)  # h_1 .. h_{T-1}
+        else:
+            inputs = h_previous[:, 1:].reshape(n * (steps - 1), self.units)
+        return inputs.T @ dz[:, 1:].reshape(n * (steps - 1), width)
+
+    def previous_state(self, t: int) -> np.ndarray:
+        """h_{t-1} of step t (0-based): zeros before the first step."""
+        return self.outputs[:, t - 1] if t > 0 else np.zeros((len(self.outputs), self.units), self.outputs.dtype)

@@ -73,6 +73,14 @@ def weights_path(path: str, layer) -> str:
     return f"{path}/cell/vars" if cell else f"{path}/vars"
 
 
+def weight_owners(path: str, layer) -> list[tuple[str, Any]]:
+    """(path, layer) of the layers whose weights Keras keeps at `path`: the layer itself, or the layers a
+    wrapper holds (a Bidirectional's forward_layer and backward_layer), whose weights are the wrapper's."""
+    if hasattr(layer, "wrapped_layers"):
+        return [(f"{path}/{key}", wrapped) for key, wrapped in layer.wrapped_layers()]
+    return [(path, layer)]
+
+
 def trainable_parameters(model) -> list[tuple[str, np.ndarray]]:
     """(the optimiser's key, parameter) of every trainable parameter, in Keras's trainable_variables order."""
     return [
@@ -147,12 +155,15 @@ def write_weights(model, target, include_optimizer: bool = True, extras: dict | 
         h5.create_group("vars").attrs["name"] = model.name
         for path, layer in layer_paths(model):
             h5.create_group(f"{path}/vars").attrs["name"] = layer.name
-            if not hasattr(layer, "leaf_layers"):
-                group = h5.require_group(weights_path(path, layer))
-                cell = getattr(layer, "keras_cell", None)  # Keras keeps an LSTM's weights in its cell
+            if hasattr(layer, "leaf_layers"):
+                continue
+            for owner_path, owner in weight_owners(path, layer):
+                h5.require_group(f"{owner_path}/vars").attrs["name"] = owner.name
+                group = h5.require_group(weights_path(owner_path, owner))
+                cell = getattr(owner, "keras_cell", None)  # Keras keeps an LSTM's weights in its cell
                 if cell:
-                    group.attrs["name"] = f"{layer.name}_{cell}"
-                for i, weight in enumerate(layer.get_weights()):
+                    group.attrs["name"] = f"{owner.name}_{cell}"
+                for i, weight in enumerate(owner.get_weights()):
                     group.create_dataset(str(i), data=weight)
         if include_optimizer and model.optimizer is not None:
             group = h5.create_group("optimizer/vars")
@@ -173,7 +184,8 @@ def read_weights(model, source, name: str) -> tuple[list[np.ndarray], list[np.nd
         raise ValueError(f"'{name}' is not a readable HDF5 weights file (truncated or damaged?): {error}") from None
     with h5:
         weights: list[np.ndarray] = []
-        for path, layer in layer_paths(model):
+        owners = [owner for path, layer in layer_paths(model) for owner in weight_owners(path, layer)]
+        for path, layer in owners:
             if hasattr(layer, "leaf_layers"):
                 continue
             group = h5.get(weights_path(path, layer))

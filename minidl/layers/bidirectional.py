@@ -1,0 +1,149 @@
+"""Bidirectional: a recurrent layer run forwards and a copy of it run backwards over the same sequence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..serializable import keras_object
+from .base import Layer
+from .gru import GRU
+from .lstm import LSTM
+from .recurrent import Recurrent
+from .simple_rnn import SimpleRNN
+
+RECURRENT_LAYERS = {cls.__name__: cls for cls in (LSTM, GRU, SimpleRNN)}  # what a config may name
+MERGE_MODES = ("concat", "sum", "ave", "mul")
+
+
+def renamed_copy(layer: Recurrent, prefix: str, **changes: Any) -> Recurrent:
+    """A fresh layer with `layer`'s config, named prefix + its name (as Keras: no weights carried over)."""
+    name = layer.name[len(prefix) :] if layer.name.startswith(prefix) else layer.name
+    copy = type(layer).from_config({**layer.get_config(), "name": prefix + name, **changes})
+    assert isinstance(copy, Recurrent)
+    return copy
+
+
+class Bidirectional(Layer):
+    """y_f = forward_layer(x), y_b = backward_layer(x) (the same layer with go_backwards: its steps from
+    the last to the first; with return_sequences its outputs are flipped back to the input's order), and
+
+        concat: y = [y_f, y_b] (last axis, 2u);   sum: y_f + y_b;   ave: (y_f + y_b) / 2;   mul: y_f y_b
+
+    Shapes: x (N, T, in) -> y (N, 2u) or (N, u) (return_sequences: (N, T, 2u) or (N, T, u)). Weights: the
+    forward layer's, then the backward layer's (Keras's order). Backward, with g = dL/dy:
+        concat: g_f, g_b = the two halves of g;   sum: g, g;   ave: g / 2, g / 2;   mul: g y_b, g y_f
+    (g_b flipped in time with return_sequences), then dL/dx = the two layers' input gradients added.
+    """
+
+    def __init__(self, layer: Recurrent, merge_mode: str = "concat", backward_layer: Recurrent | None = None, **kwargs):
+        super().__init__(**kwargs)
+        owner = f"Bidirectional '{self.name}'"
+        for name, value in (("layer", layer), ("backward_layer", backward_layer)):
+            if value is not None and not isinstance(value, Recurrent):
+                raise ValueError(
+                    f"{owner}: {name} must be one of minidl's recurrent layers ({', '.join(RECURRENT_LAYERS)}), "
+                    f"got {value!r}"
+                )
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(
+                f"{owner}: merge_mode must be one of {MERGE_MODES} (None, two outputs, is not supported by "
+                f"minidl), got {merge_mode!r}"
+            )
+        self.merge_mode = merge_mode
+        self.forward_layer = renamed_copy(layer, "forward_")
+        if backward_layer is None:
+            backward_layer = renamed_copy(layer, "backward_", go_backwards=not layer.go_backwards)
+        self.backward_layer = backward_layer
+        if self.forward_layer.go_backwards == backward_layer.go_backwards:
+            raise ValueError(f"{owner}: the forward and backward layers must differ in go_backwards")
+        if self.forward_layer.return_sequences != backward_layer.return_sequences:
+            raise ValueError(f"{owner}: the forward and backward layers must agree on return_sequences")
+        self.return_sequences = self.forward_layer.return_sequences
+
+    @property
+    def directions(self) -> tuple[tuple[str, Recurrent], tuple[str, Recurrent]]:
+        return (("forward_", self.forward_layer), ("backward_", self.backward_layer))
+
+    def build(self, input_shape):
+        for prefix, layer in self.directions:
+            layer.dtype = self.dtype
+            layer.build_for(input_shape)
+            for name in layer.weight_names:  # the same arrays, under this layer's names
+                self.params[prefix + name] = layer.params[name]
+                self._weight_names.append(prefix + name)
+                if name in layer.regularizers:
+                    self.regularizers[prefix + name] = layer.regularizers[name]
+
+    def share_weights(self) -> None:
+        """Point each direction's weights at this layer's arrays (which the optimiser and set_weights update,
+        and which a float64 gradient check may replace)."""
+        for prefix, layer in self.directions:
+            layer.params = {name: self.params[prefix + name] for name in layer.weight_names}
+
+    def wrapped_layers(self) -> list[tuple[str, Recurrent]]:
+        """("forward_layer", ...), ("backward_layer", ...), their weights this layer's (Keras's file layout)."""
+        self.share_weights()
+        return [("forward_layer", self.forward_layer), ("backward_layer", self.backward_layer)]
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        return (*shape[:-1], 2 * shape[-1]) if self.merge_mode == "concat" else shape
+
+    def forward(self, x, training=False):
+        self.share_weights()
+        y_f = self.forward_layer.forward(x, training)
+        y_b = self.backward_layer.forward(x, training)
+        if self.return_sequences:
+            y_b = y_b[:, ::-1]
+        self.outputs = (y_f, y_b)
+        if self.merge_mode == "concat":
+            return np.concatenate([y_f, y_b], axis=-1)
+        if self.merge_mode == "sum":
+            return y_f + y_b
+        if self.merge_mode == "ave":
+            return (y_f + y_b) / 2
+        return y_f * y_b
+
+    def backward(self, grad_output):
+        y_f, y_b = self.outputs
+        if self.merge_mode == "concat":
+            g_f, g_b = np.split(grad_output, 2, axis=-1)
+        elif self.merge_mode in ("sum", "ave"):
+            g_f = g_b = grad_output / 2 if self.merge_mode == "ave" else grad_output
+        else:
+            g_f, g_b = grad_output * y_b, grad_output * y_f
+        if self.return_sequences:
+            g_b = g_b[:, ::-1]
+        dx = []
+        for (prefix, layer), g in zip(self.directions, (g_f, g_b)):
+            layer.need_input_grad = self.need_input_grad
+            dx.append(layer.backward(np.ascontiguousarray(g)))
+            for name in layer.weight_names:
+                self.grads[prefix + name] = layer.grads[name]
+        return dx[0] + dx[1] if self.need_input_grad else None
+
+    not_in_config = ("input_shape", "layer", "backward_layer")  # written below, as Keras's nested configs
+
+    def get_config(self) -> dict[str, Any]:
+        layers = {"layer": self.forward_layer, "backward_layer": self.backward_layer}
+        return {**super().get_config(), **{key: keras_object(layer) for key, layer in layers.items()}}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Bidirectional:
+        """The wrapper from Keras's config, its layers made only from minidl's recurrent layers."""
+        config = dict(config)
+        for key in ("layer", "backward_layer"):
+            nested = config.get(key)
+            if isinstance(nested, dict):
+                class_name = nested.get("class_name")
+                if class_name not in RECURRENT_LAYERS:
+                    raise ValueError(
+                        f"Bidirectional: minidl wraps only its recurrent layers ({', '.join(RECURRENT_LAYERS)}), "
+                        f"the config names {class_name!r}"
+                    )
+                config[key] = RECURRENT_LAYERS[class_name].from_config(nested.get("config") or {})
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = config["dtype"].get("config", {}).get("name")
+        return cls(**config)

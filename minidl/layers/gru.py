@@ -1,0 +1,114 @@
+"""GRU: Keras's gated recurrent unit layer, backpropagated through time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .recurrent import Recurrent, sigmoid
+
+
+class GRU(Recurrent):
+    """Over the steps t of x (N, T, in), from h_0 = 0, the gates in Keras's order (z, r, h), s = sigmoid:
+
+        [x_z, x_r, x_h] = x_t kernel + b_in                                  (N, 3u)
+        [q_z, q_r, q_h] = h_{t-1} recurrent_kernel + b_rec                   (N, 3u)
+        z = s(x_z + q_z);   r = s(x_r + q_r);   hh = tanh(x_h + r q_h)
+        h_t = z h_{t-1} + (1 - z) hh
+
+    That is reset_after=True (Keras's default): bias (2, 3u), rows b_in and b_rec. With reset_after=False
+    the reset gate comes before the product: q_z, q_r as above without b_rec, hh = tanh(x_h + (r h_{t-1})
+    recurrent_kernel_h), and one bias (3u,). Output: h_T (N, u), or every h_t with return_sequences.
+
+    Backward through time, t = T..1, with dh = dL/dh_t (from the output and from step t + 1):
+        a_z = dh (h_{t-1} - hh) z (1 - z);   a_h = dh (1 - z) (1 - hh^2)
+        reset_after:  a_r = a_h q_h r (1 - r);   dq = [a_z, a_r, a_h r]    (the gradient of q)
+                      dh_{t-1} = dh z + dq recurrent_kernel^T
+        before:       e = a_h recurrent_kernel_h^T;   a_r = e h_{t-1} r (1 - r)
+                      dh_{t-1} = dh z + [a_z, a_r] recurrent_kernel_zr^T + e r
+    with dz = [a_z, a_r, a_h] the gradient of the input side; then over all steps at once (Recurrent):
+    dL/dkernel = sum_t x_t^T dz_t, dL/dx_t = dz_t kernel^T, dL/db_in = sum dz; reset_after:
+    dL/drecurrent_kernel = sum_t h_{t-1}^T dq_t, dL/db_rec = sum dq; before: its z and r columns
+    sum_t h_{t-1}^T [a_z, a_r], its h columns sum_t (r h_{t-1})^T a_h.
+    """
+
+    gates = 3
+
+    def __init__(
+        self,
+        units: int,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        reset_after: bool = True,
+        **kwargs,
+    ):
+        super().__init__(units, **kwargs)
+        self.set_gate_activations(activation, recurrent_activation)
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def biases(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(b_in, b_rec): None where there is none."""
+        bias = self.params.get("bias")
+        if bias is None or not self.reset_after:
+            return bias, None
+        return bias[0], bias[1]
+
+    def run(self, x):
+        u, recurrent = self.units, self.params["recurrent_kernel"]
+        input_bias, recurrent_bias = self.biases()
+        x_all = self.input_projection(x, input_bias)  # (N, T, 3u)
+        self.steps = []
+        for t in range(x.shape[1]):
+            h_previous, x_t = self.previous_state(t), x_all[:, t]
+            if self.reset_after:
+                q = h_previous @ recurrent
+                if recurrent_bias is not None:
+                    q += recurrent_bias
+                q_h = q[:, 2 * u :]
+                z, r = sigmoid(x_t[:, :u] + q[:, :u]), sigmoid(x_t[:, u : 2 * u] + q[:, u : 2 * u])
+                hh = np.tanh(x_t[:, 2 * u :] + r * q_h)
+            else:
+                q = h_previous @ recurrent[:, : 2 * u]
+                z, r = sigmoid(x_t[:, :u] + q[:, :u]), sigmoid(x_t[:, u : 2 * u] + q[:, u:])
+                q_h = r * h_previous  # what multiplies recurrent_kernel_h
+                hh = np.tanh(x_t[:, 2 * u :] + q_h @ recurrent[:, 2 * u :])
+            self.outputs[:, t] = z * h_previous + (1 - z) * hh
+            self.steps.append((z, r, hh, q_h))
+
+    def backprop(self, dh_out):
+        u, recurrent = self.units, self.params["recurrent_kernel"]
+        dz_all = np.empty((*dh_out.shape[:2], 3 * u), dh_out.dtype)
+        dq_all = np.empty_like(dz_all) if self.reset_after else None
+        dh_next = np.zeros_like(dh_out[:, 0])
+        for t in reversed(range(dh_out.shape[1])):
+            z, r, hh, q_h = self.steps[t]
+            h_previous, dh = self.previous_state(t), dh_next + dh_out[:, t]
+            dz = dz_all[:, t]
+            dz[:, :u] = dh * (h_previous - hh) * z * (1 - z)
+            a_h = dz[:, 2 * u :] = dh * (1 - z) * (1 - hh * hh)
+            if dq_all is not None:
+                dz[:, u : 2 * u] = a_h * q_h * r * (1 - r)
+                dq = dq_all[:, t]
+                dq[:, : 2 * u], dq[:, 2 * u :] = dz[:, : 2 * u], a_h * r
+                dh_next = dh * z + dq @ recurrent.T
+            else:
+                e = a_h @ recurrent[:, 2 * u :].T
+                dz[:, u : 2 * u] = e * h_previous * r * (1 - r)
+                dh_next = dh * z + dz[:, : 2 * u] @ recurrent[:, : 2 * u].T + e * r
+        self.recurrent_gradients(dz_all, dq_all)
+        return self.kernel_gradients(dz_all)
+
+    def recurrent_gradients(self, dz_all: np.ndarray, dq_all: np.ndarray | None) -> None:
+        """dL/drecurrent_kernel and dL/dbias after the loop (see the class docstring)."""
+        u, recurrent_grad = self.units, self.grad_buffer("recurrent_kernel")
+        if dq_all is not None:
+            np.copyto(recurrent_grad, self.recurrent_kernel_gradient(dq_all))
+        else:
+            reset_states = np.stack([q_h for _, _, _, q_h in self.steps], axis=1)  # r h_{t-1}, (N, T, u)
+            recurrent_grad[:, : 2 * u] = self.recurrent_kernel_gradient(dz_all[:, :, : 2 * u])
+            recurrent_grad[:, 2 * u :] = self.recurrent_kernel_gradient(dz_all[:, :, 2 * u :], reset_states)
+        if self.use_bias:
+            sums = [np.sum(d.reshape(-1, 3 * u), axis=0) for d in (dz_all, dq_all) if d is not None]
+            np.copyto(self.grad_buffer("bias"), np.stack(sums) if self.reset_after else sums[0])

@@ -1,0 +1,59 @@
+"""SimpleRNN: Keras's fully-connected recurrent layer, backpropagated through time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations
+from .recurrent import Recurrent
+
+
+class SimpleRNN(Recurrent):
+    """Over the steps t of x (N, T, in), from h_0 = 0, with f the activation (tanh by default):
+
+        a_t = x_t kernel + h_{t-1} recurrent_kernel + bias               (N, u)
+        h_t = f(a_t)
+
+    Output: h_T (N, u), or every h_t (N, T, u) with return_sequences. kernel (in, u), recurrent_kernel
+    (u, u), bias (u,).
+
+    Backward through time, t = T..1, with dh = dL/dh_t (from the output and from step t + 1):
+        dz_t = dh f'(a_t);   dh_{t-1} = dz_t recurrent_kernel^T
+    then, over all steps at once (one product each, see Recurrent): dL/drecurrent_kernel = sum_t
+    h_{t-1}^T dz_t, dL/dkernel = sum_t x_t^T dz_t, dL/dbias = sum dz, dL/dx_t = dz_t kernel^T.
+    """
+
+    def __init__(self, units: int, activation="tanh", **kwargs):
+        super().__init__(units, **kwargs)
+        name = "linear" if activation is None else activation
+        if callable(activation) and getattr(activation, "__module__", None) == activations.__name__:
+            name = activation.__name__  # minidl.activations.relu -> "relu"
+        if not isinstance(name, str) or name not in activations.ELEMENTWISE:
+            raise ValueError(
+                f"SimpleRNN '{self.name}': activation must be the name of an element-wise activation "
+                f"({', '.join(sorted(activations.ELEMENTWISE))}) or None, got {activation!r}"
+            )
+        self.activation = name
+        self.function = activations.ELEMENTWISE[name]()
+
+    def run(self, x):
+        recurrent = self.params["recurrent_kernel"]
+        self.pre_activations = self.input_projection(x, self.params.get("bias"))  # (N, T, u), a_t in place
+        for t in range(x.shape[1]):
+            a = self.pre_activations[:, t]
+            a += self.previous_state(t) @ recurrent
+            self.outputs[:, t] = self.function(a)
+
+    def backprop(self, dh_out):
+        recurrent = self.params["recurrent_kernel"]
+        dz_all = np.empty_like(dh_out)
+        dh_next = np.zeros_like(dh_out[:, 0])
+        for t in reversed(range(dh_out.shape[1])):
+            dz = dz_all[:, t] = (dh_next + dh_out[:, t]) * self.function.derivative(
+                self.pre_activations[:, t], self.outputs[:, t]
+            )
+            dh_next = dz @ recurrent.T
+        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz_all))
+        if self.use_bias:
+            np.sum(dz_all.reshape(-1, self.units), axis=0, out=self.grad_buffer("bias"))
+        return self.kernel_gradients(dz_all)
