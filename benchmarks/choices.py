@@ -119,6 +119,26 @@ def conv_input_gradient(repeats: int) -> list[tuple[str, float]]:
     ]
 
 
+def conv_input_gradient_valid(repeats: int) -> list[tuple[str, float]]:
+    """The backward (dL/dkernel, dL/dbias, dL/dx) of keras.io's second convolution, "valid" (128 samples,
+    13x13x32 -> 11x11x64): dL/dx by col2im (minidl), vs by the full correlation of g with the flipped kernel
+    that "same" convolutions use (one product, but over the 13x13 input instead of the 11x11 output)."""
+    import minidl
+
+    layer = minidl.layers.Conv2D(64, 3)
+    layer.build_for((None, 13, 13, 32))
+    rng = np.random.default_rng(0)
+    x, g = rng.random((128, 13, 13, 32), dtype=np.float32), rng.random((128, 11, 11, 64), dtype=np.float32)
+    layer.linear(x)
+    layer.need_input_grad = True
+    rows = [("conv dx, valid, C=32: col2im (minidl)", False), ("conv dx, valid: the full correlation", True)]
+    timed = []
+    for name, correlates in rows:
+        layer.correlates_input_gradient = lambda channels, correlates=correlates: correlates  # type: ignore[method-assign]
+        timed.append((name, best_ms(lambda: layer.linear_backward(g), repeats)))
+    return timed
+
+
 def pooling_keeps_places(repeats: int) -> list[tuple[str, float]]:
     """MaxPooling2D(2)'s training forward and backward on (128, 26, 26, 32) ReLU outputs: the forward
     keeps where each maximum came from and the backward routes by it, vs a
@@ -587,6 +607,7 @@ GROUPS = (
     conv_weight_gradient,
     conv_weight_gradient_many_channels,
     conv_input_gradient,
+    conv_input_gradient_valid,
     pooling_keeps_places,
     pooling_in_one_step,
     pooling_ahead_of_relu,
@@ -613,9 +634,12 @@ FRESH_PROCESS = (conv_scratch_buffers,)  # groups whose alternative depends on w
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--only", action="append", choices=[group.__name__ for group in GROUPS], help="run only these")
     args = parser.parse_args(argv)
     print(f"{'choice':58s} {'best ms':>9s} {'ratio':>7s}")
     for group in GROUPS:
+        if args.only and group.__name__ not in args.only:
+            continue
         rows = call_in_fresh_process(group, args.repeats) if group in FRESH_PROCESS else group(args.repeats)
         for name, ms in rows:
             print(f"{name:58s} {ms:9.3f} {ms / rows[-1][1]:7.2f}")

@@ -228,7 +228,8 @@ def conv_throughput(repeats: int, batch: int = 256) -> list[tuple[str, list[floa
     """GFLOP/s of the inference forward of each of CONV_SHAPES at `batch`: minidl's Conv2D (im2col chunks on
     the cores), TensorFlow's tf.nn.conv2d (oneDNN's direct convolution), and OpenBLAS's float32 product
     of the same sizes as minidl's, (batch Ho Wo, 9 C) @ (9 C, F) on prebuilt columns: on both BLAS
-    threads over the whole batch, and on one thread over one chunk of about CHUNK_COLS_BYTES (in cache)."""
+    threads over the whole batch, on one thread over one chunk of about CHUNK_COLS_BYTES (in cache), and
+    in minidl's chunks shared between the cores (minidl's forward without its padding and im2col)."""
     rng = np.random.default_rng(0)
     rows = []
     for size, channels, filters, stride, padding in CONV_SHAPES:
@@ -250,11 +251,23 @@ def _conv_rates(layer, x: np.ndarray, repeats: int) -> list[float]:
     strides, padding = layer.strides, layer.padding.upper()
     tf_conv = tf.function(lambda: tf.nn.conv2d(tx, tk, strides, padding))
     cols, kernel = layer._im2col(layer._pad(x), out_hw), layer.params["kernel"].reshape(-1, layer.filters)
-    chunk = cols[: layer._samples_per_chunk(batch, out_hw, channels, x.itemsize) * out_hw[0] * out_hw[1]]
+    per_chunk, pixels = layer._samples_per_chunk(batch, out_hw, channels, x.itemsize), out_hw[0] * out_hw[1]
+    chunk = cols[: per_chunk * pixels]
     with minidl.parallel.one_blas_thread():
         one_core_ms = best_ms(lambda: chunk @ kernel, repeats * 5) * len(cols) / len(chunk)
-    timed = [best_ms(fn, repeats) for fn in (lambda: layer.linear_inference(x), tf_conv, lambda: cols @ kernel)]
-    return [flops / ms / 1e6 for ms in (*timed, one_core_ms)]
+    z = np.empty((len(cols), layer.filters), np.float32)
+
+    def multiply(start: int, stop: int) -> None:
+        np.matmul(cols[start * pixels : stop * pixels], kernel, out=z[start * pixels : stop * pixels])
+
+    def chunked_products() -> None:
+        minidl.parallel.in_chunks(multiply, batch, per_chunk)
+
+    timed = [
+        best_ms(fn, repeats)
+        for fn in (lambda: layer.linear_inference(x), tf_conv, lambda: cols @ kernel, chunked_products)
+    ]
+    return [flops / ms / 1e6 for ms in (*timed[:3], one_core_ms, timed[3])]
 
 
 def main(argv=None) -> None:
@@ -266,9 +279,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.conv_throughput:
         print(f"\nconvolution forward, batch 256, GFLOP/s (best of {args.repeats})")
-        print(f"{'3x3 convolution':40s} {'minidl':>8s} {'oneDNN':>8s} {'BLAS 2 cores':>13s} {'BLAS 1 core':>12s}")
+        headers = ("minidl", "oneDNN", "BLAS 2 cores", "BLAS 1 core x 2", "BLAS chunks")
+        print(f"{'3x3 convolution':40s}" + "".join(f" {h:>15s}" for h in headers))
         for name, rates in conv_throughput(args.repeats):
-            print(f"{name:40s} {rates[0]:8.0f} {rates[1]:8.0f} {rates[2]:13.0f} {rates[3]:12.0f}")
+            print(f"{name:40s}" + "".join(f" {rate:15.0f}" for rate in rates))
         return
     if args.keras_layers:
         print(f"\nforward + backward, batch 128, 28x28x32 inputs (best of {args.repeats}, ms)")
