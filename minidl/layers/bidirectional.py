@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..serializable import keras_object
+from ..serializable import keras_object, supported_arguments
 from .base import Layer
 from .gru import GRU
 from .lstm import LSTM
@@ -64,6 +64,7 @@ class Bidirectional(Layer):
 
     @property
     def directions(self) -> tuple[tuple[str, Recurrent], tuple[str, Recurrent]]:
+        """(the prefix of its weights' names here, the layer) for each direction."""
         return (("forward_", self.forward_layer), ("backward_", self.backward_layer))
 
     def build(self, input_shape):
@@ -83,9 +84,10 @@ class Bidirectional(Layer):
             layer.params = {name: self.params[prefix + name] for name in layer.weight_names}
 
     def wrapped_layers(self) -> list[tuple[str, Recurrent]]:
-        """("forward_layer", ...), ("backward_layer", ...), their weights this layer's (Keras's file layout)."""
+        """("forward_layer", ...), ("backward_layer", ...), their weights this layer's: Keras's names for them,
+        in its configs and files."""
         self.share_weights()
-        return [("forward_layer", self.forward_layer), ("backward_layer", self.backward_layer)]
+        return [(prefix + "layer", layer) for prefix, layer in self.directions]
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
@@ -119,7 +121,7 @@ class Bidirectional(Layer):
         dx = []
         for (prefix, layer), g in zip(self.directions, (g_f, g_b)):
             layer.need_input_grad = self.need_input_grad
-            dx.append(layer.backward(np.ascontiguousarray(g)))
+            dx.append(layer.backward(g))
             for name in layer.weight_names:
                 self.grads[prefix + name] = layer.grads[name]
         return dx[0] + dx[1] if self.need_input_grad else None
@@ -132,10 +134,12 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bidirectional:
-        """The wrapper from Keras's config, its layers made only from minidl's recurrent layers."""
-        config = dict(config)
+        """The wrapper from Keras's config (checked as every layer's, see Layer.from_config), its layers made
+        only from minidl's recurrent layers."""
+        arguments = {"name", "trainable", "dtype", "merge_mode", "layer", "backward_layer"}
+        taken = supported_arguments(cls.__name__, config, arguments)
         for key in ("layer", "backward_layer"):
-            nested = config.get(key)
+            nested = taken.get(key)
             if isinstance(nested, dict):
                 class_name = nested.get("class_name")
                 if class_name not in RECURRENT_LAYERS:
@@ -143,7 +147,5 @@ class Bidirectional(Layer):
                         f"Bidirectional: minidl wraps only its recurrent layers ({', '.join(RECURRENT_LAYERS)}), "
                         f"the config names {class_name!r}"
                     )
-                config[key] = RECURRENT_LAYERS[class_name].from_config(nested.get("config") or {})
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = config["dtype"].get("config", {}).get("name")
-        return cls(**config)
+                taken[key] = RECURRENT_LAYERS[class_name].from_config(nested.get("config") or {})
+        return cls(**taken)

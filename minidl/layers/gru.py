@@ -110,5 +110,7 @@ class GRU(Recurrent):
             recurrent_grad[:, : 2 * u] = self.recurrent_kernel_gradient(dz_all[:, :, : 2 * u])
             recurrent_grad[:, 2 * u :] = self.recurrent_kernel_gradient(dz_all[:, :, 2 * u :], reset_states)
         if self.use_bias:
-            sums = [np.sum(d.reshape(-1, 3 * u), axis=0) for d in (dz_all, dq_all) if d is not None]
-            np.copyto(self.grad_buffer("bias"), np.stack(sums) if self.reset_after else sums[0])
+            bias_grad = self.grad_buffer("bias")  # (2, 3u): b_in's row, then b_rec's; else (3u,)
+            np.sum(dz_all.reshape(-1, 3 * u), axis=0, out=bias_grad[0] if dq_all is not None else bias_grad)
+            if dq_all is not None:
+                np.sum(dq_all.reshape(-1, 3 * u), axis=0, out=bias_grad[1])

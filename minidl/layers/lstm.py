@@ -77,7 +77,4 @@ class LSTM(Recurrent):
             dz[:, 2 * u : 3 * u] = dc * i * (1 - g * g)
             dz[:, 3 * u :] = do * o * (1 - o)
             dh_next, dc_next = dz @ recurrent.T, dc * f
-        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz_all))
-        if self.use_bias:
-            np.sum(dz_all.reshape(-1, 4 * u), axis=0, out=self.grad_buffer("bias"))
-        return self.kernel_gradients(dz_all)
+        return self.weight_gradients(dz_all)

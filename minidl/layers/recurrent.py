@@ -130,6 +130,15 @@ class Recurrent(Layer):
             inputs = h_previous[:, 1:].reshape(n * (steps - 1), self.units)
         return inputs.T @ dz[:, 1:].reshape(n * (steps - 1), width)
 
+    def weight_gradients(self, dz: np.ndarray) -> np.ndarray | None:
+        """Every weight's gradient after the loop, for a layer whose steps' pre-activations z_t = x_t kernel
+        + h_{t-1} recurrent_kernel + bias have the gradients dz (N, T, G u) (LSTM, SimpleRNN): dL/dbias =
+        sum dz; returns dL/dx (None if not needed)."""
+        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz))
+        if self.use_bias:
+            np.sum(dz.reshape(-1, dz.shape[2]), axis=0, out=self.grad_buffer("bias"))
+        return self.kernel_gradients(dz)
+
     def previous_state(self, t: int) -> np.ndarray:
         """h_{t-1} of step t (0-based): zeros before the first step."""
         return self.outputs[:, t - 1] if t > 0 else np.zeros((len(self.outputs), self.units), self.outputs.dtype)

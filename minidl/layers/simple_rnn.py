@@ -53,7 +53,4 @@ class SimpleRNN(Recurrent):
                 self.pre_activations[:, t], self.outputs[:, t]
             )
             dh_next = dz @ recurrent.T
-        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz_all))
-        if self.use_bias:
-            np.sum(dz_all.reshape(-1, self.units), axis=0, out=self.grad_buffer("bias"))
-        return self.kernel_gradients(dz_all)
+        return self.weight_gradients(dz_all)

@@ -158,7 +158,8 @@ def write_weights(model, target, include_optimizer: bool = True, extras: dict | 
             if hasattr(layer, "leaf_layers"):
                 continue
             for owner_path, owner in weight_owners(path, layer):
-                h5.require_group(f"{owner_path}/vars").attrs["name"] = owner.name
+                if owner is not layer:  # a wrapped layer's own vars group, beside its cell's
+                    h5.create_group(f"{owner_path}/vars").attrs["name"] = owner.name
                 group = h5.require_group(weights_path(owner_path, owner))
                 cell = getattr(owner, "keras_cell", None)  # Keras keeps an LSTM's weights in its cell
                 if cell:
