@@ -142,6 +142,51 @@ def sequence_classifier(api):
     return model
 
 
+def separable_convnet(api):
+    """Depthwise-separable convolutions, MobileNet's and Xception's way: a strided Conv2D, then
+    SeparableConv2D, and a DepthwiseConv2D with a 1x1 Conv2D, each followed by BatchNormalization and ReLU."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(28, 28, 1)),
+            api.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.SeparableConv2D(64, 3, padding="same", use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.Conv2D(128, 1, use_bias=False),
+            api.layers.BatchNormalization(),
+            api.layers.ReLU(),
+            api.layers.GlobalAveragePooling2D(),
+            api.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def denoising_autoencoder(api):
+    """keras.io's convolutional denoising autoencoder: Conv2D and MaxPooling2D down, stride-2 Conv2DTranspose
+    up, a sigmoid Conv2D out, binary cross-entropy against the image."""
+    model = api.Sequential(
+        [
+            api.Input(shape=(28, 28, 1)),
+            api.layers.Conv2D(32, 3, activation="relu", padding="same"),
+            api.layers.MaxPooling2D(2, padding="same"),
+            api.layers.Conv2D(32, 3, activation="relu", padding="same"),
+            api.layers.MaxPooling2D(2, padding="same"),
+            api.layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same"),
+            api.layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same"),
+            api.layers.Conv2D(1, 3, activation="sigmoid", padding="same"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
 def framework_of(api) -> str:
     return "minidl" if api is minidl else "keras"
 
@@ -151,13 +196,15 @@ def residual_cnn(api):
     return seed_models.residual_cnn(framework_of(api))
 
 
-# name: (builder, input shape, classes (1: binary labels), samples, batch size)
+# name: (builder, input shape, classes (1: binary labels, 0: the input itself), samples, batch size)
 EVERYDAY_MODELS = {
     "keras.io MNIST convnet": (keras_io_convnet, (28, 28, 1), 10, 6000, 128),
     "all-conv net (same, stride 2, BN, GAP)": (all_conv_net, (28, 28, 1), 10, 6000, 128),
     "tabular MLP 64-64-1": (tabular_mlp, (30,), 1, 60000, 256),
     "residual CNN (functional)": (residual_cnn, (28, 28, 1), 10, 2000, 32),
     "sequence classifier (Bidirectional GRU)": (sequence_classifier, (50, 16), 10, 2048, 32),
+    "separable convnet (SeparableConv2D, DepthwiseConv2D)": (separable_convnet, (28, 28, 1), 10, 6000, 128),
+    "denoising autoencoder (Conv2DTranspose)": (denoising_autoencoder, (28, 28, 1), 0, 6000, 128),
 }
 
 
@@ -170,9 +217,11 @@ WORKLOADS = {
 
 
 def workload_data(shape: tuple, classes: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random inputs and targets: one-hot for `classes` > 1, binary labels (N, 1) for 1."""
+    """Random inputs and targets: one-hot for `classes` > 1, binary labels (N, 1) for 1, x itself for 0."""
     rng = np.random.default_rng(0)
     x = rng.random((samples, *shape), dtype=np.float32)
+    if classes == 0:
+        return x, x
     labels = rng.integers(0, max(classes, 2), samples)
     y = labels.astype(np.float32)[:, None] if classes == 1 else np.eye(classes, dtype=np.float32)[labels]
     return x, y

@@ -103,6 +103,8 @@ UNUSED_KERAS_ARGUMENTS: dict[str, object] = {
     "bias_regularizer": None,
     "activity_regularizer": None,
     "kernel_constraint": None,
+    "depthwise_constraint": None,
+    "pointwise_constraint": None,
     "bias_constraint": None,
     "beta_regularizer": None,
     "gamma_regularizer": None,

@@ -19,6 +19,13 @@ LAYERS = {
     "Conv2D": lambda api: api.layers.Conv2D(8, (3, 2), strides=2, padding="same", activation="sigmoid"),
     "Conv2D dilated": lambda api: api.layers.Conv2D(2, 3, dilation_rate=2, bias_initializer="ones"),
     "Conv1D": lambda api: api.layers.Conv1D(5, 3, strides=2, activation="tanh"),
+    "Conv2DTranspose": lambda api: api.layers.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1),
+    "DepthwiseConv2D": lambda api: api.layers.DepthwiseConv2D(
+        3, depth_multiplier=2, depthwise_initializer="he_normal", depthwise_regularizer=api.regularizers.L2(0.1)
+    ),
+    "SeparableConv2D": lambda api: api.layers.SeparableConv2D(
+        8, 3, padding="same", pointwise_initializer="ones", pointwise_regularizer=api.regularizers.L1(0.5)
+    ),
     "MaxPooling2D": lambda api: api.layers.MaxPooling2D((2, 3), strides=1, padding="same"),
     "MaxPooling1D": lambda api: api.layers.MaxPooling1D(3),
     "AveragePooling2D": lambda api: api.layers.AveragePooling2D(2),

@@ -600,3 +600,30 @@ def test_two_outputs_predict_like_keras_as_a_list_or_a_dict():
         for key in ["main", "aux"] if as_dict else [0, 1]:
             np.testing.assert_allclose(predicted[key], expected[key], rtol=1e-5, atol=1e-6)
         assert ours.output_shape == theirs.output_shape
+
+
+@pytest.mark.parametrize(
+    "function, layer, arguments",
+    [
+        ("add", "Add", {}),
+        ("subtract", "Subtract", {}),
+        ("multiply", "Multiply", {}),
+        ("average", "Average", {}),
+        ("maximum", "Maximum", {}),
+        ("minimum", "Minimum", {}),
+        ("concatenate", "Concatenate", {"axis": 1}),
+        ("dot", "Dot", {"axes": 1, "normalize": True}),
+    ],
+)
+def test_merge_functions_are_their_layers(function, layer, arguments):
+    """Keras's functional forms, layers.add([x, y], name=...) and the like: the layer of that class called
+    on the tensors, its arguments and name passed on."""
+    inputs = minidl.Input((4,))
+    a, b = minidl.layers.Dense(4)(inputs), minidl.layers.Dense(4)(inputs)
+    model = minidl.Model(inputs, getattr(minidl.layers, function)([a, b], name="merged", **arguments))
+    merged = model.get_layer("merged")
+    assert type(merged) is getattr(minidl.layers, layer)
+    assert all(merged.get_config()[key] == value for key, value in arguments.items())
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    by_class = minidl.Model(inputs, getattr(minidl.layers, layer)(**arguments)([a, b]))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), by_class.predict(x, verbose=0))

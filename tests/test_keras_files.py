@@ -69,9 +69,29 @@ def shared_layers(api):
     return images
 
 
+def separable_autoencoder(api):
+    """The convolutions beyond Conv2D: depthwise, separable and transposed, with regularizers."""
+    return api.Sequential(
+        [
+            api.Input((8, 8, 2)),
+            api.layers.SeparableConv2D(4, 3, padding="same", depth_multiplier=2, activation="relu"),
+            api.layers.DepthwiseConv2D(3, strides=2, padding="same", depthwise_regularizer=api.regularizers.L2(0.01)),
+            api.layers.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1, activation="relu"),
+            api.layers.Conv2DTranspose(2, 2, kernel_regularizer=api.regularizers.L2(0.01)),
+            api.layers.GlobalAveragePooling2D(),
+            api.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
 MODELS = {
     "cnn": (cnn, lambda rng: rng.random((16, 8, 8, 1)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "shared layers": (shared_layers, lambda rng: rng.random((16, 8, 8, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),
+    "separable autoencoder": (
+        separable_autoencoder,
+        lambda rng: rng.random((16, 8, 8, 2)),
+        lambda rng: np.eye(3)[np.arange(16) % 3],
+    ),
     "residual": (residual, lambda rng: rng.random((16, 8, 8, 3)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "nested": (nested, lambda rng: rng.random((16, 6, 6, 2)), lambda rng: np.eye(2)[np.arange(16) % 2]),
     "two in, two out": (two_in_two_out, lambda rng: two_input_data(16), lambda rng: two_out_targets(16)),

@@ -43,6 +43,46 @@ CASES = {  # id: (make(api), input shape)
     "LayerNormalization images": (lambda api: api.layers.LayerNormalization(axis=[1, 2, 3]), IMAGES),
     "LayerNormalization inner axis": (lambda api: api.layers.LayerNormalization(axis=1), IMAGES),
     "LayerNormalization no scale": (lambda api: api.layers.LayerNormalization(scale=False), (5, 6)),
+    "Conv2DTranspose same strided": (lambda api: api.layers.Conv2DTranspose(4, 3, strides=2, padding="same"), IMAGES),
+    "Conv2DTranspose valid": (lambda api: api.layers.Conv2DTranspose(3, (3, 2), strides=(2, 3)), IMAGES),
+    "Conv2DTranspose stride over kernel": (lambda api: api.layers.Conv2DTranspose(2, 2, strides=3), IMAGES),
+    "Conv2DTranspose many filters": (lambda api: api.layers.Conv2DTranspose(33, 3, padding="same"), IMAGES),
+    "Conv2DTranspose output_padding same": (
+        lambda api: api.layers.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1, activation="relu"),
+        IMAGES,
+    ),
+    "Conv2DTranspose output_padding valid": (
+        lambda api: api.layers.Conv2DTranspose(2, 3, strides=(2, 3), output_padding=(1, 2)),
+        IMAGES,
+    ),
+    "DepthwiseConv2D": (lambda api: api.layers.DepthwiseConv2D(3), IMAGES),
+    "DepthwiseConv2D multiplier same strided": (
+        lambda api: api.layers.DepthwiseConv2D(
+            (3, 2), strides=2, padding="same", depth_multiplier=2, activation="relu"
+        ),
+        IMAGES,
+    ),
+    "DepthwiseConv2D dilated": (lambda api: api.layers.DepthwiseConv2D(3, dilation_rate=2, padding="same"), IMAGES),
+    "SeparableConv2D": (lambda api: api.layers.SeparableConv2D(5, 3), IMAGES),
+    "SeparableConv2D multiplier same strided": (
+        lambda api: api.layers.SeparableConv2D(5, 3, strides=2, padding="same", depth_multiplier=3, activation="tanh"),
+        IMAGES,
+    ),
+    "SeparableConv2D dilated no bias": (
+        lambda api: api.layers.SeparableConv2D(2, 2, dilation_rate=(1, 2), use_bias=False),
+        IMAGES,
+    ),
+}
+# TensorFlow's CPU kernels have no dilated transposed convolution: gradient checks only
+GRADIENTS_ONLY = {
+    "Conv2DTranspose dilated": (
+        lambda api: api.layers.Conv2DTranspose(2, 3, dilation_rate=2, activation="relu"),
+        IMAGES,
+    ),
+    "Conv2DTranspose dilated same many filters": (
+        lambda api: api.layers.Conv2DTranspose(40, 3, dilation_rate=(2, 1), padding="same"),
+        IMAGES,
+    ),
 }
 
 
@@ -58,9 +98,9 @@ def randomised(layer, shape, seed=1):
     return layer
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [*CASES, *GRADIENTS_ONLY])
 def test_gradients(case, float64):
-    make, shape = CASES[case]
+    make, shape = {**CASES, **GRADIENTS_ONLY}[case]
     assert check_layer_gradients(randomised(make(minidl), shape), inputs(shape)) < TOL
 
 

@@ -5,8 +5,10 @@ from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
 from .bidirectional import Bidirectional
 from .conv import Conv1D, Conv2D
+from .conv_transpose import Conv2DTranspose
 from .core import Input, InputLayer
 from .dense import Dense
+from .depthwise_conv import DepthwiseConv2D
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
@@ -14,13 +16,31 @@ from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, Glob
 from .gru import GRU
 from .layer_normalization import LayerNormalization
 from .lstm import LSTM
-from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .merge import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .preprocessing import Normalization
 from .reshape import Permute, Rescaling, Reshape
+from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
 
@@ -35,6 +55,14 @@ __all__ = [
     "Minimum",
     "Multiply",
     "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "AveragePooling1D",
     "Conv1D",
     "MaxPooling1D",
@@ -63,6 +91,9 @@ __all__ = [
     "Softmax",
     "Linear",
     "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
     "MaxPooling2D",
     "Flatten",
     "BatchNormalization",

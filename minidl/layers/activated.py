@@ -46,7 +46,7 @@ class ActivatedLayer(Layer):
         """kernel (with the regularizer), bias (output channels,) and the activation, in Keras's order."""
         self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")
         if self.use_bias:
-            self.add_weight((kernel_shape[-1],), self.bias_initializer, name="bias")
+            self.add_weight((cast(int, output_shape[-1]),), self.bias_initializer, name="bias")  # (output channels,)
         if self.activation is not None:
             self.activation.build_for(output_shape)
 

@@ -18,8 +18,8 @@ FULL_CORRELATION_CHANNELS = 32  # fewer input channels: dL/dx offset by offset, 
 CHUNK_COLS_BYTES = 4 * 2**20  # the im2col goes in chunks of samples of about this size (cache), see convolve
 
 
-def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]:
-    """An int or a length-n sequence of positive ints -> a tuple of n ints (Keras accepts both)."""
+def normalize_tuple(value, owner: str, name: str, n: int = 2, minimum: int = 1) -> tuple[int, ...]:
+    """An int or a length-n sequence of ints >= minimum -> a tuple of n ints (Keras accepts both)."""
     values = (
         (value,) * n
         if isinstance(value, (int, np.integer))
@@ -30,12 +30,18 @@ def normalize_tuple(value, owner: str, name: str, n: int = 2) -> tuple[int, ...]
     if (
         values is None
         or len(values) != n
-        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values)
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values)
     ):
-        raise ValueError(
-            f"{owner}: {name} must be a positive integer or a tuple of {n} positive integers, got {value!r}"
-        )
+        kind = "positive integer" if minimum == 1 else f"integer >= {minimum}"
+        raise ValueError(f"{owner}: {name} must be a {kind} or a tuple of {n} {kind}s, got {value!r}")
     return tuple(int(v) for v in values)
+
+
+def positive_integer(value, owner: str, name: str) -> int:
+    """A positive int argument (filters, depth_multiplier), or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def normalize_padding(padding, owner: str) -> str:
@@ -89,7 +95,81 @@ def check_rank4(layer: Layer, input_shape: Sequence) -> None:
         )
 
 
-class Conv2D(ActivatedLayer):
+class WindowedLayer(ActivatedLayer):
+    """What the 2-D convolutions share: a kh x kw window of the input, zero-padded for "same", at strides
+    (sh, sw), its offsets dilation apart; each window gives one output pixel."""
+
+    def __init__(self, kernel_size, strides=1, padding: str = "valid", dilation_rate=1, **kwargs):
+        super().__init__(**kwargs)
+        owner = f"{type(self).__name__} '{self.name}'"
+        self.kernel_size = normalize_tuple(kernel_size, owner, "kernel_size")
+        self.strides = normalize_tuple(strides, owner, "strides")
+        self.padding = normalize_padding(padding, owner)
+        self.dilation_rate = normalize_tuple(dilation_rate, owner, "dilation_rate")
+        if max(self.dilation_rate) > 1 and max(self.strides) > 1:
+            raise ValueError(
+                f"{owner}: strides > 1 not supported in conjunction with dilation_rate > 1. Received: "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}"
+            )
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The input rows and columns one window covers: (k - 1) dilation + 1."""
+        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))  # type: ignore[return-value]
+
+    def _offsets(self) -> list[tuple[int, int, int, int]]:
+        """(a, b, a dilated, b dilated) for every kernel offset."""
+        (kh, kw), (dh, dw) = self.kernel_size, self.dilation_rate
+        return [(a, b, a * dh, b * dw) for a in range(kh) for b in range(kw)]
+
+    def _output_hw(self, h: int, w: int) -> tuple[int, int]:
+        (kh, kw), (sh, sw) = self.span, self.strides
+        return (conv_output_length(h, kh, sh, self.padding), conv_output_length(w, kw, sw, self.padding))
+
+    def check_input(self, input_shape: Sequence, windows_fit: bool = True) -> int:
+        """The input's channels, after the checks a window layer makes at build time (and that its windows
+        fit in the input, unless not `windows_fit`)."""
+        check_rank4(self, input_shape)
+        _, h, w, channels = input_shape
+        if channels is None:
+            raise ValueError(
+                f"Layer '{self.name}': the channel axis of the input must be known, "
+                f"got shape {format_shape(input_shape)}"
+            )
+        if windows_fit and h is not None and w is not None and min(self._output_hw(h, w)) < 1:
+            raise ValueError(
+                f"Layer '{self.name}': kernel {self.kernel_size} is larger than the input {h}x{w} with padding 'valid'"
+            )
+        return channels
+
+    def windows_shape(self, input_shape: Sequence) -> tuple:
+        """(N, Ho, Wo): the batch and the grid of windows, None where the input's size is unknown."""
+        n, h, w, _ = input_shape
+        (kh, kw), (sh, sw) = self.span, self.strides
+        ho = None if h is None else conv_output_length(h, kh, sh, self.padding)
+        wo = None if w is None else conv_output_length(w, kw, sw, self.padding)
+        return (n, ho, wo)
+
+    def _pads(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """The (top, bottom, left, right) zero rows and columns around an h x w input: none for "valid"."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        return (*same_padding(h, self.span[0], self.strides[0]), *same_padding(w, self.span[1], self.strides[1]))
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        """x (a chunk of samples) with the zero border of the padding (itself when there is none), in
+        the thread's scratch buffer "padded"."""
+        return zero_padded(x, self._pads(x.shape[1], x.shape[2]), "padded")
+
+    def backward(self, grad_output):
+        return self.linear_backward(self.deactivate(grad_output))
+
+    def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
+        """The gradients of the layer's own map from g = dL/dz, dL/dx returned (None if not needed)."""
+        raise NotImplementedError
+
+
+class Conv2D(WindowedLayer):
     """y = activation(conv(x, kernel) + bias), channels-last, Keras's Conv2D.
 
     Shapes: x (N, H, W, C) -> y (N, Ho, Wo, F); kernel (kh, kw, C, F); bias (F,).
@@ -127,6 +207,10 @@ class Conv2D(ActivatedLayer):
         **kwargs,
     ):
         super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            dilation_rate,
             activation=activation,
             use_bias=use_bias,
             kernel_initializer=kernel_initializer,
@@ -134,65 +218,14 @@ class Conv2D(ActivatedLayer):
             kernel_regularizer=kernel_regularizer,
             **kwargs,
         )
-        owner = f"Conv2D '{self.name}'"
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, owner, "kernel_size")
-        self.strides = normalize_tuple(strides, owner, "strides")
-        self.padding = normalize_padding(padding, owner)
-        self.dilation_rate = normalize_tuple(dilation_rate, owner, "dilation_rate")
-        if max(self.dilation_rate) > 1 and max(self.strides) > 1:
-            raise ValueError(
-                f"{owner}: strides > 1 not supported in conjunction with dilation_rate > 1. Received: "
-                f"strides={self.strides} and dilation_rate={self.dilation_rate}"
-            )
-
-    @property
-    def span(self) -> tuple[int, int]:
-        """The input rows and columns one window covers: (k - 1) dilation + 1."""
-        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))  # type: ignore[return-value]
-
-    def _offsets(self) -> list[tuple[int, int, int, int]]:
-        """(a, b, a dilated, b dilated) for every kernel offset."""
-        (kh, kw), (dh, dw) = self.kernel_size, self.dilation_rate
-        return [(a, b, a * dh, b * dw) for a in range(kh) for b in range(kw)]
-
-    def _output_hw(self, h: int, w: int) -> tuple[int, int]:
-        (kh, kw), (sh, sw) = self.span, self.strides
-        return (conv_output_length(h, kh, sh, self.padding), conv_output_length(w, kw, sw, self.padding))
+        self.filters = positive_integer(filters, f"{type(self).__name__} '{self.name}'", "filters")
 
     def build(self, input_shape):
-        check_rank4(self, input_shape)
-        _, h, w, channels = input_shape
-        if channels is None:
-            raise ValueError(
-                f"Layer '{self.name}': the channel axis of the input must be known, "
-                f"got shape {format_shape(input_shape)}"
-            )
-        if h is not None and w is not None and min(self._output_hw(h, w)) < 1:
-            raise ValueError(
-                f"Layer '{self.name}': kernel {self.kernel_size} is larger than the input {h}x{w} with padding 'valid'"
-            )
+        channels = self.check_input(input_shape)
         self.build_kernel((*self.kernel_size, channels, self.filters), self.compute_output_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
-        n, h, w, _ = input_shape
-        (kh, kw), (sh, sw) = self.span, self.strides
-        ho = None if h is None else conv_output_length(h, kh, sh, self.padding)
-        wo = None if w is None else conv_output_length(w, kw, sw, self.padding)
-        return (n, ho, wo, self.filters)
-
-    def _pads(self, h: int, w: int) -> tuple[int, int, int, int]:
-        """The (top, bottom, left, right) zero rows and columns around an h x w input: none for "valid"."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        return (*same_padding(h, self.span[0], self.strides[0]), *same_padding(w, self.span[1], self.strides[1]))
-
-    def _pad(self, x: np.ndarray) -> np.ndarray:
-        """x (a chunk of samples) with the zero border of the padding (itself when there is none), in
-        the thread's scratch buffer "padded"."""
-        return zero_padded(x, self._pads(x.shape[1], x.shape[2]), "padded")
+        return (*self.windows_shape(input_shape), self.filters)
 
     def _im2col(self, xp: np.ndarray, out_hw: tuple[int, int]) -> np.ndarray:
         """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
@@ -261,9 +294,6 @@ class Conv2D(ActivatedLayer):
         in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, x.itemsize))
         return out
 
-    def backward(self, grad_output):
-        return self.linear_backward(self.deactivate(grad_output))
-
     def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
         """The gradients of the layer's own map, from g = dL/dz (N, Ho, Wo, F), in the forward's chunks of
         samples shared between the cores: each chunk's share of dL/dkernel and dL/dbias (summed over the
@@ -297,13 +327,17 @@ class Conv2D(ActivatedLayer):
                 self.add_input_gradient(g[start:stop], dx[start:stop])
             return kernel_part, bias_part
 
-        chunk = self._samples_per_chunk(n, (ho, wo), c, g.itemsize)
-        parts = in_chunks(backward_chunk, n, chunk)
+        self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, g.itemsize)))
+        return dx
+
+    def store_gradients(self, parts: list[tuple[np.ndarray, np.ndarray | None]]) -> None:
+        """grads["kernel"] and grads["bias"]: the sums (in float64, in chunk order) of the chunks' shares."""
         kernel_grad = self.grad_buffer("kernel")
         np.copyto(kernel_grad, np.sum([k for k, _ in parts], axis=0, dtype=np.float64).reshape(kernel_grad.shape))
         if self.use_bias:
-            np.copyto(self.grad_buffer("bias"), np.sum([b for _, b in parts], axis=0, dtype=np.float64).reshape(f))
-        return dx
+            bias_grad = self.grad_buffer("bias")
+            bias_parts = [b for _, b in parts if b is not None]
+            np.copyto(bias_grad, np.sum(bias_parts, axis=0, dtype=np.float64).reshape(bias_grad.shape))
 
     def correlates_input_gradient(self, channels: int) -> bool:
         """Whether dL/dx goes by correlate_input_gradient: stride 1 and "same" (its products then cover

@@ -241,3 +241,37 @@ class Dot(Merge):
         clamped = inverse_norm >= inverse_norm.dtype.type(1.0 / epsilon())
         projected = grad - x_hat * np.sum(grad * x_hat, axis=axis, keepdims=True)
         return np.where(clamped, grad, projected) * inverse_norm
+
+
+# Keras's functional forms: layers.add([x, y]) is layers.Add()([x, y])
+def add(inputs, **kwargs):
+    """Add()(inputs); keyword arguments go to the layer (e.g. name)."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes, normalize: bool = False, **kwargs):
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
