@@ -171,6 +171,12 @@ KERAS_LAYERS = {
     "Conv2D(32, 3, padding='same')": lambda api: api.layers.Conv2D(32, 3, padding="same"),
     "Conv2D(64, 3)": lambda api: api.layers.Conv2D(64, 3),
     "Conv2D(64, 3, strides=2, padding='same')": lambda api: api.layers.Conv2D(64, 3, strides=2, padding="same"),
+    "Conv2D(1, 3, padding='same')": lambda api: api.layers.Conv2D(1, 3, padding="same"),
+    "Conv2DTranspose(32, 3, strides=2, padding='same')": lambda api: api.layers.Conv2DTranspose(
+        32, 3, strides=2, padding="same"
+    ),
+    "DepthwiseConv2D(3, padding='same')": lambda api: api.layers.DepthwiseConv2D(3, padding="same"),
+    "SeparableConv2D(64, 3, padding='same')": lambda api: api.layers.SeparableConv2D(64, 3, padding="same"),
     "BatchNormalization": lambda api: api.layers.BatchNormalization(),
     "ReLU": lambda api: api.layers.ReLU(),
     "MaxPooling2D(2)": lambda api: api.layers.MaxPooling2D(2),

@@ -169,5 +169,5 @@ def test_summary_layout_follows_keras_arguments():
 
 
 def test_a_keras_layer_minidl_lacks_is_a_clear_error():
-    with pytest.raises(AttributeError, match=r"minidl.layers has no 'Conv2DTranspose'; the layers minidl has: .*LSTM"):
-        minidl.layers.Conv2DTranspose(4, 3)
+    with pytest.raises(AttributeError, match=r"minidl.layers has no 'Conv3D'; the layers minidl has: .*LSTM"):
+        minidl.layers.Conv3D(4, 3)

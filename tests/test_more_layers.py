@@ -34,6 +34,14 @@ CASES = {  # id: (make(api), input shape)
     "Conv2D dilated": (lambda api: api.layers.Conv2D(3, 2, dilation_rate=2, activation="relu"), IMAGES),
     "Conv2D dilated same": (lambda api: api.layers.Conv2D(3, 3, padding="same", dilation_rate=(2, 1)), IMAGES),
     "Conv2D dilated many channels": (lambda api: api.layers.Conv2D(2, 2, dilation_rate=2), (2, 6, 7, 9)),
+    # few filters over many channels: multiplied first, then shifted (Conv2D.multiplies_first)
+    "Conv2D few filters same dilated": (
+        lambda api: api.layers.Conv2D(2, 3, padding="same", dilation_rate=(2, 1), activation="relu"),
+        (3, 6, 7, 16),
+    ),
+    "Conv2D one filter valid": (lambda api: api.layers.Conv2D(1, (3, 2)), (3, 6, 7, 12)),
+    "Conv1D few filters same": (lambda api: api.layers.Conv1D(2, 5, padding="same"), (3, 9, 16)),
+    "Conv2D 1x1 many channels": (lambda api: api.layers.Conv2D(3, 1), (3, 6, 7, 70)),
     "Conv1D": (lambda api: api.layers.Conv1D(5, 3, activation="tanh"), (3, 9, 4)),
     "Conv1D same strided": (lambda api: api.layers.Conv1D(2, 4, strides=2, padding="same"), (3, 9, 4)),
     "Conv1D dilated": (lambda api: api.layers.Conv1D(2, 3, dilation_rate=2), (3, 9, 4)),

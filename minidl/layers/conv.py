@@ -180,7 +180,9 @@ class Conv2D(WindowedLayer):
     Forward (cross-correlation, as every DL framework):
         z[n, i, j, f] = bias[f] + sum_{a, b, c} xp[n, i sh + a, j sw + b, c] kernel[a, b, c, f]
     computed as im2col: cols (N Ho Wo, kh kw C), one row per output pixel, then z = cols @ K,
-    with K = kernel reshaped to (kh kw C, F).
+    with K = kernel reshaped to (kh kw C, F). Stride 1 with F <= C / 2 (an output layer): each pixel times
+    each offset's kernel first, then those products summed shifted (multiply_then_shift), and dL/dkernel
+    likewise (shifted_kernel_gradient): kh kw F values per pixel instead of the im2col's kh kw C.
 
     Backward, with g = dL/dz (N, Ho, Wo, F) (dL/dy passed back through the activation), G = g as (N Ho Wo, F):
         dL/dkernel = cols^T G                     (kh kw C, F) -> (kh, kw, C, F)  (per chunk of samples, summed)
@@ -231,9 +233,11 @@ class Conv2D(WindowedLayer):
         """cols (n Ho Wo, kh kw C): every output pixel's input window of xp (n, Hp, Wp, C), in the kernel's
         (kh, kw, C) order, in the thread's scratch buffer "cols". Few channels: one strided copy per kernel
         offset (much faster for C = 1, benchmarks/README.md); otherwise one copy of a strided view of all
-        the windows."""
+        the windows. A 1x1 kernel at stride 1: xp itself, as rows."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.strides, self.dilation_rate
         (n, _, _, c), (ho, wo) = xp.shape, out_hw
+        if (kh, kw, sh, sw) == (1, 1, 1, 1):  # a 1x1 kernel, stride 1: each window is its pixel
+            return xp.reshape(n * ho * wo, c)
         cols = scratch("cols", (n, ho, wo, kh, kw, c), xp.dtype)
         if c < 8:
             for a, b, da, db in self._offsets():
@@ -249,9 +253,11 @@ class Conv2D(WindowedLayer):
         channels), about CHUNK_COLS_BYTES, so it is still in cache when the next step reads it, in an even
         number of chunks, at least two (two cores get equal shares; the same chunks on any number of
         threads, so the same sums). Smaller chunks would fit the 1 MiB L2 of this kind of machine but cost
-        more in handing chunks to threads than they save (benchmarks/README.md)."""
+        more in handing chunks to threads than they save (benchmarks/README.md). Multiplied first: the
+        input and its products with every offset's kernel instead of the im2col."""
         (kh, kw), (ho, wo) = self.kernel_size, out_hw
-        per_sample = ho * wo * max(kh * kw * c, self.filters) * itemsize
+        window_values = c + kh * kw * self.filters if self.multiplies_first(c) else max(kh * kw * c, self.filters)
+        per_sample = ho * wo * window_values * itemsize
         samples = max(1, min(n, CHUNK_COLS_BYTES // max(per_sample, 1)))
         chunks = max(-(-n // samples), min(n, 2))
         return -(-n // (chunks + chunks % 2)) if n > 1 else 1
@@ -278,14 +284,17 @@ class Conv2D(WindowedLayer):
         (n, h, w, c) = x.shape
         ho, wo = self._output_hw(h, w)
         kernel = self.params["kernel"].reshape(-1, self.filters)
+        by_offset = self.kernel_by_offset() if self.multiplies_first(c) else None
         out = np.empty((n, *(then_shape or (ho, wo, self.filters))), dtype=x.dtype)
 
         in_place = out.shape[1:] == (ho, wo, self.filters)  # z can be written where the output goes
 
         def forward_chunk(start: int, stop: int) -> None:
-            cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
             z = out[start:stop] if in_place else scratch("convolved", (stop - start, ho, wo, self.filters), x.dtype)
-            np.matmul(cols, kernel, out=z.reshape(-1, self.filters))
+            if by_offset is not None:
+                self.multiply_then_shift(self._pad(x[start:stop]), by_offset, z)
+            else:
+                np.matmul(self._im2col(self._pad(x[start:stop]), (ho, wo)), kernel, out=z.reshape(-1, self.filters))
             if then is not None:
                 result = then(z)
                 if result is not z:
@@ -307,15 +316,20 @@ class Conv2D(WindowedLayer):
         flipped = self.flipped_kernel() if dx is not None and self.correlates_input_gradient(c) else None
         ones = np.ones((1, ho * wo), dtype=g.dtype)
 
+        multiplies_first = self.multiplies_first(c)
+
         def backward_chunk(start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
-            cols, g_rows = self._im2col(self._pad(x[start:stop]), (ho, wo)), g2d[start * ho * wo : stop * ho * wo]
-            if window >= PER_SAMPLE_BELOW:
-                kernel_part = cols.T @ g_rows  # (kh kw C, F)
+            g_rows = g2d[start * ho * wo : stop * ho * wo]
+            if multiplies_first:
+                kernel_part = self.shifted_kernel_gradient(self._pad(x[start:stop]), g[start:stop])
+            elif window >= PER_SAMPLE_BELOW:
+                kernel_part = self._im2col(self._pad(x[start:stop]), (ho, wo)).T @ g_rows  # (kh kw C, F)
             else:
                 # few channels (a window of kh kw C < PER_SAMPLE_BELOW values): one (kh kw C, F) block per
                 # sample, summed in float64 (tiny): OpenBLAS is slower on one product whose inner dimension
                 # is long and whose outer ones are this small (the seed CNN's first layer), and the short
                 # float32 sums are more accurate too.
+                cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
                 cols3, g3 = cols.reshape(stop - start, ho * wo, window), g_rows.reshape(stop - start, ho * wo, f)
                 kernel_part = np.matmul(cols3.transpose(0, 2, 1), g3).sum(axis=0, dtype=np.float64)
             bias_part = None
@@ -338,6 +352,51 @@ class Conv2D(WindowedLayer):
             bias_grad = self.grad_buffer("bias")
             bias_parts = [b for _, b in parts if b is not None]
             np.copyto(bias_grad, np.sum(bias_parts, axis=0, dtype=np.float64).reshape(bias_grad.shape))
+
+    def multiplies_first(self, channels: int) -> bool:
+        """Whether z and dL/dkernel go by multiply_then_shift and shifted_kernel_gradient instead of the
+        im2col: stride 1, a kernel larger than 1x1 over enough values (PER_SAMPLE_BELOW), and at most half
+        as many filters as input channels, so that every pixel's products with every offset's kernel (kh kw F
+        values) are fewer than its im2col's (kh kw C) (measured: 1.5-3x faster, benchmarks/README.md)."""
+        kh, kw = self.kernel_size
+        return (
+            self.strides == (1, 1)
+            and kh * kw > 1
+            and kh * kw * channels >= PER_SAMPLE_BELOW
+            and 2 * self.filters <= channels
+        )
+
+    def kernel_by_offset(self) -> np.ndarray:
+        """The kernel as (C, kh kw F): row c holds every offset's weights from input channel c."""
+        kh, kw = self.kernel_size
+        kernel = self.params["kernel"].reshape(kh, kw, -1, self.filters)
+        return np.ascontiguousarray(kernel.transpose(2, 0, 1, 3)).reshape(kernel.shape[2], -1)
+
+    def multiply_then_shift(self, xp: np.ndarray, by_offset: np.ndarray, z: np.ndarray) -> None:
+        """z (n, Ho, Wo, F) <- the convolution of the padded chunk xp (n, Hp, Wp, C), stride 1, with few
+        filters: first every input pixel times every offset's kernel, P = xp @ kernel_by_offset
+        (n, Hp, Wp, kh kw, F), one product; then z[:, i, j] = sum_{a, b} P[:, i + a, j + b, (a, b)]."""
+        (n, hp, wp, c), offsets = xp.shape, self._offsets()
+        products = scratch("products", (n, hp, wp, len(offsets), self.filters), xp.dtype)
+        np.matmul(xp.reshape(-1, c), by_offset, out=products.reshape(-1, by_offset.shape[1]))
+        for k, (_, _, da, db) in enumerate(offsets):
+            shifted = products[window_slices(da, db, z.shape[1:3], (1, 1))][..., k, :]
+            if k == 0:
+                np.copyto(z, shifted)
+            else:
+                np.add(z, shifted, out=z)
+
+    def shifted_kernel_gradient(self, xp: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """A chunk's share of dL/dkernel (kh kw C, F), stride 1, few filters, without the im2col of xp:
+        dL/dkernel[a, b] = xp^T S[(a, b)], S (n, Hp, Wp, kh kw, F) holding g shifted by each offset,
+        S[:, y, x, (a, b)] = g[:, y - a, x - b] (zero where no window reads xp[:, y, x]); one product."""
+        (n, hp, wp, c), (ho, wo, f), offsets = xp.shape, g.shape[1:], self._offsets()
+        shifted = scratch("shifted", (n, hp, wp, len(offsets), f), g.dtype)
+        shifted.fill(0)
+        for k, (_, _, da, db) in enumerate(offsets):
+            shifted[:, da : da + ho, db : db + wo, k] = g
+        by_offset = xp.reshape(-1, c).T @ shifted.reshape(-1, len(offsets) * f)  # (C, kh kw F)
+        return by_offset.reshape(c, len(offsets), f).transpose(1, 0, 2).reshape(-1, f)
 
     def correlates_input_gradient(self, channels: int) -> bool:
         """Whether dL/dx goes by correlate_input_gradient: stride 1 and "same" (its products then cover
