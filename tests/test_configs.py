@@ -39,6 +39,10 @@ LAYERS = {
     "ZeroPadding2D": lambda api: api.layers.ZeroPadding2D(((1, 2), (0, 1))),
     "Cropping2D": lambda api: api.layers.Cropping2D((1, 2)),
     "UpSampling2D": lambda api: api.layers.UpSampling2D(2),
+    "ZeroPadding1D": lambda api: api.layers.ZeroPadding1D(2),
+    "Cropping1D": lambda api: api.layers.Cropping1D((1, 2)),
+    "UpSampling1D": lambda api: api.layers.UpSampling1D(3),
+    "RepeatVector": lambda api: api.layers.RepeatVector(4),
     "BatchNormalization": lambda api: api.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False),
     "LayerNormalization": lambda api: api.layers.LayerNormalization(axis=-1, epsilon=1e-4),
     "Dropout": lambda api: api.layers.Dropout(0.3, seed=2),
@@ -58,6 +62,12 @@ LAYERS = {
     "LSTM": lambda api: api.layers.LSTM(8, return_sequences=True, recurrent_initializer="glorot_uniform"),
     "GRU": lambda api: api.layers.GRU(8, reset_after=False, go_backwards=True),
     "SimpleRNN": lambda api: api.layers.SimpleRNN(8, activation="relu", return_sequences=True),
+    "RandomFlip": lambda api: api.layers.RandomFlip("horizontal", seed=3),
+    "RandomRotation": lambda api: api.layers.RandomRotation(0.1, fill_mode="constant", fill_value=0.5, seed=1),
+    "RandomZoom": lambda api: api.layers.RandomZoom((-0.2, 0.1), 0.3, interpolation="nearest"),
+    "RandomTranslation": lambda api: api.layers.RandomTranslation(0.1, (-0.2, 0.1), fill_mode="wrap"),
+    "RandomContrast": lambda api: api.layers.RandomContrast(0.3, value_range=(0, 1), seed=2),
+    "RandomBrightness": lambda api: api.layers.RandomBrightness((-0.1, 0.2), value_range=(0, 1)),
     "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
 }
 

@@ -56,10 +56,15 @@ def shared_layers(api):
             api.layers.ELU(0.5),
             api.layers.Reshape((2, 3)),
             api.layers.Permute((2, 1)),
+            api.layers.ZeroPadding1D(1),
+            api.layers.UpSampling1D(2),
+            api.layers.Cropping1D((1, 1)),
             api.layers.Conv1D(4, 2, activation="relu"),
             api.layers.MaxPooling1D(2, padding="same"),
             api.layers.AveragePooling1D(1),
             api.layers.GlobalMaxPooling1D(),
+            api.layers.RepeatVector(2),
+            api.layers.Flatten(),
             api.layers.ReLU(max_value=6.0),
             api.layers.Activation("swish"),
             api.layers.Dense(3),
@@ -84,6 +89,25 @@ def separable_autoencoder(api):
     )
 
 
+def augmented_cnn(api):
+    """keras.io's data augmentation block (a Sequential of random image layers) ahead of a small convnet."""
+    augmentation = api.Sequential(
+        [
+            api.layers.RandomFlip("horizontal", seed=1),
+            api.layers.RandomRotation(0.1, seed=2),
+            api.layers.RandomZoom(0.1, seed=3),
+            api.layers.RandomTranslation(0.1, 0.1, seed=4),
+            api.layers.RandomContrast(0.2, value_range=(0, 1), seed=5),
+            api.layers.RandomBrightness(0.1, value_range=(0, 1), seed=6),
+        ],
+        name="augmentation",
+    )
+    inputs = api.Input((8, 8, 2))
+    x = api.layers.Conv2D(4, 3, activation="relu")(augmentation(inputs))
+    outputs = api.layers.Dense(3, activation="softmax")(api.layers.GlobalAveragePooling2D()(x))
+    return api.Model(inputs, outputs)
+
+
 MODELS = {
     "cnn": (cnn, lambda rng: rng.random((16, 8, 8, 1)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "shared layers": (shared_layers, lambda rng: rng.random((16, 8, 8, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),
@@ -92,6 +116,7 @@ MODELS = {
         lambda rng: rng.random((16, 8, 8, 2)),
         lambda rng: np.eye(3)[np.arange(16) % 3],
     ),
+    "augmented cnn": (augmented_cnn, lambda rng: rng.random((16, 8, 8, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "residual": (residual, lambda rng: rng.random((16, 8, 8, 3)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "nested": (nested, lambda rng: rng.random((16, 6, 6, 2)), lambda rng: np.eye(2)[np.arange(16) % 2]),
     "two in, two out": (two_in_two_out, lambda rng: two_input_data(16), lambda rng: two_out_targets(16)),

@@ -1,6 +1,7 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
 
 from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
+from .augmentation import RandomFlip
 from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
 from .bidirectional import Bidirectional
@@ -36,10 +37,12 @@ from .merge import (
 )
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization
-from .padding import Cropping2D, UpSampling2D, ZeroPadding2D
+from .padding import Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .preprocessing import Normalization
-from .reshape import Permute, Rescaling, Reshape
+from .random_affine import RandomRotation, RandomTranslation, RandomZoom
+from .random_color import RandomBrightness, RandomContrast
+from .reshape import Permute, RepeatVector, Rescaling, Reshape
 from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
@@ -80,6 +83,10 @@ __all__ = [
     "SpatialDropout2D",
     "UpSampling2D",
     "ZeroPadding2D",
+    "ZeroPadding1D",
+    "Cropping1D",
+    "UpSampling1D",
+    "RepeatVector",
     "Activation",
     "ELU",
     "LeakyReLU",
@@ -100,6 +107,12 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Normalization",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
+    "RandomBrightness",
     "LSTM",
     "GRU",
     "SimpleRNN",

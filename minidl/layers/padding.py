@@ -1,4 +1,5 @@
-"""ZeroPadding2D, Cropping2D and UpSampling2D: the image grid made larger or smaller, channels-last."""
+"""ZeroPadding2D, Cropping2D and UpSampling2D: the image grid made larger or smaller, channels-last; their
+1-D forms on sequences."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from .base import Layer
 from .blocks import block_repeat, block_sums
-from .conv import check_rank4
+from .conv import check_rank4, normalize_tuple, positive_integer
 
 
 def two_sided(value, owner: str, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -89,8 +90,6 @@ class UpSampling2D(Layer):
 
     def __init__(self, size=(2, 2), interpolation: str = "nearest", **kwargs):
         super().__init__(**kwargs)
-        from .conv import normalize_tuple
-
         self.size = normalize_tuple(size, f"UpSampling2D '{self.name}'", "size")
         if interpolation != "nearest":
             raise ValueError(
@@ -110,3 +109,72 @@ class UpSampling2D(Layer):
 
     def backward(self, grad_output):
         return block_sums(grad_output, *self.size)
+
+
+def one_dimensional(value, owner: str, name: str) -> tuple[int, int]:
+    """Keras's 1-D forms: n or (before, after) -> (before, after), each >= 0."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in pair):
+        raise ValueError(f"{owner}: `{name}` should be an int >= 0 or a tuple of 2 of them, got {value!r}")
+    return (int(pair[0]), int(pair[1]))
+
+
+def check_rank3(layer: Layer, input_shape) -> None:
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected ndim=3 (batch, steps, "
+            f"channels), found ndim={len(input_shape)}"
+        )
+
+
+class Sequence1D(Layer):
+    """A 1-D layer as its 2-D one on a (N, 1, T, C) view of the (N, T, C) sequences (Conv1D's way): `grid`
+    is the 2-D layer, its forward and backward those of the view."""
+
+    grid: Layer
+
+    def build(self, input_shape):
+        check_rank3(self, input_shape)
+        n, t, c = input_shape
+        self.grid.build_for((n, 1, t, c))
+
+    def compute_output_shape(self, input_shape):
+        n, _, t, c = self.grid.compute_output_shape((input_shape[0], 1, input_shape[1], input_shape[2]))
+        return (n, t, c)
+
+    def forward(self, x, training=False):
+        y = self.grid.forward(x[:, None], training)
+        return y.reshape(len(y), y.shape[2], y.shape[3])
+
+    def backward(self, grad_output):
+        dx = self.grid.backward(grad_output[:, None])
+        assert dx is not None  # padding, cropping and upsampling always pass the gradient back
+        return dx.reshape(len(dx), dx.shape[2], dx.shape[3])
+
+
+class ZeroPadding1D(Sequence1D):
+    """y = x with `before` zero steps ahead and `after` zero steps behind.   (N, T, C) -> (N, T + b + a, C)."""
+
+    def __init__(self, padding=1, data_format: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = one_dimensional(padding, f"ZeroPadding1D '{self.name}'", "padding")
+        self.data_format = "channels_last"
+        self.grid = ZeroPadding2D(((0, 0), self.padding), name=self.name)
+
+
+class Cropping1D(Sequence1D):
+    """y = x without its first `before` and last `after` steps.   (N, T, C) -> (N, T - b - a, C)."""
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = one_dimensional(cropping, f"Cropping1D '{self.name}'", "cropping")
+        self.grid = Cropping2D(((0, 0), self.cropping), name=self.name)
+
+
+class UpSampling1D(Sequence1D):
+    """Each step repeated `size` times.   (N, T, C) -> (N, T size, C); dL/dx sums each step's copies."""
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = positive_integer(size, f"UpSampling1D '{self.name}'", "size")
+        self.grid = UpSampling2D((1, self.size), name=self.name)

@@ -1,4 +1,4 @@
-"""Reshape and Permute: values moved, none changed."""
+"""Reshape, Permute, Rescaling and RepeatVector: values moved or copied."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from ..shapes import format_shape
 from .base import Layer
+from .conv import positive_integer
 
 
 class Reshape(Layer):
@@ -79,3 +80,28 @@ class Rescaling(Layer):
 
     def backward(self, grad_output):
         return grad_output * grad_output.dtype.type(self.scale)
+
+
+class RepeatVector(Layer):
+    """y[:, t] = x for t < n: each vector repeated n times along a new time axis (an encoder's summary fed
+    to a decoder's every step).   Shapes: (N, D) -> (N, n, D).   Backward: dL/dx = sum_t dL/dy[:, t]."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = positive_integer(n, f"RepeatVector '{self.name}'", "n")
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim=2 (batch, features), "
+                f"found ndim={len(input_shape)}. Full shape received: {format_shape(input_shape)}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def forward(self, x, training=False):
+        return np.repeat(x[:, None, :], self.n, axis=1)
+
+    def backward(self, grad_output):
+        return grad_output.sum(axis=1)
