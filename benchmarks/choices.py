@@ -163,6 +163,39 @@ def conv_multiplied_first(repeats: int) -> list[tuple[str, float]]:
     return timed
 
 
+def depthwise_by_rows_at(size: int, repeats: int) -> list[tuple[str, float]]:
+    """A training step (forward, dL/dkernel, dL/dx) of DepthwiseConv2D(3, padding="same") on (128, size, size,
+    32), both cores: each kernel offset's pass over whole padded rows of Wp C values (minidl, stride 1) vs
+    over the strided view of the windows, C values at a time."""
+    import minidl
+
+    rng = np.random.default_rng(0)
+    layer = minidl.layers.DepthwiseConv2D(3, padding="same")
+    layer.build_for((None, size, size, 32))
+    layer.need_input_grad = True
+    x, g = rng.random((128, size, size, 32), dtype=np.float32), rng.random((128, size, size, 32), dtype=np.float32)
+
+    def step() -> None:
+        layer.linear(x)
+        layer.linear_backward(g)
+
+    timed = []
+    for name, rows in (("strided windows", False), ("by rows (minidl)", True)):
+        layer.by_rows = lambda rows=rows: rows  # type: ignore[method-assign]
+        timed.append((f"depthwise {size}x{size}x32: {name}", best_ms(step, repeats)))
+    return timed
+
+
+def depthwise_by_rows(repeats: int) -> list[tuple[str, float]]:
+    """depthwise_by_rows_at on 28x28x32 images."""
+    return depthwise_by_rows_at(28, repeats)
+
+
+def depthwise_by_rows_small(repeats: int) -> list[tuple[str, float]]:
+    """depthwise_by_rows_at on 14x14x32 images (the separable convnet's)."""
+    return depthwise_by_rows_at(14, repeats)
+
+
 def pooling_keeps_places(repeats: int) -> list[tuple[str, float]]:
     """MaxPooling2D(2)'s training forward and backward on (128, 26, 26, 32) ReLU outputs: the forward
     keeps where each maximum came from and the backward routes by it, vs a
@@ -633,6 +666,8 @@ GROUPS = (
     conv_input_gradient,
     conv_input_gradient_valid,
     conv_multiplied_first,
+    depthwise_by_rows,
+    depthwise_by_rows_small,
     pooling_keeps_places,
     pooling_in_one_step,
     pooling_ahead_of_relu,

@@ -1,6 +1,7 @@
 """Images cut into (ph, pw) blocks: the sum of each block, and each value repeated over a block. What
 AveragePooling2D (non-overlapping windows) and UpSampling2D compute, forward and backward, in whole-row
-steps split between the cores (ph + pw - 2 adds or one broadcast copy, no loop over pixels)."""
+steps split between the cores (ph + pw - 2 adds or one broadcast copy, no loop over pixels). And the sums
+over every pixel of each channel (a bias's gradient)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ def block_repeat(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
 
     blockwise(kernel, out, np.ascontiguousarray(x), block=None)
     return out.reshape(n, h * ph, w * pw, c)
+
+
+def channel_sums(a: np.ndarray) -> np.ndarray:
+    """sum over every axis but the last of a channels-last a (N, ..., C), in float64: a (1, L) ones row times
+    each sample (BLAS, blocked sums), then the samples' partial sums in float64 (faster and more accurate
+    than NumPy's reduction, which adds a float32 row at a time; see BatchNormalization._channel_sum)."""
+    per_sample = a.reshape(len(a), -1, a.shape[-1])
+    return np.matmul(np.ones((1, per_sample.shape[1]), dtype=a.dtype), per_sample).sum(axis=(0, 1), dtype=np.float64)

@@ -12,6 +12,7 @@ from ..parallel import in_chunks, scratch
 from ..shapes import format_shape
 from .activated import ActivatedLayer
 from .base import Layer
+from .blocks import channel_sums
 
 PER_SAMPLE_BELOW = 64  # windows of fewer values (kh kw C) take dL/dkernel per sample, see linear_backward
 FULL_CORRELATION_CHANNELS = 32  # fewer input channels: dL/dx offset by offset, see correlates_input_gradient
@@ -314,7 +315,6 @@ class Conv2D(WindowedLayer):
         c = x.shape[3]
         dx = np.empty(x.shape, dtype=g.dtype) if self.need_input_grad else None  # (first layer)
         flipped = self.flipped_kernel() if dx is not None and self.correlates_input_gradient(c) else None
-        ones = np.ones((1, ho * wo), dtype=g.dtype)
 
         multiplies_first = self.multiplies_first(c)
 
@@ -332,9 +332,7 @@ class Conv2D(WindowedLayer):
                 cols = self._im2col(self._pad(x[start:stop]), (ho, wo))
                 cols3, g3 = cols.reshape(stop - start, ho * wo, window), g_rows.reshape(stop - start, ho * wo, f)
                 kernel_part = np.matmul(cols3.transpose(0, 2, 1), g3).sum(axis=0, dtype=np.float64)
-            bias_part = None
-            if self.use_bias:  # per sample: (1, Ho Wo) ones @ g, then a float64 sum
-                bias_part = np.matmul(ones, g_rows.reshape(stop - start, ho * wo, f)).sum(axis=0, dtype=np.float64)
+            bias_part = channel_sums(g[start:stop]) if self.use_bias else None
             if dx is not None and flipped is not None:
                 self.correlate_input_gradient(g[start:stop], dx[start:stop], flipped)
             elif dx is not None:

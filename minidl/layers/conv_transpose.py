@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..parallel import in_chunks
+from .blocks import channel_sums
 from .conv import Conv2D, normalize_tuple
 
 
@@ -101,7 +102,7 @@ class Conv2DTranspose(Conv2D):
             cols, x_rows = self._im2col(self._pad(g[start:stop]), (h, w)), x[start:stop].reshape(-1, c)
             if dx is not None:
                 np.matmul(cols, kernel, out=dx[start:stop].reshape(-1, c))
-            bias_part = g[start:stop].sum(axis=(0, 1, 2), dtype=np.float64) if self.use_bias else None
+            bias_part = channel_sums(g[start:stop]) if self.use_bias else None
             return cols.T @ x_rows, bias_part
 
         self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk(n, (h, w), self.filters, g.itemsize)))

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import regularizers
 from ..parallel import in_chunks, scratch
+from .blocks import channel_sums
 from .conv import CHUNK_COLS_BYTES, WindowedLayer, positive_integer, window_slices
 
 __all__ = ["DepthwiseConv2D"]
@@ -77,9 +78,11 @@ class DepthwiseConv2D(WindowedLayer):
         return self.depthwise(x)
 
     def _chunk(self, n: int, h: int, w: int, channels: int, itemsize: int) -> int:
-        """Samples per chunk: about CHUNK_COLS_BYTES of padded input and output, in at least two chunks."""
-        ho, wo = self._output_hw(h, w)
-        per_sample = (h * w + ho * wo * self.depth_multiplier) * channels * itemsize
+        """Samples per chunk, in at least two chunks: about CHUNK_COLS_BYTES in the three arrays of a
+        sample's size each pass touches (measured on 28x28x32 inputs at batch 128, stride 1: chunks of 8,
+        16 and 32 samples 8.2, 7.5 and 10.4 ms forward; of 1, 2, 4 samples 27, 17, 10 ms)."""
+        top, bottom, left, right = self._pads(h, w)
+        per_sample = 3 * (top + h + bottom) * (left + w + right) * channels * self.depth_multiplier * itemsize
         return max(1, min(-(-n // 2), CHUNK_COLS_BYTES // max(per_sample, 1)))
 
     def depthwise(self, x: np.ndarray) -> np.ndarray:
@@ -88,6 +91,8 @@ class DepthwiseConv2D(WindowedLayer):
         (n, h, w, c), m = x.shape, self.depth_multiplier
         ho, wo = self._output_hw(h, w)
         kernel = self.params[self.depthwise_weight]
+        if self.by_rows():
+            return self.depthwise_by_rows(x)
         out = np.empty((n, ho, wo, c, m), dtype=x.dtype)
 
         def forward_chunk(start: int, stop: int) -> None:
@@ -106,7 +111,7 @@ class DepthwiseConv2D(WindowedLayer):
         kernel_grad, dx = self.depthwise_backward(self.input, g)
         np.copyto(self.grad_buffer(self.depthwise_weight), kernel_grad)
         if self.use_bias:
-            np.copyto(self.grad_buffer("bias"), g.sum(axis=(0, 1, 2), dtype=np.float64))
+            np.copyto(self.grad_buffer("bias"), channel_sums(g))
         return dx
 
     def depthwise_backward(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -114,6 +119,8 @@ class DepthwiseConv2D(WindowedLayer):
         (N, Ho, Wo, C M): the per-chunk kernel gradients summed in float64, in chunk order."""
         (n, h, w, c), m = x.shape, self.depth_multiplier
         ho, wo = g.shape[1:3]
+        if self.by_rows():
+            return self.depthwise_backward_by_rows(x, g)
         kernel, g5 = self.params[self.depthwise_weight], g.reshape(n, ho, wo, c, m)
         dx = np.empty(x.shape, dtype=g.dtype) if self.need_input_grad else None
         top, _, left, _ = self._pads(h, w)
@@ -138,3 +145,99 @@ class DepthwiseConv2D(WindowedLayer):
 
         parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
         return np.asarray(np.sum(parts, axis=0, dtype=np.float64)), dx
+
+    # ------------------------------------------------------------ stride 1: whole rows at a time
+    # A shift by a kernel offset (a, b) is, in the padded batch laid out as rows of Wp C values one after
+    # another, one contiguous slice (a Wp C + b C values further on): each offset's pass runs over long
+    # contiguous rows instead of C values at a time. Windows that start in the padding give values
+    # nobody keeps (the output is cropped from the grid), and the gradient is zero there.
+
+    def by_rows(self) -> bool:
+        """Whether the passes run over whole padded rows (stride 1; benchmarks/choices.py --only
+        depthwise_by_rows) rather than over strided views of the windows."""
+        return self.strides == (1, 1)
+
+    def _rows_layout(self, n: int, h: int, w: int, channels: int) -> tuple[int, int, int, list[int]]:
+        """(Hp, Wp, R, offsets): the padded grid, the R rows of windows computed (every row of the chunk's
+        padded batch but the last kh - 1 span's), each offset's distance in values."""
+        top, bottom, left, right = self._pads(h, w)
+        hp, wp = top + h + bottom, left + w + right
+        rows = n * hp - (self.span[0] - 1)
+        return hp, wp, rows, [(da * wp + db) * channels for _, _, da, db in self._offsets()]
+
+    def _in_rows(self, images: np.ndarray, hp: int, wp: int, at: tuple[int, int], buffer: str) -> np.ndarray:
+        """images (n, h, w, C) placed at (row, column) `at` of a zero grid (n, Hp, Wp, C), as (n Hp + 1, Wp C)
+        rows in the thread's scratch `buffer` (one zero row more: the last offset's slice reaches into it)."""
+        n, h, w, c = images.shape
+        rows = scratch(buffer, (n * hp + 1, wp * c), images.dtype)
+        rows.fill(0)
+        rows[: n * hp].reshape(n, hp, wp, c)[:, at[0] : at[0] + h, at[1] : at[1] + w] = images
+        return rows
+
+    def _tiled_kernel(self, wp: int) -> list[np.ndarray]:
+        """Each offset's kernel (C M,) repeated along a padded row: (Wp C M,)."""
+        kernel = self.params[self.depthwise_weight]
+        kh, kw = self.kernel_size
+        return [np.tile(kernel[a, b].reshape(-1), wp) for a in range(kh) for b in range(kw)]
+
+    def depthwise_by_rows(self, x: np.ndarray) -> np.ndarray:
+        (n, h, w, _), m = x.shape, self.depth_multiplier
+        x = np.repeat(x, m, axis=-1) if m > 1 else x  # channel c M + m: input channel c, as the output's
+        c = x.shape[3]
+        ho, wo = self._output_hw(h, w)
+        top, _, left, _ = self._pads(h, w)
+        out = np.empty((n, ho, wo, c), dtype=x.dtype)
+
+        def forward_chunk(start: int, stop: int) -> None:
+            hp, wp, rows, offsets = self._rows_layout(stop - start, h, w, c)
+            tiled = self._tiled_kernel(wp)
+            flat = self._in_rows(x[start:stop], hp, wp, (top, left), "depthwise_rows").reshape(-1)
+            z = scratch("depthwise_out", ((stop - start) * hp, wp * c), x.dtype)
+            term = scratch("depthwise_term", (rows, wp * c), x.dtype)
+            for k, offset in enumerate(offsets):
+                shifted = flat[offset : offset + rows * wp * c].reshape(rows, wp * c)
+                np.multiply(shifted, tiled[k], out=z[:rows] if k == 0 else term)
+                if k:
+                    np.add(z[:rows], term, out=z[:rows])
+            out[start:stop] = z.reshape(stop - start, hp, wp, c)[:, :ho, :wo]
+
+        in_chunks(forward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        return out
+
+    def depthwise_backward_by_rows(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        (n, h, w, channels), m = x.shape, self.depth_multiplier
+        x = np.repeat(x, m, axis=-1) if m > 1 else x
+        c = x.shape[3]
+        top, _, left, _ = self._pads(h, w)
+        dx = np.empty(x.shape, dtype=g.dtype) if self.need_input_grad else None
+
+        def backward_chunk(start: int, stop: int) -> np.ndarray:
+            hp, wp, rows, offsets = self._rows_layout(stop - start, h, w, c)
+            tiled = self._tiled_kernel(wp)
+            flat = self._in_rows(x[start:stop], hp, wp, (top, left), "depthwise_rows").reshape(-1)
+            g_rows = self._in_rows(g[start:stop], hp, wp, (0, 0), "depthwise_gradient")[:rows]
+            kernel_part = np.empty((len(offsets), c), dtype=np.float64)
+            dx_rows = scratch("depthwise_dx", ((stop - start) * hp + 1, wp * c), g.dtype) if dx is not None else None
+            if dx_rows is not None:
+                dx_rows.fill(0)
+            term = scratch("depthwise_term", (rows, wp * c), g.dtype)
+            for k, offset in enumerate(offsets):
+                shifted = flat[offset : offset + rows * wp * c].reshape(rows, wp * c)
+                kernel_part[k] = np.einsum("rk,rk->k", shifted, g_rows).reshape(wp, c).sum(axis=0, dtype=np.float64)
+                if dx_rows is not None:
+                    window = dx_rows.reshape(-1)[offset : offset + rows * wp * c].reshape(rows, wp * c)
+                    np.multiply(g_rows, tiled[k], out=term)
+                    np.add(window, term, out=window)
+            if dx is not None and dx_rows is not None:
+                grid = dx_rows[: (stop - start) * hp].reshape(stop - start, hp, wp, c)
+                dx[start:stop] = grid[:, top : top + h, left : left + w]
+            return kernel_part
+
+        parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        kernel_grad = np.sum(parts, axis=0, dtype=np.float64).reshape(*self.kernel_size, channels, m)
+        if dx is not None and m > 1:  # the copies' gradients added (a loop over m: NumPy's sum over a short last
+            copies = dx.reshape(n, h, w, channels, m)  # axis is slow)
+            dx = copies[..., 0].copy()
+            for i in range(1, m):
+                dx += copies[..., i]
+        return kernel_grad, dx

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import regularizers
+from .blocks import channel_sums
 from .conv import positive_integer
 from .depthwise_conv import DepthwiseConv2D
 
@@ -98,7 +99,7 @@ class SeparableConv2D(DepthwiseConv2D):
         d_rows = d.reshape(-1, d.shape[-1])
         np.matmul(d_rows.T, g_rows, out=self.grad_buffer("pointwise_kernel").reshape(pointwise.shape))
         if self.use_bias:
-            np.copyto(self.grad_buffer("bias"), g_rows.sum(axis=0, dtype=np.float64))
+            np.copyto(self.grad_buffer("bias"), channel_sums(g))
         depthwise_grad, dx = self.depthwise_backward(self.input, (g_rows @ pointwise.T).reshape(d.shape))
         np.copyto(self.grad_buffer("depthwise_kernel"), depthwise_grad)
         return dx
