@@ -68,6 +68,8 @@ LAYERS = {
     "RandomTranslation": lambda api: api.layers.RandomTranslation(0.1, (-0.2, 0.1), fill_mode="wrap"),
     "RandomContrast": lambda api: api.layers.RandomContrast(0.3, value_range=(0, 1), seed=2),
     "RandomBrightness": lambda api: api.layers.RandomBrightness((-0.1, 0.2), value_range=(0, 1)),
+    "Resizing": lambda api: api.layers.Resizing(20, 30, interpolation="nearest", crop_to_aspect_ratio=True),
+    "CenterCrop": lambda api: api.layers.CenterCrop(5, 6),
     "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
 }
 

@@ -102,8 +102,9 @@ def augmented_cnn(api):
         ],
         name="augmentation",
     )
-    inputs = api.Input((8, 8, 2))
-    x = api.layers.Conv2D(4, 3, activation="relu")(augmentation(inputs))
+    inputs = api.Input((10, 12, 2))
+    resized = api.layers.Resizing(9, 9, crop_to_aspect_ratio=True)(api.layers.CenterCrop(9, 11)(inputs))
+    x = api.layers.Conv2D(4, 3, activation="relu")(augmentation(resized))
     outputs = api.layers.Dense(3, activation="softmax")(api.layers.GlobalAveragePooling2D()(x))
     return api.Model(inputs, outputs)
 
@@ -116,7 +117,7 @@ MODELS = {
         lambda rng: rng.random((16, 8, 8, 2)),
         lambda rng: np.eye(3)[np.arange(16) % 3],
     ),
-    "augmented cnn": (augmented_cnn, lambda rng: rng.random((16, 8, 8, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),
+    "augmented cnn": (augmented_cnn, lambda rng: rng.random((16, 10, 12, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "residual": (residual, lambda rng: rng.random((16, 8, 8, 3)), lambda rng: np.eye(3)[np.arange(16) % 3]),
     "nested": (nested, lambda rng: rng.random((16, 6, 6, 2)), lambda rng: np.eye(2)[np.arange(16) % 2]),
     "two in, two out": (two_in_two_out, lambda rng: two_input_data(16), lambda rng: two_out_targets(16)),

@@ -43,6 +43,7 @@ from .preprocessing import Normalization
 from .random_affine import RandomRotation, RandomTranslation, RandomZoom
 from .random_color import RandomBrightness, RandomContrast
 from .reshape import Permute, RepeatVector, Rescaling, Reshape
+from .resizing import CenterCrop, Resizing
 from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
@@ -113,6 +114,8 @@ __all__ = [
     "RandomTranslation",
     "RandomContrast",
     "RandomBrightness",
+    "Resizing",
+    "CenterCrop",
     "LSTM",
     "GRU",
     "SimpleRNN",
