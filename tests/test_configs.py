@@ -70,6 +70,10 @@ LAYERS = {
     "RandomBrightness": lambda api: api.layers.RandomBrightness((-0.1, 0.2), value_range=(0, 1)),
     "Resizing": lambda api: api.layers.Resizing(20, 30, interpolation="nearest", crop_to_aspect_ratio=True),
     "CenterCrop": lambda api: api.layers.CenterCrop(5, 6),
+    "SpatialDropout1D": lambda api: api.layers.SpatialDropout1D(0.3, seed=1),
+    "GaussianDropout": lambda api: api.layers.GaussianDropout(0.25, seed=2),
+    "UnitNormalization": lambda api: api.layers.UnitNormalization(axis=[1, 2]),
+    "Identity": lambda api: api.layers.Identity(),
     "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
 }
 

@@ -49,6 +49,9 @@ CASES = {  # id: (make(api), input shape)
     "Cropping1D": (lambda api: api.layers.Cropping1D((1, 3)), (3, 9, 4)),
     "UpSampling1D": (lambda api: api.layers.UpSampling1D(3), (3, 9, 4)),
     "RepeatVector": (lambda api: api.layers.RepeatVector(4), (3, 5)),
+    "UnitNormalization": (lambda api: api.layers.UnitNormalization(), (4, 6)),
+    "UnitNormalization images": (lambda api: api.layers.UnitNormalization(axis=[1, 3]), IMAGES),
+    "Identity": (lambda api: api.layers.Identity(), IMAGES),
     "MaxPooling1D": (lambda api: api.layers.MaxPooling1D(2), (3, 9, 4)),
     "MaxPooling1D same": (lambda api: api.layers.MaxPooling1D(3, strides=2, padding="same"), (3, 9, 4)),
     "AveragePooling1D": (lambda api: api.layers.AveragePooling1D(3, strides=2, padding="same"), (3, 9, 4)),
@@ -113,22 +116,30 @@ def randomised(layer, shape, seed=1):
 @pytest.mark.parametrize("case", [*CASES, *GRADIENTS_ONLY])
 def test_gradients(case, float64):
     make, shape = {**CASES, **GRADIENTS_ONLY}[case]
-    assert check_layer_gradients(randomised(make(minidl), shape), inputs(shape)) < TOL
+    # (the projection's seed differs from the input's: UnitNormalization's gradient along x itself is zero)
+    assert check_layer_gradients(randomised(make(minidl), shape), inputs(shape), seed=7) < TOL
 
 
 @pytest.mark.parametrize(
     "layer",
-    [minidl.layers.GaussianNoise(0.3, seed=1), minidl.layers.SpatialDropout2D(0.4, seed=2)],
-    ids=["GaussianNoise", "SpatialDropout2D"],
+    [
+        minidl.layers.GaussianNoise(0.3, seed=1),
+        minidl.layers.SpatialDropout2D(0.4, seed=2),
+        minidl.layers.GaussianDropout(0.3, seed=3),
+        minidl.layers.SpatialDropout1D(0.4, seed=4),
+    ],
+    ids=["GaussianNoise", "SpatialDropout2D", "GaussianDropout", "SpatialDropout1D"],
 )
 def test_noise_layers(layer, float64):
-    x = inputs(IMAGES)
+    x = inputs((3, 9, 4) if isinstance(layer, minidl.layers.SpatialDropout1D) else IMAGES)
     assert check_layer_gradients(layer, x) < TOL
     np.testing.assert_array_equal(layer.forward(x, training=False), x)  # inference: the identity
     y = layer.forward(x, training=True)
-    if isinstance(layer, minidl.layers.SpatialDropout2D):  # whole feature maps dropped
+    if isinstance(layer, minidl.layers.SpatialDropout2D):  # whole feature maps (channels of a sequence) dropped
         kept = (y != 0).reshape(3, -1, 4).any(axis=1)
-        np.testing.assert_array_equal((y != 0), np.broadcast_to(kept[:, None, None, :], y.shape))
+        np.testing.assert_array_equal((y != 0), np.broadcast_to(kept.reshape(3, *[1] * (x.ndim - 2), 4), y.shape))
+    elif isinstance(layer, minidl.layers.GaussianDropout):  # y = x e, e ~ Normal(1, 0.3 / 0.7)
+        assert 0.55 < np.std(y / x) < 0.75 and 0.9 < np.mean(y / x) < 1.1
     else:
         assert 0.2 < np.std(y - x) < 0.4
 

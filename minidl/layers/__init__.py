@@ -15,7 +15,7 @@ from .embedding import Embedding
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .gru import GRU
-from .layer_normalization import LayerNormalization
+from .layer_normalization import LayerNormalization, UnitNormalization
 from .lstm import LSTM
 from .merge import (
     Add,
@@ -35,14 +35,14 @@ from .merge import (
     multiply,
     subtract,
 )
-from .noise import GaussianNoise, SpatialDropout2D
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import BatchNormalization
 from .padding import Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D
 from .pooling import MaxPooling1D, MaxPooling2D
 from .preprocessing import Normalization
 from .random_affine import RandomRotation, RandomTranslation, RandomZoom
 from .random_color import RandomBrightness, RandomContrast
-from .reshape import Permute, RepeatVector, Rescaling, Reshape
+from .reshape import Identity, Permute, RepeatVector, Rescaling, Reshape
 from .resizing import CenterCrop, Resizing
 from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
@@ -116,6 +116,10 @@ __all__ = [
     "RandomBrightness",
     "Resizing",
     "CenterCrop",
+    "SpatialDropout1D",
+    "GaussianDropout",
+    "UnitNormalization",
+    "Identity",
     "LSTM",
     "GRU",
     "SimpleRNN",

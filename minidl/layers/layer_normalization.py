@@ -113,3 +113,38 @@ class LayerNormalization(Layer):
         if self.center:
             np.copyto(self.grad_buffer("beta"), np.sum([p[1] for p in partial_sums], axis=0).reshape(shape))
         return self._from_rows(dx, grad_output.shape) if self.need_input_grad else None
+
+
+class UnitNormalization(Layer):
+    """Each sample scaled to unit L2 norm over the axes `axis` (Keras's, epsilon 1e-12):
+        y = x s,  s = min(1 / sqrt(sum x^2), 1 / epsilon).
+    Backward, g = dL/dy, sums over the normalised axes: dL/dx = s (g - y sum(g y)), or s g where s was
+    clipped (a norm below epsilon).   No parameters."""
+
+    epsilon = 1e-12
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def build(self, input_shape):
+        axes = [self.axis] if isinstance(self.axis, int) else list(self.axis)
+        if not axes or any(not -len(input_shape) < a < len(input_shape) or a % len(input_shape) == 0 for a in axes):
+            raise ValueError(
+                f"UnitNormalization '{self.name}': axis {self.axis!r} is not a feature axis of inputs of shape "
+                f"{format_shape(input_shape)}"
+            )
+        self.axes = tuple(a % len(input_shape) for a in axes)
+
+    def forward(self, x, training=False):
+        squares = np.sum(np.square(x), axis=self.axes, keepdims=True)
+        with np.errstate(divide="ignore"):
+            self.scale = np.minimum(1 / np.sqrt(squares), x.dtype.type(1 / self.epsilon))
+        self.clipped = self.scale == x.dtype.type(1 / self.epsilon)
+        self.output = x * self.scale
+        return self.output
+
+    def backward(self, grad_output):
+        along = np.sum(grad_output * self.output, axis=self.axes, keepdims=True)
+        along = np.where(self.clipped, 0, along)
+        return self.scale * (grad_output - self.output * along)

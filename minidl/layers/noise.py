@@ -1,4 +1,5 @@
-"""GaussianNoise and SpatialDropout2D: regularisation by noise, in training only."""
+"""GaussianNoise, GaussianDropout, SpatialDropout1D and SpatialDropout2D: regularisation by noise, in
+training only."""
 
 from __future__ import annotations
 
@@ -52,12 +53,53 @@ class SpatialDropout2D(Dropout):
             }
         )
 
+    rank = 4
+
     def build(self, input_shape):
-        if len(input_shape) != 4:
+        if len(input_shape) != self.rank:
             raise ValueError(
-                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim=4, "
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected ndim={self.rank}, "
                 f"found ndim={len(input_shape)}"
             )
 
     def _mask_shape(self, shape):
         return (shape[0], 1, 1, shape[3])
+
+
+class SpatialDropout1D(SpatialDropout2D):
+    """Dropout of whole channels of a sequence: the mask has shape (N, 1, C) (see Dropout for the maths)."""
+
+    rank = 3
+
+    def get_config(self):
+        """Keras's SpatialDropout1D takes rate, seed, name and dtype."""
+        return {key: value for key, value in super().get_config().items() if key != "data_format"}
+
+    def _mask_shape(self, shape):
+        return (shape[0], 1, shape[2])
+
+
+class GaussianDropout(Layer):
+    """Training: y = x e, e ~ Normal(1, rate / (1 - rate)) drawn anew each call for every value; inference:
+    y = x. Backward: dL/dx = dL/dy e.   No parameters. `seed` fixes the draws (None: the global generator)."""
+
+    def __init__(self, rate: float, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"GaussianDropout '{self.name}': rate must be in [0, 1), got {rate!r}")
+        self.rate, self.seed = float(rate), seed
+        self.rng = make_rng(seed)
+        self.noise: np.ndarray | None = None
+
+    def forward(self, x, training=False):
+        self.noise = None
+        if not training or self.rate == 0:
+            return x
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        self.noise = self.rng.standard_normal(x.shape, dtype=dtype)
+        self.noise *= dtype.type(np.sqrt(self.rate / (1.0 - self.rate)))
+        self.noise += dtype.type(1)
+        return x * self.noise
+
+    def backward(self, grad_output):
+        return grad_output if self.noise is None else grad_output * self.noise

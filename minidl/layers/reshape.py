@@ -105,3 +105,13 @@ class RepeatVector(Layer):
 
     def backward(self, grad_output):
         return grad_output.sum(axis=1)
+
+
+class Identity(Layer):
+    """y = x; dL/dx = dL/dy.   No parameters (a placeholder in a model, as Keras's)."""
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, grad_output):
+        return grad_output
