@@ -74,6 +74,7 @@ LAYERS = {
     "GaussianDropout": lambda api: api.layers.GaussianDropout(0.25, seed=2),
     "UnitNormalization": lambda api: api.layers.UnitNormalization(axis=[1, 2]),
     "Identity": lambda api: api.layers.Identity(),
+    "TimeDistributed": lambda api: api.layers.TimeDistributed(api.layers.Dense(3, activation="relu")),
     "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
 }
 

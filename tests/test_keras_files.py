@@ -89,6 +89,19 @@ def separable_autoencoder(api):
     )
 
 
+def time_distributed(api):
+    """TimeDistributed around a Dense and a BatchNormalization (whose moving statistics are state)."""
+    return api.Sequential(
+        [
+            api.Input((5, 4)),
+            api.layers.TimeDistributed(api.layers.Dense(6, activation="relu")),
+            api.layers.TimeDistributed(api.layers.BatchNormalization()),
+            api.layers.GlobalAveragePooling1D(),
+            api.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
 def augmented_cnn(api):
     """keras.io's data augmentation block (a Sequential of random image layers) ahead of a small convnet."""
     augmentation = api.Sequential(
@@ -115,6 +128,11 @@ MODELS = {
     "separable autoencoder": (
         separable_autoencoder,
         lambda rng: rng.random((16, 8, 8, 2)),
+        lambda rng: np.eye(3)[np.arange(16) % 3],
+    ),
+    "time distributed": (
+        time_distributed,
+        lambda rng: rng.random((16, 5, 4)),
         lambda rng: np.eye(3)[np.arange(16) % 3],
     ),
     "augmented cnn": (augmented_cnn, lambda rng: rng.random((16, 10, 12, 2)), lambda rng: np.eye(3)[np.arange(16) % 3]),

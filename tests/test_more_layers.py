@@ -52,6 +52,14 @@ CASES = {  # id: (make(api), input shape)
     "UnitNormalization": (lambda api: api.layers.UnitNormalization(), (4, 6)),
     "UnitNormalization images": (lambda api: api.layers.UnitNormalization(axis=[1, 3]), IMAGES),
     "Identity": (lambda api: api.layers.Identity(), IMAGES),
+    "TimeDistributed Dense": (
+        lambda api: api.layers.TimeDistributed(api.layers.Dense(3, activation="tanh")),
+        (2, 5, 4),
+    ),
+    "TimeDistributed Conv2D": (
+        lambda api: api.layers.TimeDistributed(api.layers.Conv2D(2, 3, padding="same")),
+        (2, 3, 6, 5, 2),
+    ),
     "MaxPooling1D": (lambda api: api.layers.MaxPooling1D(2), (3, 9, 4)),
     "MaxPooling1D same": (lambda api: api.layers.MaxPooling1D(3, strides=2, padding="same"), (3, 9, 4)),
     "AveragePooling1D": (lambda api: api.layers.AveragePooling1D(3, strides=2, padding="same"), (3, 9, 4)),

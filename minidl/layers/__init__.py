@@ -47,6 +47,7 @@ from .resizing import CenterCrop, Resizing
 from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
+from .time_distributed import LAYER_CLASSES, TimeDistributed
 
 __all__ = [
     "Add",
@@ -124,7 +125,13 @@ __all__ = [
     "GRU",
     "SimpleRNN",
     "Bidirectional",
+    "TimeDistributed",
 ]
+
+# the layers a TimeDistributed config may wrap
+LAYER_CLASSES.update(
+    {name: cls for name in __all__ if isinstance(cls := globals()[name], type) and issubclass(cls, Layer)}
+)
 
 
 def __getattr__(name: str):
