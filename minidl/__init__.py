@@ -23,9 +23,14 @@ from . import (
     utils,
 )
 from .backend import floatx, set_floatx, set_seed
-from .layers import Input
+from .initializers import Initializer
+from .layers import Input, KerasTensor, Layer
+from .losses import Loss
+from .metrics import Metric
 from .models import Model, Sequential
+from .optimizers import Optimizer
 from .parallel import get_num_threads, set_num_threads
+from .regularizers import Regularizer
 
 __version__ = "0.1.0"
 __all__ = [
@@ -34,6 +39,13 @@ __all__ = [
     "backend",
     "config",
     "Input",
+    "Layer",
+    "KerasTensor",
+    "Loss",
+    "Metric",
+    "Optimizer",
+    "Initializer",
+    "Regularizer",
     "models",
     "ops",
     "Model",

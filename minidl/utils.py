@@ -9,7 +9,7 @@ import numpy as np
 from .backend import floatx
 from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
 
-__all__ = ["to_categorical", "set_random_seed", "plot_model"]
+__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences"]
 
 
 def plot_model(model, to_file: str = "model.png", show_shapes: bool = False, dpi: int = 200, **kwargs):
@@ -67,3 +67,35 @@ def to_categorical(y, num_classes: int | None = None, dtype=None) -> np.ndarray:
     out = np.zeros((y.size, num_classes), dtype=dtype or floatx())
     out[np.arange(y.size), y] = 1
     return out.reshape(shape + (num_classes,))
+
+
+def pad_sequences(
+    sequences,
+    maxlen: int | None = None,
+    dtype="int32",
+    padding: str = "pre",
+    truncating: str = "pre",
+    value=0.0,
+) -> np.ndarray:
+    """keras.utils.pad_sequences: sequences of different lengths (each a list or array of values, or of
+    equally shaped items) as one array (N, maxlen, ...), each shorter one filled with `value` before
+    ("pre") or after ("post") its values, each longer one cut at its start ("pre") or end ("post");
+    maxlen defaults to the longest."""
+    for name, choice in (("padding", padding), ("truncating", truncating)):
+        if choice not in ("pre", "post"):
+            raise ValueError(f"pad_sequences: {name} must be 'pre' or 'post', got {choice!r}")
+    rows = [np.asarray(sequence) for sequence in sequences]
+    item_shape = next((row.shape[1:] for row in rows if len(row)), ())
+    if any(len(row) and row.shape[1:] != item_shape for row in rows):
+        raise ValueError(f"pad_sequences: the items of every sequence must have one shape, the first has {item_shape}")
+    if maxlen is None:
+        maxlen = max((len(row) for row in rows), default=0)
+    out = np.full((len(rows), maxlen, *item_shape), value, dtype=dtype)
+    for i, row in enumerate(rows):  # one copy per sequence, as Keras's (their lengths differ)
+        kept = (row[-maxlen:] if truncating == "pre" else row[:maxlen]) if maxlen else row[:0]
+        if len(kept):
+            if padding == "pre":
+                out[i, maxlen - len(kept) :] = kept
+            else:
+                out[i, : len(kept)] = kept
+    return out

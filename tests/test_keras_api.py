@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,27 @@ def test_summary_layout_follows_keras_arguments():
 def test_a_keras_layer_minidl_lacks_is_a_clear_error():
     with pytest.raises(AttributeError, match=r"minidl.layers has no 'Conv3D'; the layers minidl has: .*LSTM"):
         minidl.layers.Conv3D(4, 3)
+
+
+def test_keras_other_names_for_layers_and_the_base_classes():
+    aliases = {"MaxPool2D": "MaxPooling2D", "AvgPool1D": "AveragePooling1D", "Convolution2D": "Conv2D"}
+    aliases |= {"GlobalAvgPool2D": "GlobalAveragePooling2D", "SeparableConvolution2D": "SeparableConv2D"}
+    for alias, name in aliases.items():
+        assert getattr(minidl.layers, alias) is getattr(minidl.layers, name)
+    assert minidl.layers.MaxPool2D(2).get_config()["name"].startswith("max_pooling2d")  # as Keras names it
+    for name in ("Layer", "Loss", "Metric", "Optimizer", "Initializer", "Regularizer", "KerasTensor"):
+        assert isinstance(getattr(minidl, name), type)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{}, {"maxlen": 4}, {"maxlen": 2, "padding": "post", "truncating": "post"}, {"maxlen": 3, "value": -1}],
+)
+def test_pad_sequences_as_keras(arguments):
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs TensorFlow")
+    keras = pytest.importorskip("keras")
+    sequences = [[1, 2, 3], [4, 5], [], [6, 7, 8, 9, 10]]
+    ours, theirs = minidl.utils.pad_sequences(sequences, **arguments), keras.utils.pad_sequences(sequences, **arguments)
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == theirs.dtype

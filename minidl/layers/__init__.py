@@ -128,6 +128,31 @@ __all__ = [
     "TimeDistributed",
 ]
 
+# Keras's other names for the same classes (a config names the class itself, as Keras writes it)
+Convolution1D, Convolution2D, Convolution2DTranspose, SeparableConvolution2D = (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    SeparableConv2D,
+)
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+ALIASES = [
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution2DTranspose",
+    "SeparableConvolution2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+]
+
 # the layers a TimeDistributed config may wrap
 LAYER_CLASSES.update(
     {name: cls for name in __all__ if isinstance(cls := globals()[name], type) and issubclass(cls, Layer)}
@@ -136,4 +161,7 @@ LAYER_CLASSES.update(
 
 def __getattr__(name: str):
     """A layer minidl does not have (yet) is an error that lists the ones it has."""
-    raise AttributeError(f"minidl.layers has no {name!r}; the layers minidl has: {', '.join(sorted(__all__))}")
+    raise AttributeError(
+        f"minidl.layers has no {name!r}; the layers minidl has: {', '.join(sorted(__all__))} (and Keras's other "
+        f"names for some: {', '.join(ALIASES)})"
+    )
