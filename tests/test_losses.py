@@ -88,6 +88,26 @@ CASES = {
         rng(14).standard_normal((N, 3)),
     ),
     "categorical_hinge": (lambda api: api.losses.CategoricalHinge(), one_hot(), rng(15).standard_normal((N, K))),
+    "mape": (
+        lambda api: api.losses.MeanAbsolutePercentageError(),
+        np.concatenate([rng(9).standard_normal((N, 2)), np.zeros((N, 1))], axis=1),  # a zero target: eps
+        rng(10).standard_normal((N, 3)),
+    ),
+    "msle": (
+        lambda api: api.losses.MeanSquaredLogarithmicError(),
+        rng(16).uniform(0, 3, (N, 3)),
+        np.concatenate([rng(17).uniform(0.1, 3, (N, 2)), -rng(18).uniform(0.1, 1, (N, 1))], axis=1),  # clipped
+    ),
+    "poisson": (
+        lambda api: api.losses.Poisson(),
+        rng(19).poisson(2.0, (N, 3)).astype(float),
+        rng(21).uniform(0.5, 4, (N, 3)),
+    ),
+    "cosine_similarity": (
+        lambda api: api.losses.CosineSimilarity(),
+        rng(22).standard_normal((N, 4)),
+        rng(23).standard_normal((N, 4)),
+    ),
 }
 WEIGHTS = rng(20).uniform(0.2, 2.0, N)
 
@@ -111,6 +131,10 @@ def test_gradients_match_central_differences(case):
         ("huber", losses.Huber),
         ("binary_crossentropy", losses.BinaryCrossentropy),
         ("CategoricalCrossentropy", losses.CategoricalCrossentropy),
+        ("mape", losses.MeanAbsolutePercentageError),
+        ("msle", losses.MeanSquaredLogarithmicError),
+        ("poisson", losses.Poisson),
+        ("cosine_similarity", losses.CosineSimilarity),
     ],
 )
 def test_names_and_aliases(name, alias):

@@ -18,6 +18,7 @@ BINARY = (rng(0).integers(0, 2, (40, 1)).astype(float), rng(1).uniform(0, 1, (40
 ONE_HOT = (np.eye(5)[rng(2).integers(0, 5, 40)], rng(3).dirichlet(np.ones(5), 40))
 LABELS = (rng(4).integers(0, 5, 40), rng(5).dirichlet(np.ones(5), 40))
 REGRESSION = (rng(6).standard_normal((40, 3)), rng(7).standard_normal((40, 3)))
+COUNTS = (rng(8).poisson(2.0, (40, 3)).astype(float), rng(9).uniform(0.2, 4, (40, 3)))
 
 CASES = {  # id: (make(api), data)
     "BinaryAccuracy": (lambda api: api.metrics.BinaryAccuracy(), BINARY),
@@ -29,6 +30,10 @@ CASES = {  # id: (make(api), data)
     "MeanSquaredError": (lambda api: api.metrics.MeanSquaredError(), REGRESSION),
     "MeanAbsoluteError": (lambda api: api.metrics.MeanAbsoluteError(), REGRESSION),
     "RootMeanSquaredError": (lambda api: api.metrics.RootMeanSquaredError(), REGRESSION),
+    "MeanAbsolutePercentageError": (lambda api: api.metrics.MeanAbsolutePercentageError(), REGRESSION),
+    "MeanSquaredLogarithmicError": (lambda api: api.metrics.MeanSquaredLogarithmicError(), COUNTS),
+    "Poisson": (lambda api: api.metrics.Poisson(), COUNTS),
+    "CosineSimilarity": (lambda api: api.metrics.CosineSimilarity(), REGRESSION),
     "TruePositives": (lambda api: api.metrics.TruePositives(), BINARY),
     "FalsePositives": (lambda api: api.metrics.FalsePositives(thresholds=[0.2, 0.6]), BINARY),
     "TrueNegatives": (lambda api: api.metrics.TrueNegatives(), ONE_HOT),

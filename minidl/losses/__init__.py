@@ -13,7 +13,17 @@ from ..registry import Registry
 from .base import EPSILON, FunctionLoss, Loss, match_ranks
 from .crossentropy import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
-from .regression import Huber, KLDivergence, LogCosh, MeanAbsoluteError, MeanSquaredError
+from .regression import (
+    CosineSimilarity,
+    Huber,
+    KLDivergence,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+)
 
 __all__ = [
     "EPSILON",
@@ -30,6 +40,10 @@ __all__ = [
     "Hinge",
     "SquaredHinge",
     "CategoricalHinge",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "CosineSimilarity",
     "get",
     "LOSSES",
 ]
@@ -47,6 +61,10 @@ for _loss, _aliases in (
     (Hinge, ()),
     (SquaredHinge, ()),
     (CategoricalHinge, ()),
+    (MeanAbsolutePercentageError, ("mape", "MAPE")),
+    (MeanSquaredLogarithmicError, ("msle", "MSLE")),
+    (Poisson, ()),
+    (CosineSimilarity, ()),
 ):
     LOSSES.register(_loss, aliases=_aliases)
 
@@ -79,6 +97,10 @@ kl_divergence = kld = _per_sample(KLDivergence)
 hinge = _per_sample(Hinge)
 squared_hinge = _per_sample(SquaredHinge)
 categorical_hinge = _per_sample(CategoricalHinge)
+mean_absolute_percentage_error = mape = _per_sample(MeanAbsolutePercentageError)
+mean_squared_logarithmic_error = msle = _per_sample(MeanSquaredLogarithmicError)
+poisson = _per_sample(Poisson)
+cosine_similarity = _per_sample(CosineSimilarity)
 
 _FUNCTIONS: dict[Callable, Callable[[], Loss]] = {
     categorical_crossentropy: CategoricalCrossentropy,
@@ -92,4 +114,8 @@ _FUNCTIONS: dict[Callable, Callable[[], Loss]] = {
     hinge: Hinge,
     squared_hinge: SquaredHinge,
     categorical_hinge: CategoricalHinge,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    poisson: Poisson,
+    cosine_similarity: CosineSimilarity,
 }

@@ -24,11 +24,19 @@ from .accuracy import (
 from .base import Mean, MeanMetricWrapper, Metric
 from .confusion import AUC, F1Score, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
 from .regression import (
+    CosineSimilarity,
     MeanAbsoluteError,
+    MeanAbsolutePercentageError,
     MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
     RootMeanSquaredError,
+    cosine_similarity,
     mean_absolute_error,
+    mean_absolute_percentage_error,
     mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
 )
 
 __all__ = [
@@ -43,6 +51,10 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "RootMeanSquaredError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
+    "CosineSimilarity",
     "TruePositives",
     "FalsePositives",
     "TrueNegatives",
@@ -60,6 +72,10 @@ __all__ = [
     "sparse_top_k_categorical_accuracy",
     "mean_squared_error",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+    "cosine_similarity",
     "METRICS",
 ]
 
@@ -73,6 +89,10 @@ for _metric, _aliases in (
     (MeanSquaredError, ("mse", "MSE")),
     (MeanAbsoluteError, ("mae", "MAE")),
     (RootMeanSquaredError, ()),
+    (MeanAbsolutePercentageError, ("mape", "MAPE")),
+    (MeanSquaredLogarithmicError, ("msle", "MSLE")),
+    (Poisson, ()),
+    (CosineSimilarity, ()),
     (TruePositives, ()),
     (FalsePositives, ()),
     (TrueNegatives, ()),
@@ -93,6 +113,10 @@ _FUNCTIONS: dict[Callable, type[Metric]] = {
     sparse_top_k_categorical_accuracy: SparseTopKCategoricalAccuracy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    poisson: Poisson,
+    cosine_similarity: CosineSimilarity,
 }
 
 
