@@ -270,7 +270,105 @@ class Exponential(ElementwiseActivation):
         return y
 
 
-SIGMOID = Sigmoid()
+class Mish(ElementwiseActivation):
+    """y = x tanh(softplus(x));  f' = t + x s (1 - t^2), t = tanh(softplus(x)), s = sigmoid(x)."""
+
+    name = "mish"
+
+    def __call__(self, x):
+        return x * np.tanh(SOFTPLUS(x))
+
+    def derivative(self, x, y):
+        t = np.tanh(SOFTPLUS(x))
+        return t + x * SIGMOID(x) * (1 - t * t)
+
+
+class HardSilu(ElementwiseActivation):
+    """y = x hard_sigmoid(x) (hard swish);  f' = h + x / 6 for -3 < x < 3 (h = hard_sigmoid(x)), else h."""
+
+    name = "hard_silu"
+
+    def __call__(self, x):
+        return x * HARD_SIGMOID(x)
+
+    def derivative(self, x, y):
+        return HARD_SIGMOID(x) + x * HARD_SIGMOID.derivative(x, y)
+
+
+class Celu(ElementwiseActivation):
+    """y = x for x > 0, alpha (exp(x / alpha) - 1) otherwise;  f' = 1 for x > 0, exp(x / alpha) otherwise."""
+
+    name = "celu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def __call__(self, x):
+        alpha = x.dtype.type(self.alpha)
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+    def derivative(self, x, y):
+        return np.where(x > 0, 1, np.exp(np.minimum(x, 0) / x.dtype.type(self.alpha))).astype(x.dtype, copy=False)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class HardTanh(ElementwiseActivation):
+    """y = clip(x, -1, 1);  f' = 1 for -1 < x < 1, else 0."""
+
+    name = "hard_tanh"
+
+    def __call__(self, x):
+        return np.clip(x, -1, 1).astype(x.dtype, copy=False)
+
+    def derivative(self, x, y):
+        return ((x > -1) & (x < 1)).astype(x.dtype)
+
+
+class LogSigmoid(ElementwiseActivation):
+    """y = log(sigmoid(x)) = -softplus(-x);  f' = sigmoid(-x)."""
+
+    name = "log_sigmoid"
+
+    def __call__(self, x):
+        return -SOFTPLUS(-x)
+
+    def derivative(self, x, y):
+        return SIGMOID(-x)
+
+
+class TanhShrink(ElementwiseActivation):
+    """y = x - tanh(x);  f' = tanh(x)^2."""
+
+    name = "tanh_shrink"
+
+    def __call__(self, x):
+        return x - np.tanh(x)
+
+    def derivative(self, x, y):
+        return np.square(np.tanh(x))
+
+
+class Squareplus(ElementwiseActivation):
+    """y = (x + sqrt(x^2 + b)) / 2;  f' = (1 + x / sqrt(x^2 + b)) / 2."""
+
+    name = "squareplus"
+
+    def __init__(self, b: float = 4.0):
+        self.b = b
+
+    def __call__(self, x):
+        return (x + np.sqrt(x * x + x.dtype.type(self.b))) / 2
+
+    def derivative(self, x, y):
+        return (1 + x / np.sqrt(x * x + x.dtype.type(self.b))) / 2
+
+    def get_config(self):
+        return {"b": self.b}
+
+
+SIGMOID, SOFTPLUS, HARD_SIGMOID = Sigmoid(), Softplus(), HardSigmoid()
 ELEMENTWISE: dict[str, type[ElementwiseActivation]] = {
     cls.name: cls
     for cls in (
@@ -288,9 +386,17 @@ ELEMENTWISE: dict[str, type[ElementwiseActivation]] = {
         Silu,
         HardSigmoid,
         Exponential,
+        Mish,
+        HardSilu,
+        Celu,
+        HardTanh,
+        LogSigmoid,
+        TanhShrink,
+        Squareplus,
     )
 }
-ELEMENTWISE["swish"] = Silu  # Keras's alias
+ELEMENTWISE["swish"] = Silu  # Keras's aliases
+ELEMENTWISE["hard_swish"] = HardSilu
 
 
 # ------------------------------------------------------------------ Keras's functions
@@ -351,6 +457,37 @@ def hard_sigmoid(x):
 
 def exponential(x):
     return np.exp(x)
+
+
+def mish(x):
+    return Mish()(np.asarray(x))
+
+
+def hard_silu(x):
+    return HardSilu()(np.asarray(x))
+
+
+hard_swish = hard_silu
+
+
+def celu(x, alpha=1.0):
+    return Celu(alpha)(np.asarray(x))
+
+
+def hard_tanh(x):
+    return HardTanh()(np.asarray(x))
+
+
+def log_sigmoid(x):
+    return LogSigmoid()(np.asarray(x))
+
+
+def tanh_shrink(x):
+    return TanhShrink()(np.asarray(x))
+
+
+def squareplus(x, b=4.0):
+    return Squareplus(b)(np.asarray(x))
 
 
 def softmax(x, axis=-1):

@@ -116,6 +116,9 @@ def test_functions_equal_keras(name, dtype):
     rtol = 1e-6 if dtype == "float32" else 1e-13  # a few roundings of the function in its dtype
     if dtype == "float64" and name in FLOAT32_CONSTANTS_IN_TF:
         rtol = 1e-7
+    if name == "tanh_shrink":  # x - tanh(x) cancels: the two tanh's last-bit differences stay, |x| 2^-23 at most
+        np.testing.assert_array_less(np.abs(ours - theirs), 2 * np.finfo(dtype).eps * np.abs(x) + 1e-300)
+        return
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * 1e-2)
 
 
