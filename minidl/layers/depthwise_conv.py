@@ -88,11 +88,11 @@ class DepthwiseConv2D(WindowedLayer):
     def depthwise(self, x: np.ndarray) -> np.ndarray:
         """z (N, Ho, Wo, C M) of x (N, H, W, C): per kernel offset, the strided view of the padded x times
         that offset's (C, M) kernel, added up."""
+        if self.by_rows():
+            return self.depthwise_by_rows(x)
         (n, h, w, c), m = x.shape, self.depth_multiplier
         ho, wo = self._output_hw(h, w)
         kernel = self.params[self.depthwise_weight]
-        if self.by_rows():
-            return self.depthwise_by_rows(x)
         out = np.empty((n, ho, wo, c, m), dtype=x.dtype)
 
         def forward_chunk(start: int, stop: int) -> None:
@@ -117,10 +117,10 @@ class DepthwiseConv2D(WindowedLayer):
     def depthwise_backward(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(dL/dkernel (float64), dL/dx or None if not needed) of the depthwise map of x, from g = dL/dz
         (N, Ho, Wo, C M): the per-chunk kernel gradients summed in float64, in chunk order."""
-        (n, h, w, c), m = x.shape, self.depth_multiplier
-        ho, wo = g.shape[1:3]
         if self.by_rows():
             return self.depthwise_backward_by_rows(x, g)
+        (n, h, w, c), m = x.shape, self.depth_multiplier
+        ho, wo = g.shape[1:3]
         kernel, g5 = self.params[self.depthwise_weight], g.reshape(n, ho, wo, c, m)
         dx = np.empty(x.shape, dtype=g.dtype) if self.need_input_grad else None
         top, _, left, _ = self._pads(h, w)
@@ -181,7 +181,7 @@ class DepthwiseConv2D(WindowedLayer):
         return [np.tile(kernel[a, b].reshape(-1), wp) for a in range(kh) for b in range(kw)]
 
     def depthwise_by_rows(self, x: np.ndarray) -> np.ndarray:
-        (n, h, w, _), m = x.shape, self.depth_multiplier
+        (n, h, w, channels), m = x.shape, self.depth_multiplier
         x = np.repeat(x, m, axis=-1) if m > 1 else x  # channel c M + m: input channel c, as the output's
         c = x.shape[3]
         ho, wo = self._output_hw(h, w)
@@ -201,7 +201,7 @@ class DepthwiseConv2D(WindowedLayer):
                     np.add(z[:rows], term, out=z[:rows])
             out[start:stop] = z.reshape(stop - start, hp, wp, c)[:, :ho, :wo]
 
-        in_chunks(forward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        in_chunks(forward_chunk, n, self._chunk(n, h, w, channels, x.itemsize))
         return out
 
     def depthwise_backward_by_rows(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -233,7 +233,7 @@ class DepthwiseConv2D(WindowedLayer):
                 dx[start:stop] = grid[:, top : top + h, left : left + w]
             return kernel_part
 
-        parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, channels, x.itemsize))
         kernel_grad = np.sum(parts, axis=0, dtype=np.float64).reshape(*self.kernel_size, channels, m)
         if dx is not None and m > 1:  # the copies' gradients added (a loop over m: NumPy's sum over a short last
             copies = dx.reshape(n, h, w, channels, m)  # axis is slow)
