@@ -6,6 +6,7 @@ from . import (
     backend,
     callbacks,
     config,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -23,6 +24,7 @@ from . import (
     utils,
 )
 from .backend import floatx, set_floatx, set_seed
+from .constraints import Constraint
 from .initializers import Initializer
 from .layers import Input, KerasTensor, Layer
 from .losses import Loss
@@ -46,6 +48,7 @@ __all__ = [
     "Optimizer",
     "Initializer",
     "Regularizer",
+    "Constraint",
     "models",
     "ops",
     "Model",
@@ -55,6 +58,7 @@ __all__ = [
     "optimizers",
     "initializers",
     "regularizers",
+    "constraints",
     "metrics",
     "callbacks",
     "datasets",

@@ -19,6 +19,7 @@ import numpy as np
 KERAS_MODULES = {
     "minidl.initializers": "keras.initializers",
     "minidl.regularizers": "keras.regularizers",
+    "minidl.constraints": "keras.constraints",
     "minidl.optimizers.schedules": "keras.optimizers.schedules",
     "minidl.optimizers": "keras.optimizers",
     "minidl.losses": "keras.losses",

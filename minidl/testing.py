@@ -93,8 +93,9 @@ def check_layer_gradients(
 
     projection = np.random.default_rng(seed).standard_normal(forward(x).shape)
 
-    def loss(inputs: np.ndarray) -> float:
-        return float(np.sum(forward(inputs) * projection)) + layer.regularization_loss()
+    def loss(inputs: np.ndarray) -> float:  # with the weight penalties and the penalty on the activity
+        output = forward(inputs)
+        return float(np.sum(output * projection)) + layer.regularization_loss() + layer.activity_loss()
 
     forward(x)
     input_gradient = layer.backward(projection.copy())

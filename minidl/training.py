@@ -68,6 +68,7 @@ def train_step(
     state_before = [array.copy() for array in state]  # tiny: BatchNormalization's (C,) statistics, if any
     y_pred = model.forward(x, training=True)
     loss = model.loss.forward(y, y_pred, sample_weight) + regularization_loss(model.leaf_layers)
+    loss += activity_loss(model.leaf_layers)
     if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
         for array, before in zip(state, state_before):
             array[...] = before  # and the moving statistics this forward pass changed
@@ -77,12 +78,20 @@ def train_step(
         if layer.regularizers:
             layer.add_regularization_gradients()
     model.optimizer.apply_gradients(params_and_grads(model.leaf_layers))
+    for layer in model.leaf_layers:  # as Keras's optimizer: the constraints after the update
+        if layer.trainable and layer.constraints:
+            layer.apply_constraints()
     update_metrics(model, y, y_pred, sample_weight)
     return loss
 
 
 def regularization_loss(layers: list[Layer]) -> float:
     return sum(layer.regularization_loss() for layer in layers if layer.regularizers)
+
+
+def activity_loss(layers: list[Layer]) -> float:
+    """The penalties on the activities of the last forward pass (ActivityRegularization), one batch's."""
+    return sum(layer.activity_loss() for layer in layers)
 
 
 def params_and_grads(layers: list[Layer]) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -314,7 +323,8 @@ def evaluate(
         callbacks.on_test_batch_begin(step)
         xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
         y_pred = forward(xb)
-        update_means(loss_means, batch_losses(model, model.loss.forward(yb, y_pred, wb)), len(xb))
+        batch_loss = model.loss.forward(yb, y_pred, wb) + activity_loss(model.leaf_layers)
+        update_means(loss_means, batch_losses(model, batch_loss), len(xb))
         update_metrics(model, yb, y_pred, wb)
         callbacks.on_test_batch_end(step, logs_of(model, loss_means))
     logs = logs_of(model, loss_means)

@@ -76,6 +76,40 @@ LAYERS = {
     "Identity": lambda api: api.layers.Identity(),
     "TimeDistributed": lambda api: api.layers.TimeDistributed(api.layers.Dense(3, activation="relu")),
     "Bidirectional": lambda api: api.layers.Bidirectional(api.layers.LSTM(4), merge_mode="ave"),
+    "Dense constrained": lambda api: api.layers.Dense(
+        3,
+        bias_regularizer=api.regularizers.L1(0.25),  # Keras writes L1's l1 rounded to float32
+        kernel_constraint=api.constraints.MaxNorm(2.0),
+        bias_constraint=api.constraints.NonNeg(),
+    ),
+    "Conv2D constrained": lambda api: api.layers.Conv2D(
+        4, 3, kernel_constraint=api.constraints.MaxNorm(1.0, axis=[0, 1, 2]), bias_regularizer="l2"
+    ),
+    "SeparableConv2D constrained": lambda api: api.layers.SeparableConv2D(
+        4, 3, depthwise_constraint=api.constraints.UnitNorm(axis=[0, 1]), pointwise_constraint="non_neg"
+    ),
+    "DepthwiseConv2D constrained": lambda api: api.layers.DepthwiseConv2D(
+        3, depthwise_constraint=api.constraints.MinMaxNorm(0.5, 2.0, rate=0.5, axis=[0, 1]), bias_constraint="non_neg"
+    ),
+    "LSTM constrained": lambda api: api.layers.LSTM(
+        4,
+        recurrent_regularizer=api.regularizers.L2(0.1),
+        bias_regularizer=api.regularizers.L1(0.5),
+        kernel_constraint=api.constraints.MaxNorm(3.0),
+        recurrent_constraint=api.constraints.UnitNorm(),
+        bias_constraint=api.constraints.NonNeg(),
+    ),
+    "BatchNormalization constrained": lambda api: api.layers.BatchNormalization(
+        gamma_constraint=api.constraints.NonNeg(), beta_regularizer=api.regularizers.L2(0.01)
+    ),
+    "LayerNormalization constrained": lambda api: api.layers.LayerNormalization(
+        gamma_regularizer=api.regularizers.L1(0.125), beta_constraint=api.constraints.MaxNorm(1.0)
+    ),
+    "Embedding constrained": lambda api: api.layers.Embedding(
+        10, 4, embeddings_constraint=api.constraints.MaxNorm(1, 1)
+    ),
+    "PReLU constrained": lambda api: api.layers.PReLU(alpha_constraint=api.constraints.NonNeg()),
+    "ActivityRegularization": lambda api: api.layers.ActivityRegularization(l1=0.01, l2=0.001),
 }
 
 
@@ -151,7 +185,8 @@ def shared_classes(kind: str) -> list[str]:
     return names
 
 
-OBJECTS = {kind: shared_classes(kind) for kind in ("losses", "metrics", "optimizers", "initializers", "regularizers")}
+KINDS = ("losses", "metrics", "optimizers", "initializers", "regularizers", "constraints")
+OBJECTS = {kind: shared_classes(kind) for kind in KINDS}
 
 
 @pytest.mark.parametrize("kind, name", [(kind, name) for kind, names in OBJECTS.items() for name in names])

@@ -1,6 +1,7 @@
 """Layers: each file holds one concept, each layer its own forward and backward."""
 
 from .activations import ELU, Activation, LeakyReLU, Linear, PReLU, ReLU, Softmax
+from .activity_regularization import ActivityRegularization
 from .augmentation import RandomFlip
 from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
@@ -119,6 +120,7 @@ __all__ = [
     "CenterCrop",
     "SpatialDropout1D",
     "GaussianDropout",
+    "ActivityRegularization",
     "UnitNormalization",
     "Identity",
     "LSTM",

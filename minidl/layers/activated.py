@@ -7,7 +7,7 @@ from typing import cast
 
 import numpy as np
 
-from .. import regularizers
+from .. import constraints, regularizers
 from ..parallel import blockwise, per_position, per_position_rows
 from ..shapes import Shape
 from . import activations
@@ -30,6 +30,9 @@ class ActivatedLayer(Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -38,17 +41,37 @@ class ActivatedLayer(Layer):
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.activation_name(self.activation)}
 
     def build_kernel(self, kernel_shape: tuple, output_shape: Shape) -> None:
-        """kernel (with the regularizer), bias (output channels,) and the activation, in Keras's order."""
-        self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")
+        """kernel, bias (output channels,) (each with its regularizer and constraint) and the activation, in
+        Keras's order."""
+        self.add_weight(
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+        )
         if self.use_bias:
-            self.add_weight((cast(int, output_shape[-1]),), self.bias_initializer, name="bias")  # (output channels,)
+            self.add_bias_weight(cast(int, output_shape[-1]))
         if self.activation is not None:
             self.activation.build_for(output_shape)
+
+    def add_bias_weight(self, channels: int) -> None:
+        """The bias (channels,), with its regularizer and constraint."""
+        self.add_weight(
+            (channels,),
+            self.bias_initializer,
+            regularizer=self.bias_regularizer,
+            constraint=self.bias_constraint,
+            name="bias",
+        )
 
     def linear(self, x: np.ndarray) -> np.ndarray:
         """z, the layer's own linear map of x (without the bias), as a fresh array."""

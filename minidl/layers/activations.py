@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import activations as functions
-from .. import initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ..parallel import BLOCK, blockwise
 from ..registry import Registry
 from .base import Layer, own_inference_map
@@ -158,9 +158,7 @@ class PReLU(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if alpha_constraint is not None:
-            raise ValueError(f"PReLU '{self.name}': alpha_constraint is not supported by minidl yet")
-        self.alpha_initializer, self.alpha_constraint = alpha_initializer, None
+        self.alpha_initializer, self.alpha_constraint = alpha_initializer, constraints.get(alpha_constraint)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
         self.shared_axes = (
             None if shared_axes is None else ([shared_axes] if isinstance(shared_axes, int) else list(shared_axes))
@@ -176,7 +174,11 @@ class PReLU(Layer):
                 )
             shape[axis - 1] = 1
         self.add_weight(
-            shape, initializers.get(self.alpha_initializer), regularizer=self.alpha_regularizer, name="alpha"
+            shape,
+            initializers.get(self.alpha_initializer),
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
+            name="alpha",
         )
 
     def forward(self, x, training=False):

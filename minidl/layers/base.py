@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ..backend import floatx, unique_name
 from ..registry import snake_case
 from ..serializable import config_from_attributes, config_value, constructor_arguments, supported_arguments
@@ -60,14 +60,21 @@ class Layer:
         dtype: str | None = None,
         input_shape: Sequence[int] | None = None,
         trainable: bool = True,
+        activity_regularizer=None,
     ):
         self.name = name or unique_name(snake_case(type(self).__name__))
+        if activity_regularizer is not None:  # Keras's argument of every layer; its "not used" value is taken
+            raise ValueError(
+                f"Layer '{self.name}': activity_regularizer is not supported by minidl; put a "
+                f"layers.ActivityRegularization(l1, l2) after the layer instead"
+            )
         self.dtype = np.dtype(dtype).name if dtype is not None else None
         self.trainable = trainable
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
         self.regularizers: dict[str, regularizers.Regularizer] = {}
+        self.constraints: dict[str, constraints.Constraint] = {}  # applied after each optimiser step
         self._weight_names: list[str] = []  # creation order = Keras's get_weights order
         self.built = False
         self.need_input_grad = True
@@ -186,8 +193,6 @@ class Layer:
     ) -> np.ndarray:
         """Create a weight and return it, with Keras's arguments and defaults: shape () , initializer
         "glorot_uniform" (a float weight), trainable (a parameter, in `params`) or not (in `state`)."""
-        if constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported by minidl yet")
         name = name or f"weight_{len(self._weight_names)}"
         if name in self._weight_names:
             raise ValueError(f"Layer '{self.name}' already has a weight named '{name}'")
@@ -203,6 +208,9 @@ class Layer:
             self.state[name] = value
         if regularizer is not None:
             self.regularizers[name] = regularizer
+        constraint = constraints.get(constraint)
+        if constraint is not None:
+            self.constraints[name] = constraint
         self._weight_names.append(name)
         return value
 
@@ -221,11 +229,34 @@ class Layer:
         """Sum of the weight penalties (e.g. l2 * sum(kernel**2)), added to the training loss."""
         return sum(reg.penalty(self.params[name]) for name, reg in self.regularizers.items())
 
+    def activity_loss(self) -> float:
+        """The penalty on the activity of this layer's last forward (ActivityRegularization's), added to
+        that batch's loss; 0 for a layer without one."""
+        return 0.0
+
     def add_regularization_gradients(self) -> None:
         """grads[name] += d penalty / d param, after backward (kept out of backward so that a
         layer's backward is only the chain rule of its forward)."""
         for name, reg in self.regularizers.items():
             self.grads[name] += reg.gradient(self.params[name])
+
+    def apply_constraints(self) -> None:
+        """param <- constraint(param) for each constrained parameter, in place, after the optimiser's step
+        (as Keras's optimizer applies them)."""
+        for name, constraint in self.constraints.items():
+            param = self.params[name]
+            np.copyto(param, constraint(param), casting="same_kind")
+
+    def adopt_weight(self, owner: Layer, name: str, as_name: str) -> None:
+        """Hold `owner`'s weight `name` (the same array) as this layer's `as_name`, with its regularizer and
+        constraint: a wrapper's weights are its wrapped layers'."""
+        store = self.params if name in owner.params else self.state
+        store[as_name] = owner._weight(name)
+        self._weight_names.append(as_name)
+        if name in owner.regularizers:
+            self.regularizers[as_name] = owner.regularizers[name]
+        if name in owner.constraints:
+            self.constraints[as_name] = owner.constraints[name]
 
     @property
     def weight_names(self) -> list[str]:
@@ -310,6 +341,8 @@ class Layer:
                 taken[key] = initializers.get(value)
             elif key.endswith("_regularizer") and isinstance(value, dict):
                 taken[key] = regularizers.get(value)
+            elif key.endswith("_constraint") and isinstance(value, dict):
+                taken[key] = constraints.get(value)
         return cls(**taken)
 
     def get_build_config(self) -> dict[str, Any] | None:

@@ -72,10 +72,7 @@ class Bidirectional(Layer):
             layer.dtype = self.dtype
             layer.build_for(input_shape)
             for name in layer.weight_names:  # the same arrays, under this layer's names
-                self.params[prefix + name] = layer.params[name]
-                self._weight_names.append(prefix + name)
-                if name in layer.regularizers:
-                    self.regularizers[prefix + name] = layer.regularizers[name]
+                self.adopt_weight(layer, name, prefix + name)
 
     def share_weights(self) -> None:
         """Point each direction's weights at this layer's arrays (which the optimiser and set_weights update,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import regularizers
+from .. import constraints, regularizers
 from ..parallel import in_chunks, scratch
 from .blocks import channel_sums
 from .conv import CHUNK_COLS_BYTES, WindowedLayer, positive_integer, window_slices
@@ -41,6 +41,7 @@ class DepthwiseConv2D(WindowedLayer):
         depthwise_initializer="glorot_uniform",
         bias_initializer="zeros",
         depthwise_regularizer=None,
+        depthwise_constraint=None,
         **kwargs,
     ):
         super().__init__(
@@ -53,6 +54,7 @@ class DepthwiseConv2D(WindowedLayer):
             kernel_initializer=depthwise_initializer,
             bias_initializer=bias_initializer,
             kernel_regularizer=depthwise_regularizer,
+            kernel_constraint=depthwise_constraint,
             **kwargs,
         )
         self.depth_multiplier = positive_integer(
@@ -60,8 +62,9 @@ class DepthwiseConv2D(WindowedLayer):
         )
         self.depthwise_initializer = depthwise_initializer
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
-    not_in_config = ("kernel_initializer", "kernel_regularizer")  # Keras's names are depthwise_...
+    not_in_config = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")  # Keras's: depthwise_...
 
     def build(self, input_shape):
         channels = self.check_input(input_shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, regularizers
+from .. import constraints, initializers, regularizers
 from ..backend import floatx
 from .base import Layer
 
@@ -33,12 +33,11 @@ class Embedding(Layer):
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Embedding '{self.name}': {argument} must be a positive integer, got {value!r}")
-        if mask_zero or embeddings_constraint is not None:
-            raise ValueError(
-                f"Embedding '{self.name}': mask_zero=True and embeddings_constraint are not supported by minidl yet"
-            )
+        if mask_zero:
+            raise ValueError(f"Embedding '{self.name}': mask_zero=True is not supported by minidl yet")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        self.embeddings_initializer, self.embeddings_constraint, self.mask_zero = embeddings_initializer, None, False
+        self.embeddings_initializer, self.mask_zero = embeddings_initializer, False
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
 
     def build(self, input_shape):
@@ -48,6 +47,7 @@ class Embedding(Layer):
             (self.input_dim, self.output_dim),
             initializers.get(self.embeddings_initializer),
             regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
             name="embeddings",
         )
 

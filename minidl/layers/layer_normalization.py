@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
 from ..parallel import blockwise
 from ..shapes import format_shape
 from .base import Layer
+from .normalization import add_scale_and_center, set_scale_and_center
 
 
 class LayerNormalization(Layer):
@@ -27,12 +27,17 @@ class LayerNormalization(Layer):
         scale: bool = True,
         beta_initializer="zeros",
         gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.axis = axis
-        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
-        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        set_scale_and_center(self, locals())
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -46,10 +51,7 @@ class LayerNormalization(Layer):
         shape = tuple(input_shape[a] for a in self.axes)
         self.size = int(np.prod(shape))  # D, the values normalised together
         self.broadcast = tuple(input_shape[a] if a in self.axes else 1 for a in range(1, ndim))
-        if self.scale:
-            self.add_weight(shape, initializers.get(self.gamma_initializer), name="gamma")
-        if self.center:
-            self.add_weight(shape, initializers.get(self.beta_initializer), name="beta")
+        add_scale_and_center(self, shape, self.scale, self.center)
 
     def _as_rows(self, a: np.ndarray) -> np.ndarray:
         """a as (M, D) rows of the D values normalised together (the normalised axes moved last if need be)."""

@@ -7,11 +7,35 @@ from typing import Any
 
 import numpy as np
 
+from .. import constraints, initializers, regularizers
 from ..parallel import blockwise, in_chunks, per_position, per_position_rows, scratch
 from ..shapes import format_shape
 from .base import Layer
 
 CHUNK_BYTES = 1 << 22  # the training passes go over x in chunks of samples of about this size (cache)
+
+
+def set_scale_and_center(layer: Layer, options: dict[str, Any]) -> None:
+    """A normalisation's gamma (scale) and beta (center) options: each one's initializer, regularizer and
+    constraint (from `options`, which holds Keras's beta_... and gamma_... arguments)."""
+    for weight in ("beta", "gamma"):
+        setattr(layer, f"{weight}_initializer", options[f"{weight}_initializer"])
+        setattr(layer, f"{weight}_regularizer", regularizers.get(options[f"{weight}_regularizer"]))
+        setattr(layer, f"{weight}_constraint", constraints.get(options[f"{weight}_constraint"]))
+
+
+def add_scale_and_center(layer: Layer, shape: tuple, scale: bool, center: bool) -> None:
+    """gamma then beta (Keras's order), those the layer uses, with their initializers, regularizers and
+    constraints."""
+    for weight, used in (("gamma", scale), ("beta", center)):
+        if used:
+            layer.add_weight(
+                shape,
+                initializers.get(getattr(layer, f"{weight}_initializer")),
+                regularizer=getattr(layer, f"{weight}_regularizer"),
+                constraint=getattr(layer, f"{weight}_constraint"),
+                name=weight,
+            )
 
 
 class BatchNormalization(Layer):
@@ -49,6 +73,10 @@ class BatchNormalization(Layer):
         gamma_initializer="ones",
         moving_mean_initializer="zeros",
         moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,7 +91,7 @@ class BatchNormalization(Layer):
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        set_scale_and_center(self, locals())
         self.moving_mean_initializer = moving_mean_initializer
         self.moving_variance_initializer = moving_variance_initializer
 
@@ -84,10 +112,7 @@ class BatchNormalization(Layer):
         self.reduction_axes = tuple(i for i in range(ndim) if i != axis)
         self.channels_last = axis == ndim - 1
         self.broadcast_shape = tuple(channels if i == axis else 1 for i in range(ndim))
-        if self.scale:
-            self.add_weight((channels,), self.gamma_initializer, name="gamma")
-        if self.center:
-            self.add_weight((channels,), self.beta_initializer, name="beta")
+        add_scale_and_center(self, (channels,), self.scale, self.center)
         self.add_weight((channels,), self.moving_mean_initializer, trainable=False, name="moving_mean")
         self.add_weight((channels,), self.moving_variance_initializer, trainable=False, name="moving_variance")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import regularizers
+from .. import constraints, regularizers
 from ..shapes import format_shape
 from .base import Layer
 
@@ -42,6 +42,11 @@ class Recurrent(Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         return_sequences: bool = False,
         go_backwards: bool = False,
         **kwargs,
@@ -53,6 +58,11 @@ class Recurrent(Layer):
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.return_sequences, self.go_backwards = return_sequences, go_backwards
 
     def set_gate_activations(self, activation, recurrent_activation) -> None:
@@ -76,10 +86,19 @@ class Recurrent(Layer):
             )
         width = self.gates * self.units
         kernel_shape = (input_shape[2], width)
-        self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer, name="kernel")
-        self.add_weight((self.units, width), self.recurrent_initializer, name="recurrent_kernel")
-        if self.use_bias:
-            self.add_weight(self.bias_shape(), self.bias_initializer, name="bias")
+        for name, shape, initializer, regularizer, constraint in (
+            ("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer, self.kernel_constraint),
+            (
+                "recurrent_kernel",
+                (self.units, width),
+                self.recurrent_initializer,
+                self.recurrent_regularizer,
+                self.recurrent_constraint,
+            ),
+            ("bias", self.bias_shape(), self.bias_initializer, self.bias_regularizer, self.bias_constraint),
+        ):
+            if name != "bias" or self.use_bias:
+                self.add_weight(shape, initializer, regularizer=regularizer, constraint=constraint, name=name)
 
     def compute_output_shape(self, input_shape):
         n, steps, _ = input_shape

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import regularizers
+from .. import constraints, regularizers
 from .blocks import channel_sums
 from .conv import positive_integer
 from .depthwise_conv import DepthwiseConv2D
@@ -41,6 +41,8 @@ class SeparableConv2D(DepthwiseConv2D):
         bias_initializer="zeros",
         depthwise_regularizer=None,
         pointwise_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
         **kwargs,
     ):
         super().__init__(
@@ -54,11 +56,13 @@ class SeparableConv2D(DepthwiseConv2D):
             depthwise_initializer=depthwise_initializer,
             bias_initializer=bias_initializer,
             depthwise_regularizer=depthwise_regularizer,
+            depthwise_constraint=depthwise_constraint,
             **kwargs,
         )
         self.filters = positive_integer(filters, f"SeparableConv2D '{self.name}'", "filters")
         self.pointwise_initializer = pointwise_initializer
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape):
         channels = self.check_input(input_shape)
@@ -67,14 +71,18 @@ class SeparableConv2D(DepthwiseConv2D):
             (*self.kernel_size, channels, self.depth_multiplier),
             self.depthwise_initializer,
             regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
             name="depthwise_kernel",
         )
-        pointwise_shape = (1, 1, depth, self.filters)
         self.add_weight(
-            pointwise_shape, self.pointwise_initializer, regularizer=self.pointwise_regularizer, name="pointwise_kernel"
+            (1, 1, depth, self.filters),
+            self.pointwise_initializer,
+            regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
+            name="pointwise_kernel",
         )
         if self.use_bias:
-            self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.add_bias_weight(self.filters)
         if self.activation is not None:
             self.activation.build_for(self.compute_output_shape(input_shape))
 

@@ -33,11 +33,7 @@ class TimeDistributed(Layer):
         self.layer.dtype = self.dtype
         self.layer.build_for((None, *input_shape[2:]))
         for name in self.layer.weight_names:  # the same arrays, under the same names
-            store = self.params if name in self.layer.params else self.state
-            store[name] = self.layer._weight(name)
-            self._weight_names.append(name)
-            if name in self.layer.regularizers:
-                self.regularizers[name] = self.layer.regularizers[name]
+            self.adopt_weight(self.layer, name, name)
 
     def share_weights(self) -> None:
         """Point the wrapped layer's weights at this layer's arrays (which the optimiser and set_weights

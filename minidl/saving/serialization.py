@@ -2,7 +2,7 @@
 Keras's configs, {"module", "class_name", "config", "registered_name"}.
 
 Reading is safe: a config names a class, and only minidl's own classes of that kind are ever made (the
-layers, initializers, regularizers, losses, metrics, optimizers, schedules and models that minidl has);
+layers, initializers, regularizers, constraints, losses, metrics, optimizers, schedules and models that minidl has);
 a class minidl does not have, a custom registered class or a serialized lambda is an error naming it.
 No code from a file ever runs.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import initializers, layers, losses, metrics, optimizers, regularizers
+from .. import constraints, initializers, layers, losses, metrics, optimizers, regularizers
 from ..optimizers.schedules import schedule_from_config
 from ..serializable import config_value, keras_object
 
@@ -50,9 +50,12 @@ def serialize_keras_object(obj: Any) -> Any:
     return serialized
 
 
+KINDS = ("initializers", "regularizers", "constraints", "losses", "metrics", "optimizers.schedules", "optimizers")
+
+
 def _kind(module: str, class_name: str) -> str:
     """Which of minidl's kinds a serialized object is, from its module (Keras's public or src path)."""
-    for kind in ("initializers", "regularizers", "losses", "metrics", "optimizers.schedules", "optimizers"):
+    for kind in KINDS:
         if f".{kind}" in module or module.startswith(f"keras.src.{kind}"):
             return kind
     if ".layers" in module:
@@ -115,6 +118,7 @@ def _by_name(name: str, kind: str | None) -> Any:
 _REGISTRIES: dict[str, Any] = {
     "initializers": initializers.INITIALIZERS,
     "regularizers": regularizers.REGULARIZERS,
+    "constraints": constraints.CONSTRAINTS,
     "losses": losses.LOSSES,
     "metrics": metrics.METRICS,
     "optimizers": optimizers.OPTIMIZERS,
