@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .registry import Registry
-from .serializable import config_from_attributes, constructor_arguments, supported_arguments
+from .serializable import ConfiguredByArguments
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
@@ -29,19 +29,11 @@ def _norms(w: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(ConfiguredByArguments):
     """A projection of a weight: `constraint(w)` returns the projected array (w itself is not changed)."""
 
     def __call__(self, w: np.ndarray) -> np.ndarray:
         return w
-
-    def get_config(self) -> dict:
-        """Keras's config: the constructor's arguments."""
-        return config_from_attributes(self, stop=object)
-
-    @classmethod
-    def from_config(cls, config: dict) -> Constraint:
-        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 def _number(value, owner: str, name: str, minimum: float = 0.0) -> float:

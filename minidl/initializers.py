@@ -12,7 +12,7 @@ import numpy as np
 
 from .backend import floatx, make_rng
 from .registry import Registry
-from .serializable import config_from_attributes, constructor_arguments, supported_arguments
+from .serializable import ConfiguredByArguments
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -25,7 +25,7 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive_field, shape[-1] * receptive_field
 
 
-class Initializer:
+class Initializer(ConfiguredByArguments):
     """Base class. Subclasses implement `sample(shape, rng)` returning float64 values."""
 
     def __init__(self, seed: int | np.random.Generator | None = None):
@@ -37,14 +37,6 @@ class Initializer:
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        """Keras's config: the constructor's arguments (a seed given as a Generator is written as None)."""
-        return config_from_attributes(self, stop=object)
-
-    @classmethod
-    def from_config(cls, config: dict) -> Initializer:
-        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 class Zeros(Initializer):

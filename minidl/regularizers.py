@@ -6,7 +6,7 @@ import numpy as np
 
 from .parallel import BLOCK
 from .registry import Registry
-from .serializable import config_from_attributes, constructor_arguments, supported_arguments
+from .serializable import ConfiguredByArguments
 
 
 def sum_of_squares(w: np.ndarray) -> float:
@@ -24,7 +24,7 @@ def sum_of_squares(w: np.ndarray) -> float:
     return total
 
 
-class Regularizer:
+class Regularizer(ConfiguredByArguments):
     """`penalty(w)` is added to the loss; `gradient(w)` = d penalty / d w is added to the weight's gradient."""
 
     def penalty(self, w: np.ndarray) -> float:
@@ -32,14 +32,6 @@ class Regularizer:
 
     def gradient(self, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        """Keras's config: the constructor's arguments."""
-        return config_from_attributes(self, stop=object)
-
-    @classmethod
-    def from_config(cls, config: dict) -> Regularizer:
-        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 class L2(Regularizer):

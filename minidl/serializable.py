@@ -11,7 +11,7 @@ reads them back). Nothing here imports the rest of minidl: every class can use i
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -85,6 +85,21 @@ def config_value(value: Any) -> Any:
     if hasattr(value, "get_config"):
         return keras_object(value)
     raise TypeError(f"cannot write {type(value).__name__} {value!r} into a config")
+
+
+Configured = TypeVar("Configured", bound="ConfiguredByArguments")
+
+
+class ConfiguredByArguments:
+    """Keras's get_config and from_config for a class whose config is its constructor's arguments, read off
+    the attributes of the same names (initializers, regularizers, constraints)."""
+
+    def get_config(self) -> dict:
+        return config_from_attributes(self, stop=object)
+
+    @classmethod
+    def from_config(cls: type[Configured], config: dict) -> Configured:
+        return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
 def keras_object(obj: Any) -> dict[str, Any]:
