@@ -109,6 +109,9 @@ LAYERS = {
         10, 4, embeddings_constraint=api.constraints.MaxNorm(1, 1)
     ),
     "PReLU constrained": lambda api: api.layers.PReLU(alpha_constraint=api.constraints.NonNeg()),
+    "GroupNormalization": lambda api: api.layers.GroupNormalization(
+        groups=4, axis=1, epsilon=1e-4, gamma_constraint=api.constraints.NonNeg(), beta_regularizer="l2"
+    ),
     "ActivityRegularization": lambda api: api.layers.ActivityRegularization(l1=0.01, l2=0.001),
 }
 

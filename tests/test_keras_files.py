@@ -48,6 +48,7 @@ def shared_layers(api):
             api.layers.AveragePooling2D(2),
             api.layers.SpatialDropout2D(0.1),
             api.layers.LayerNormalization(),
+            api.layers.GroupNormalization(groups=3, epsilon=1e-4),
             api.layers.PReLU(shared_axes=[1, 2]),
             api.layers.Conv2D(4, 1, dilation_rate=1, activation="tanh"),
             api.layers.GlobalAveragePooling2D(),

@@ -66,6 +66,13 @@ CASES = {  # id: (make(api), input shape)
     "LayerNormalization images": (lambda api: api.layers.LayerNormalization(axis=[1, 2, 3]), IMAGES),
     "LayerNormalization inner axis": (lambda api: api.layers.LayerNormalization(axis=1), IMAGES),
     "LayerNormalization no scale": (lambda api: api.layers.LayerNormalization(scale=False), (5, 6)),
+    "GroupNormalization": (lambda api: api.layers.GroupNormalization(groups=2), IMAGES),
+    "GroupNormalization per channel": (lambda api: api.layers.GroupNormalization(groups=-1, epsilon=1e-5), (4, 9, 6)),
+    "GroupNormalization inner axis": (lambda api: api.layers.GroupNormalization(groups=3, axis=1), IMAGES),
+    "GroupNormalization one group no center": (
+        lambda api: api.layers.GroupNormalization(groups=1, center=False),
+        (5, 6),
+    ),
     "Conv2DTranspose same strided": (lambda api: api.layers.Conv2DTranspose(4, 3, strides=2, padding="same"), IMAGES),
     "Conv2DTranspose valid": (lambda api: api.layers.Conv2DTranspose(3, (3, 2), strides=(2, 3)), IMAGES),
     "Conv2DTranspose stride over kernel": (lambda api: api.layers.Conv2DTranspose(2, 2, strides=3), IMAGES),

@@ -15,6 +15,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from .group_normalization import GroupNormalization
 from .gru import GRU
 from .layer_normalization import LayerNormalization, UnitNormalization
 from .lstm import LSTM
@@ -121,6 +122,7 @@ __all__ = [
     "SpatialDropout1D",
     "GaussianDropout",
     "ActivityRegularization",
+    "GroupNormalization",
     "UnitNormalization",
     "Identity",
     "LSTM",
