@@ -271,6 +271,37 @@ def in_fresh_process(group, args) -> dict:
 
 
 def call_in_fresh_process(function, *args):
-    """function(*args) in a new Python process (multiprocessing's spawn), its result sent back."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
+    """function(*args) in a new Python process (multiprocessing's spawn), its result sent back through a
+    pipe. A plain Process, not a Pool: a Pool's three handler threads once left a run waiting forever
+    inside a test process full of threads; here the parent only reads the pipe, and a child that dies
+    without an answer is an error, not a hang."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_answer, args=(sender, function, args))
+    child.start()
+    sender.close()  # the child's end: the parent's recv sees EOF if the child dies
+    try:
+        ok, value = receiver.recv()
+    except EOFError:
+        child.join()
+        raise RuntimeError(
+            f"the benchmark process for {function.__name__} ended without an answer (exit code {child.exitcode})"
+        ) from None
+    finally:
+        receiver.close()
+    child.join()
+    if not ok:
+        raise RuntimeError(f"the benchmark process for {function.__name__} failed:\n{value}")
+    return value
+
+
+def _answer(sender, function, args) -> None:
+    """In the child: send (True, function(*args)), or (False, the traceback)."""
+    import traceback
+
+    try:
+        answer = (True, function(*args))
+    except BaseException:
+        answer = (False, traceback.format_exc())
+    sender.send(answer)
+    sender.close()
