@@ -47,6 +47,8 @@ class Recurrent(Layer):
         kernel_constraint=None,
         recurrent_constraint=None,
         bias_constraint=None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
         return_sequences: bool = False,
         go_backwards: bool = False,
         **kwargs,
@@ -54,6 +56,13 @@ class Recurrent(Layer):
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive integer, got {units!r}")
+        if dropout or recurrent_dropout:  # Keras's arguments, taken with their "not used" value
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout are not supported by minidl "
+                f"yet, got dropout={dropout!r}, recurrent_dropout={recurrent_dropout!r}; a Dropout or "
+                f"SpatialDropout1D layer before the recurrent layer drops its inputs"
+            )
+        self.dropout, self.recurrent_dropout = 0.0, 0.0
         self.units, self.use_bias = int(units), use_bias
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
         self.bias_initializer = bias_initializer
