@@ -19,8 +19,8 @@ class ActivityRegularization(Layer):
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.penalty = L1L2(l1, l2)  # checks l1, l2 >= 0
-        self.l1, self.l2 = self.penalty.l1, self.penalty.l2
+        self.regularizer = L1L2(l1, l2)  # checks l1, l2 >= 0
+        self.l1, self.l2 = self.regularizer.l1, self.regularizer.l2
         self.input: np.ndarray | None = None
 
     def forward(self, x, training=False):
@@ -30,12 +30,12 @@ class ActivityRegularization(Layer):
     def activity_loss(self) -> float:
         if self.input is None or self.input.ndim == 0 or len(self.input) == 0:
             return 0.0
-        return self.penalty.penalty(self.input) / len(self.input)
+        return self.regularizer.penalty(self.input) / len(self.input)
 
     def backward(self, grad_output):
         x = self.input
         assert x is not None, "backward before forward"
-        gradient = self.penalty.gradient(x).astype(grad_output.dtype, copy=False)
+        gradient = self.regularizer.gradient(x).astype(grad_output.dtype, copy=False)
         gradient /= grad_output.dtype.type(len(x))
         gradient += grad_output
         return gradient

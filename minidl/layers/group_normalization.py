@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..shapes import format_shape
 from .base import Layer
-from .normalization import add_scale_and_center, set_scale_and_center
+from .normalization import add_scale_and_center, checked_axis_and_epsilon, feature_axis, set_scale_and_center
 
 
 class GroupNormalization(Layer):
@@ -42,27 +41,13 @@ class GroupNormalization(Layer):
         owner = f"GroupNormalization '{self.name}'"
         if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or not (groups >= 1 or groups == -1):
             raise ValueError(f"{owner}: groups must be a positive integer or -1, got {groups!r}")
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"{owner}: axis must be an integer, got {axis!r}")
-        if not (np.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"{owner}: epsilon must be a finite number > 0, got {epsilon!r}")
-        self.groups, self.axis, self.epsilon = int(groups), int(axis), float(epsilon)
+        self.axis, self.epsilon = checked_axis_and_epsilon(owner, axis, epsilon)
+        self.groups = int(groups)
         self.center, self.scale = bool(center), bool(scale)
         set_scale_and_center(self, locals())
 
     def build(self, input_shape):
-        ndim = len(input_shape)
-        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(
-                f"Layer '{self.name}': axis {self.axis} is not a feature axis of an input of shape "
-                f"{format_shape(input_shape)}"
-            )
-        channels = input_shape[self.axis]
-        if channels is None:
-            raise ValueError(
-                f"Layer '{self.name}': axis {self.axis} of the input should have a defined dimension, got "
-                f"shape {format_shape(input_shape)}"
-            )
+        self.channel_axis, channels = feature_axis(self, self.axis, input_shape)
         if self.groups == -1:
             self.groups = channels  # as Keras: the config then names the number
         if channels < self.groups or channels % self.groups:
@@ -70,7 +55,6 @@ class GroupNormalization(Layer):
                 f"Layer '{self.name}': the {channels} channels of axis {self.axis} cannot be split into "
                 f"{self.groups} groups of equal size"
             )
-        self.channel_axis = self.axis % ndim
         add_scale_and_center(self, (channels,), self.scale, self.center)
 
     def _grouped(self, a: np.ndarray) -> np.ndarray:

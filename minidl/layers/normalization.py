@@ -24,6 +24,32 @@ def set_scale_and_center(layer: Layer, options: dict[str, Any]) -> None:
         setattr(layer, f"{weight}_constraint", constraints.get(options[f"{weight}_constraint"]))
 
 
+def checked_axis_and_epsilon(owner: str, axis, epsilon) -> tuple[int, float]:
+    """A normalisation's channel `axis` (an integer) and `epsilon` (finite, > 0), or a clear error."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"{owner}: axis must be an integer, got {axis!r}")
+    if not (np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(f"{owner}: epsilon must be a finite number > 0, got {epsilon!r}")
+    return int(axis), float(epsilon)
+
+
+def feature_axis(layer: Layer, axis: int, input_shape) -> tuple[int, int]:
+    """(`axis` as an index from 0, its size) for an input of `input_shape`: a feature axis (not the batch's)
+    of known size, or an error naming the layer."""
+    ndim = len(input_shape)
+    if not -ndim <= axis < ndim or axis % ndim == 0:
+        raise ValueError(
+            f"Layer '{layer.name}': axis {axis} is not a feature axis of an input of shape {format_shape(input_shape)}"
+        )
+    channels = input_shape[axis]
+    if channels is None:
+        raise ValueError(
+            f"Layer '{layer.name}': axis {axis} of the input must have a known size, got shape "
+            f"{format_shape(input_shape)}"
+        )
+    return axis % ndim, channels
+
+
 def add_scale_and_center(layer: Layer, shape: tuple, scale: bool, center: bool) -> None:
     """gamma then beta (Keras's order), those the layer uses, with their initializers, regularizers and
     constraints."""
@@ -81,15 +107,10 @@ class BatchNormalization(Layer):
     ):
         super().__init__(**kwargs)
         owner = f"BatchNormalization '{self.name}'"
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"{owner}: axis must be an integer, got {axis!r}")
+        self.axis, self.epsilon = checked_axis_and_epsilon(owner, axis, epsilon)
         if not (np.isfinite(momentum) and 0 <= momentum <= 1):
             raise ValueError(f"{owner}: momentum must be in [0, 1], got {momentum!r}")
-        if not (np.isfinite(epsilon) and epsilon > 0):
-            raise ValueError(f"{owner}: epsilon must be a finite number > 0, got {epsilon!r}")
-        self.axis = int(axis)
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         set_scale_and_center(self, locals())
         self.moving_mean_initializer = moving_mean_initializer
@@ -97,18 +118,7 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         ndim = len(input_shape)
-        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
-            raise ValueError(
-                f"Layer '{self.name}': axis {self.axis} is not a feature axis of an input "
-                f"of shape {format_shape(input_shape)}"
-            )
-        axis = self.axis % ndim
-        channels = input_shape[axis]
-        if channels is None:
-            raise ValueError(
-                f"Layer '{self.name}': axis {self.axis} of the input must have a known "
-                f"size, got shape {format_shape(input_shape)}"
-            )
+        axis, channels = feature_axis(self, self.axis, input_shape)
         self.reduction_axes = tuple(i for i in range(ndim) if i != axis)
         self.channels_last = axis == ndim - 1
         self.broadcast_shape = tuple(channels if i == axis else 1 for i in range(ndim))
