@@ -4,6 +4,7 @@
     python benchmarks/layers.py --model mlp     # the seed MLP (H=1000), full batch of 10,000
     python benchmarks/layers.py --model convnet # keras.io's MNIST convnet: training at batch 128
     python benchmarks/layers.py --model allconv # the all-convolutional net (BN, stride 2, GAP): batch 128
+    python benchmarks/layers.py --model separable # the separable convnet (depthwise convolutions): batch 128
     python benchmarks/layers.py --conv-throughput  # GFLOP/s of the everyday convolutions: minidl, oneDNN, BLAS
 
 Best of --repeats timings after a warm-up, on random data of the benchmark's sizes. Run it on a quiet
@@ -24,7 +25,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy loads Open
 sys.path.insert(0, str(ROOT / "experiments"))  # the experiments' harness (and its seed models)
 
 import numpy as np  # noqa: E402
-from workloads import all_conv_net, keras_io_convnet  # noqa: E402  (benchmarks/workloads.py)
+from workloads import all_conv_net, keras_io_convnet, separable_convnet  # noqa: E402  (benchmarks/workloads.py)
 
 import harness  # noqa: E402,F401
 import minidl  # noqa: E402
@@ -278,7 +279,7 @@ def _conv_rates(layer, x: np.ndarray, repeats: int) -> list[float]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=("cnn", "mlp", "convnet", "allconv"), default="cnn")
+    parser.add_argument("--model", choices=("cnn", "mlp", "convnet", "allconv", "separable"), default="cnn")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--keras-layers", action="store_true", help="time the layers of KERAS_LAYERS against Keras")
     parser.add_argument("--conv-throughput", action="store_true", help="GFLOP/s of convolutions: minidl, oneDNN, BLAS")
@@ -304,8 +305,15 @@ def main(argv=None) -> None:
         "mlp": lambda: (seed_models.mlp(1000), (784,)),
         "convnet": lambda: (keras_io_convnet(minidl), (28, 28, 1)),
         "allconv": lambda: (all_conv_net(minidl), (28, 28, 1)),
+        "separable": lambda: (separable_convnet(minidl), (28, 28, 1)),
     }[args.model]()
-    sizes = {"cnn": (32, 256), "mlp": (10000, 1024), "convnet": (128, 256), "allconv": (128, 256)}[args.model]
+    sizes = {
+        "cnn": (32, 256),
+        "mlp": (10000, 1024),
+        "convnet": (128, 256),
+        "allconv": (128, 256),
+        "separable": (128, 256),
+    }[args.model]
     for title, n in zip(("training step", "predict"), sizes):
         x = rng.random((n, *shape), dtype=np.float32)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
