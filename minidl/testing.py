@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from .layers.base import Layer
+from .layers.base import Layer, random_generators
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
@@ -39,17 +39,6 @@ def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = original
         grad_flat[i] = (plus - minus) / (2 * eps)
     return grad
-
-
-def _generators(obj) -> dict[tuple, np.random.Generator]:
-    """Every numpy Generator reachable through the layer's attributes (and sub-layers), by path."""
-    found = {}
-    for name, value in vars(obj).items():
-        if isinstance(value, np.random.Generator):
-            found[(name,)] = value
-        elif isinstance(value, Layer):
-            found.update({(name, *path): g for path, g in _generators(value).items()})
-    return found
 
 
 def _set_path(obj, path: tuple, value) -> None:
@@ -83,7 +72,7 @@ def check_layer_gradients(
             for name in store:
                 store[name] = store[name].astype(np.float64)
     layer.need_input_grad = True
-    generators = {path: copy.deepcopy(g) for path, g in _generators(layer).items()}
+    generators = {path: copy.deepcopy(g) for path, g in random_generators(layer).items()}
     saved_state = {name: value.copy() for name, value in layer.state.items()}
 
     def forward(inputs: np.ndarray) -> np.ndarray:

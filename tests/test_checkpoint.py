@@ -5,6 +5,7 @@ previous checkpoint; save_best_only and the {epoch:02d} file names behave as Ker
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -587,3 +588,31 @@ def test_a_damaged_generator_state_is_refused_before_anything_changes(tmp_path):
         with pytest.raises(ValueError, match=rf"'.*bad\.npz' is damaged or not a minidl weights file: {error}"):
             target.load_weights(tmp_path / "bad.npz")
     assert_states_equal(full_state(target), before)
+
+
+@pytest.mark.parametrize("filename", ["w.npz", "m.weights.h5"])
+def test_recurrent_dropout_streams_are_saved_and_restored(tmp_path, filename):
+    """A recurrent layer's dropout stream is saved like Dropout's, inside a Bidirectional too (its two
+    layers' streams under the paths to them): the reloaded model draws the same masks."""
+
+    def model_with(seed):
+        minidl.set_seed(seed)
+        return minidl.Sequential(
+            [
+                layers.Input((4, 3)),
+                layers.Bidirectional(layers.LSTM(2, dropout=0.3, recurrent_dropout=0.2, return_sequences=True)),
+                layers.GRU(2, dropout=0.5),
+            ]
+        )
+
+    model, other = model_with(1), model_with(2)
+    x = np.ones((5, 4, 3), np.float32)
+    model.forward(x, training=True)  # somewhere in the streams
+    path = model.save_weights(tmp_path / filename)
+    with np.load(path) if filename.endswith(".npz") else contextlib.nullcontext() as file:
+        if file is not None:
+            assert set(json.loads(str(file["rng_states"]))) == {"0/forward_layer/rng", "0/backward_layer/rng", "1"}
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.forward(x, training=True), model.forward(x, training=True))
+    bidirectional = other.layers[0]
+    assert bidirectional.forward_layer.recurrent_masks is not None and other.layers[1].input_masks is not None

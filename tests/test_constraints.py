@@ -130,11 +130,3 @@ def test_training_with_constraints_and_penalties_is_kerass(tmp_path):
     assert set(first.constraints) == {"kernel", "bias"} and set(first.regularizers) == {"bias"}
     assert loaded_ours.layers[1].get_config()["l2"] == pytest.approx(0.02)
     assert loaded_ours.evaluate(x, y, verbose=0) == pytest.approx(theirs.evaluate(x, y, verbose=0), rel=1e-5)
-
-
-def test_recurrent_dropout_is_a_clear_error_and_zero_is_taken():
-    with pytest.raises(ValueError, match=r"LSTM 'lstm_d': dropout and recurrent_dropout are not supported"):
-        layers.LSTM(3, dropout=0.2, name="lstm_d")
-    with pytest.raises(ValueError, match=r"GRU 'gru_d': dropout and recurrent_dropout"):
-        layers.GRU(3, recurrent_dropout=0.1, name="gru_d")
-    assert layers.SimpleRNN(3, dropout=0.0, recurrent_dropout=0.0).get_config()["dropout"] == 0.0

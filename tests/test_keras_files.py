@@ -155,6 +155,18 @@ MODELS = {
         lambda rng: rng.standard_normal((16, 6, 3)),
         lambda rng: np.eye(2)[np.arange(16) % 2],
     ),
+    "recurrent dropout": (
+        lambda api: api.Sequential(
+            [
+                api.Input((6, 3)),
+                api.layers.Bidirectional(api.layers.LSTM(4, dropout=0.2, recurrent_dropout=0.3, return_sequences=True)),
+                api.layers.GRU(3, dropout=0.1, recurrent_dropout=0.1, seed=4),
+                api.layers.Dense(2, activation="softmax"),
+            ]
+        ),
+        lambda rng: rng.standard_normal((16, 6, 3)),
+        lambda rng: np.eye(2)[np.arange(16) % 2],
+    ),
     "siamese": (siamese, lambda rng: [rng.random((16, 5)), rng.random((16, 5))], lambda rng: np.arange(16.0) % 2),
 }
 

@@ -99,10 +99,105 @@ def test_initial_weights_and_config_as_keras(kind):
     rebuilt = layer_class.from_config(theirs.get_layer("rnn").get_config())
     assert rebuilt.units == 4 and not rebuilt.return_sequences
     getattr(keras.layers, layer_class.__name__).from_config(ours.get_layer("rnn").get_config())
-    with pytest.raises(
-        ValueError, match="dropout and recurrent_dropout are not supported by minidl yet, got dropout=0.2"
-    ):
-        layer_class.from_config(getattr(keras.layers, layer_class.__name__)(3, dropout=0.2).get_config())
+    keras_config = getattr(keras.layers, layer_class.__name__)(
+        3, dropout=0.2, recurrent_dropout=0.1, seed=7
+    ).get_config()
+    rebuilt = layer_class.from_config(keras_config)
+    seed = keras_config.get("seed")  # Keras's SimpleRNN leaves its seed out of its config
+    assert (rebuilt.dropout, rebuilt.recurrent_dropout, rebuilt.seed) == (0.2, 0.1, seed)
+    again = getattr(keras.layers, layer_class.__name__).from_config(rebuilt.get_config())
+    assert (again.dropout, again.recurrent_dropout, again.cell.seed) == (0.2, 0.1, seed)
+
+
+# Dropout inside the recurrent layers: (the layer's options, the masks drawn: input masks, recurrent masks,
+# each the number of masks (one shared by the gates, or one per gate) or None)
+DROPOUTS = {
+    "input": ({"dropout": 0.3}, 1, None),
+    "recurrent": ({"recurrent_dropout": 0.4}, None, "gates"),
+    "both": ({"dropout": 0.3, "recurrent_dropout": 0.4}, "gates", "gates"),
+}
+
+
+@pytest.mark.parametrize("dropout", DROPOUTS)
+@pytest.mark.parametrize("kind", LAYERS)
+def test_gradients_through_time_with_dropout(kind, dropout, float64):
+    make, weights = LAYERS[kind]
+    options = {"bias_initializer": "random_normal"} if "bias" in weights else {}
+    layer = make(minidl, return_sequences=True, seed=1, **DROPOUTS[dropout][0], **options)
+    error = check_layer_gradients(layer, np.random.default_rng(0).standard_normal((3, 6, 5)), return_details=True)
+    assert set(error) == {"input", *weights} and max(error.values()) < 1e-6, error
+    for masks, expected in zip((layer.input_masks, layer.recurrent_masks), DROPOUTS[dropout][1:]):
+        assert (masks is None) == (expected is None)
+        if masks is not None:
+            assert len(masks) == (layer.gates if expected == "gates" else 1)
+            assert 0 < np.count_nonzero(masks) < masks.size  # some dropped, some kept: the check covers both
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn"])
+def test_dropout_masks_are_keras(kind):
+    """Drawn once per batch and used at every step, 0 or 1 / (1 - rate), about `rate` of them zero; none
+    in inference, where the layer is the same as without dropout; the same seed draws the same masks."""
+    make, _ = LAYERS[kind]
+    x = np.random.default_rng(0).standard_normal((400, 5, 8)).astype(np.float32)
+    layer, plain = make(minidl, dropout=0.25, recurrent_dropout=0.5, seed=3), make(minidl)
+    layer(x[:1])
+    plain(x[:1])
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(layer(x), plain(x))
+    assert layer.input_masks is None and layer.recurrent_masks is None
+    layer.forward(x, training=True)
+    for masks, rate in ((layer.input_masks, 0.25), (layer.recurrent_masks, 0.5)):
+        assert masks.dtype == np.float32 and set(np.unique(masks)) == {0.0, np.float32(1 / (1 - rate))}
+        assert abs(np.mean(masks == 0) - rate) < 0.03  # 400 samples x 8 or 4 units x gates: sd below 0.01
+    first = layer.input_masks
+    layer.forward(x, training=True)
+    assert not np.array_equal(layer.input_masks, first)  # a new batch, new masks
+    twin = make(minidl, dropout=0.25, recurrent_dropout=0.5, seed=3)
+    twin(x[:1])
+    twin.forward(x, training=True)
+    np.testing.assert_array_equal(twin.input_masks, first)
+
+
+@needs_keras
+@pytest.mark.parametrize("dropout", DROPOUTS)
+@pytest.mark.parametrize("kind", LAYERS)
+def test_dropout_equals_keras_given_the_same_masks(kind, dropout, float64, keras_float64):
+    """Keras's cell takes minidl's masks (its cached masks for the batch): the same outputs and the same
+    gradients of the inputs and of every weight, through Keras's implementation 1 and 2 alike."""
+    import tensorflow as tf
+
+    make, weights = LAYERS[kind]
+    options = {"bias_initializer": "random_normal"} if "bias" in weights else {}
+    theirs = make(keras, return_sequences=True, **DROPOUTS[dropout][0], **options)
+    ours = make(minidl, return_sequences=True, seed=0, **DROPOUTS[dropout][0])
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 6, 5))
+    theirs.build(x.shape)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    without_dropout = ours(x)
+    y = ours.forward(x, training=True)
+    assert np.abs(y - without_dropout).max() > 1e-3  # the masks change the output
+
+    def as_keras(masks):  # Keras keeps (N, features) masks: a list of one per gate, or one tensor
+        if masks is None:
+            return None
+        per_gate = [tf.constant(mask.reshape(len(x), -1)) for mask in masks]
+        return per_gate if getattr(theirs.cell, "dropout_mask_count", None) else per_gate[0]
+
+    theirs.cell._dropout_mask = as_keras(ours.input_masks)
+    theirs.cell._recurrent_dropout_mask = as_keras(ours.recurrent_masks)
+    projection, inputs = rng.standard_normal(y.shape), tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        their_y = theirs(inputs, training=True)
+        loss = tf.reduce_sum(their_y * projection)
+    their_grads = tape.gradient(loss, [inputs, *theirs.trainable_variables])
+    ours.need_input_grad = True
+    our_grads = [ours.backward(projection), *(ours.grads[name] for name in ours.params)]
+    np.testing.assert_allclose(y, their_y.numpy(), rtol=1e-12, atol=1e-13)
+    for mine, keras_grad in zip(our_grads, their_grads):
+        np.testing.assert_allclose(mine, keras_grad.numpy(), rtol=1e-11, atol=1e-12)
 
 
 def test_lstm_forget_bias_starts_at_one():
@@ -116,6 +211,8 @@ def test_lstm_forget_bias_starts_at_one():
         (lambda: minidl.layers.GRU(4, activation="relu"), "GRU 'gru.*Keras's default activations"),
         (lambda: minidl.layers.SimpleRNN(4, activation="softmax"), "SimpleRNN 'simple_rnn.*element-wise"),
         (lambda: minidl.layers.SimpleRNN(0), "SimpleRNN 'simple_rnn.*units must be a positive integer"),
+        (lambda: minidl.layers.LSTM(4, dropout=1.0), r"LSTM 'lstm.*dropout must be a number in \[0, 1\), got 1.0"),
+        (lambda: minidl.layers.GRU(4, recurrent_dropout=-0.1), r"GRU 'gru.*recurrent_dropout must be .* got -0.1"),
     ],
 )
 def test_unsupported_arguments_are_clear_errors(make, message):

@@ -465,7 +465,7 @@ BAD_INPUTS = [
         "dropout rate 1",
         lambda c: layers.Dropout(1.0, name="drop"),
         ValueError,
-        r"Dropout 'drop': rate \(the fraction of inputs dropped\) must be a number in \[0, 1\), got 1\.0",
+        r"Dropout 'drop': rate \(the fraction dropped\) must be a number in \[0, 1\), got 1\.0",
     ),
     ("negative dropout rate", lambda c: layers.Dropout(-0.1, name="drop"), ValueError, r"Dropout 'drop': rate .*-0\.1"),
     (

@@ -43,6 +43,18 @@ def _reused(store: dict[str, np.ndarray], name: str, shape: tuple, dtype) -> np.
     return array
 
 
+def random_generators(obj) -> dict[tuple[str, ...], np.random.Generator]:
+    """Every numpy Generator reachable through a layer's attributes (and its sub-layers'), by the path of
+    attribute names to it: {("rng",): ...} for Dropout, ("forward_layer", "rng") in a Bidirectional."""
+    found: dict[tuple[str, ...], np.random.Generator] = {}
+    for name, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            found[(name,)] = value
+        elif isinstance(value, Layer):
+            found.update({(name, *path): g for path, g in random_generators(value).items()})
+    return found
+
+
 class Layer:
     """Base class of every layer.
 

@@ -6,8 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..arguments import check_fraction
 from ..backend import make_rng
 from .base import Layer
+
+
+def dropout_mask(rng: np.random.Generator, shape: tuple, rate: float, dtype) -> np.ndarray:
+    """An inverted-dropout mask: each entry 0 with probability `rate`, else 1 / (1 - rate)."""
+    # float32 uniforms for a float32 model: no full-size float64 temporary
+    uniform_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+    keep = rng.random(shape, dtype=uniform_dtype) >= rate
+    return keep * np.asarray(1.0 / (1.0 - rate), dtype=dtype)
 
 
 class Dropout(Layer):
@@ -24,10 +33,6 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate < 1:
-            raise ValueError(
-                f"Dropout '{self.name}': rate (the fraction of inputs dropped) must be a number in [0, 1), got {rate!r}"
-            )
         if noise_shape is not None:
             noise_shape = tuple(noise_shape)
             if any(
@@ -37,7 +42,7 @@ class Dropout(Layer):
                 raise ValueError(
                     f"Dropout '{self.name}': noise_shape must hold positive integers or None, got {noise_shape!r}"
                 )
-        self.rate = float(rate)
+        self.rate = check_fraction(f"{type(self).__name__} '{self.name}'", "rate (the fraction dropped)", rate)
         self.noise_shape = noise_shape
         self.seed = seed
         self.rng = make_rng(seed)
@@ -57,10 +62,7 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self.mask = None
             return x
-        # float32 uniforms for a float32 model: no full-size float64 temporary
-        uniform_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-        keep = self.rng.random(self._mask_shape(x.shape), dtype=uniform_dtype) >= self.rate
-        self.mask = keep * np.asarray(1.0 / (1.0 - self.rate), dtype=x.dtype)  # 0 or 1/(1-rate)
+        self.mask = dropout_mask(self.rng, self._mask_shape(x.shape), self.rate, x.dtype)
         return x * self.mask
 
     def backward(self, grad_output):

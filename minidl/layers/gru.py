@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent import Recurrent, sigmoid
+from .recurrent import Recurrent, gate_products, gate_products_backward, sigmoid
 
 
 class GRU(Recurrent):
@@ -55,30 +55,38 @@ class GRU(Recurrent):
             return bias, None
         return bias[0], bias[1]
 
+    def zr_and_h_masks(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """reset_after=False: the recurrent dropout masks of the z and r gates (2, N, u) and of the candidate
+        (N, u), or None (no recurrent dropout)."""
+        masks = self.recurrent_masks
+        return (None, None) if masks is None else (masks[:2], masks[2])
+
     def run(self, x):
         u, recurrent = self.units, self.params["recurrent_kernel"]
         input_bias, recurrent_bias = self.biases()
+        zr_masks, h_mask = self.zr_and_h_masks()
         x_all = self.input_projection(x, input_bias)  # (N, T, 3u)
         self.steps = []
         for t in range(x.shape[1]):
             h_previous, x_t = self.previous_state(t), x_all[:, t]
             if self.reset_after:
-                q = h_previous @ recurrent
+                q = self.recurrent_product(h_previous)
                 if recurrent_bias is not None:
                     q += recurrent_bias
                 q_h = q[:, 2 * u :]
                 z, r = sigmoid(x_t[:, :u] + q[:, :u]), sigmoid(x_t[:, u : 2 * u] + q[:, u : 2 * u])
                 hh = np.tanh(x_t[:, 2 * u :] + r * q_h)
             else:
-                q = h_previous @ recurrent[:, : 2 * u]
+                q = gate_products(h_previous, zr_masks, recurrent[:, : 2 * u])
                 z, r = sigmoid(x_t[:, :u] + q[:, :u]), sigmoid(x_t[:, u : 2 * u] + q[:, u:])
-                q_h = r * h_previous  # what multiplies recurrent_kernel_h
+                q_h = r * (h_previous if h_mask is None else h_previous * h_mask)  # times recurrent_kernel_h
                 hh = np.tanh(x_t[:, 2 * u :] + q_h @ recurrent[:, 2 * u :])
             self.outputs[:, t] = z * h_previous + (1 - z) * hh
             self.steps.append((z, r, hh, q_h))
 
     def backprop(self, dh_out):
         u, recurrent = self.units, self.params["recurrent_kernel"]
+        zr_masks, h_mask = self.zr_and_h_masks()
         dz_all = np.empty((*dh_out.shape[:2], 3 * u), dh_out.dtype)
         dq_all = np.empty_like(dz_all) if self.reset_after else None
         dh_next = np.zeros_like(dh_out[:, 0])
@@ -92,11 +100,13 @@ class GRU(Recurrent):
                 dz[:, u : 2 * u] = a_h * q_h * r * (1 - r)
                 dq = dq_all[:, t]
                 dq[:, : 2 * u], dq[:, 2 * u :] = dz[:, : 2 * u], a_h * r
-                dh_next = dh * z + dq @ recurrent.T
+                dh_next = dh * z + self.recurrent_backprop(dq)
             else:
                 e = a_h @ recurrent[:, 2 * u :].T
-                dz[:, u : 2 * u] = e * h_previous * r * (1 - r)
-                dh_next = dh * z + dz[:, : 2 * u] @ recurrent[:, : 2 * u].T + e * r
+                h_candidate = h_previous if h_mask is None else h_previous * h_mask  # the candidate's h_{t-1}
+                dz[:, u : 2 * u] = e * h_candidate * r * (1 - r)
+                through_h = e * r if h_mask is None else e * r * h_mask
+                dh_next = dh * z + gate_products_backward(dz[:, : 2 * u], zr_masks, recurrent[:, : 2 * u]) + through_h
         self.recurrent_gradients(dz_all, dq_all)
         return self.kernel_gradients(dz_all)
 
@@ -104,11 +114,12 @@ class GRU(Recurrent):
         """dL/drecurrent_kernel and dL/dbias after the loop (see the class docstring)."""
         u, recurrent_grad = self.units, self.grad_buffer("recurrent_kernel")
         if dq_all is not None:
-            np.copyto(recurrent_grad, self.recurrent_kernel_gradient(dq_all))
+            np.copyto(recurrent_grad, self.recurrent_kernel_gradient(dq_all, self.recurrent_masks))
         else:
+            zr_masks, _ = self.zr_and_h_masks()
             reset_states = np.stack([q_h for _, _, _, q_h in self.steps], axis=1)  # r h_{t-1}, (N, T, u)
-            recurrent_grad[:, : 2 * u] = self.recurrent_kernel_gradient(dz_all[:, :, : 2 * u])
-            recurrent_grad[:, 2 * u :] = self.recurrent_kernel_gradient(dz_all[:, :, 2 * u :], reset_states)
+            recurrent_grad[:, : 2 * u] = self.recurrent_kernel_gradient(dz_all[:, :, : 2 * u], zr_masks)
+            recurrent_grad[:, 2 * u :] = self.recurrent_kernel_gradient(dz_all[:, :, 2 * u :], None, reset_states)
         if self.use_bias:
             bias_grad = self.grad_buffer("bias")  # (2, 3u): b_in's row, then b_rec's; else (3u,)
             np.sum(dz_all.reshape(-1, 3 * u), axis=0, out=bias_grad[0] if dq_all is not None else bias_grad)

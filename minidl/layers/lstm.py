@@ -48,12 +48,12 @@ class LSTM(Recurrent):
             self.params["bias"][u : 2 * u] = initializers.get("ones")((u,), self.params["bias"].dtype)
 
     def run(self, x):
-        u, recurrent = self.units, self.params["recurrent_kernel"]
+        u = self.units
         z_inputs = self.input_projection(x, self.params.get("bias"))  # (N, T, 4u)
         h, c = self.previous_state(0), self.previous_state(0)
         self.steps = []
         for t in range(x.shape[1]):
-            z = z_inputs[:, t] + h @ recurrent
+            z = z_inputs[:, t] + self.recurrent_product(h)
             i, f, o = sigmoid(z[:, :u]), sigmoid(z[:, u : 2 * u]), sigmoid(z[:, 3 * u :])
             g = np.tanh(z[:, 2 * u : 3 * u])
             c_previous = c
@@ -63,7 +63,7 @@ class LSTM(Recurrent):
             self.steps.append((i, f, g, o, c_previous, tanh_c))
 
     def backprop(self, dh_out):
-        u, recurrent = self.units, self.params["recurrent_kernel"]
+        u = self.units
         dz_all = np.empty((*dh_out.shape[:2], 4 * u), dh_out.dtype)
         dh_next, dc_next = np.zeros_like(dh_out[:, 0]), np.zeros_like(dh_out[:, 0])
         for t in reversed(range(dh_out.shape[1])):
@@ -76,5 +76,5 @@ class LSTM(Recurrent):
             dz[:, u : 2 * u] = dc * c_previous * f * (1 - f)
             dz[:, 2 * u : 3 * u] = dc * i * (1 - g * g)
             dz[:, 3 * u :] = do * o * (1 - o)
-            dh_next, dc_next = dz @ recurrent.T, dc * f
+            dh_next, dc_next = self.recurrent_backprop(dz), dc * f
         return self.weight_gradients(dz_all)

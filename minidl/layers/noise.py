@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arguments import check_fraction
 from ..backend import make_rng
 from .base import Layer
 from .dropout import Dropout
@@ -85,9 +86,7 @@ class GaussianDropout(Layer):
 
     def __init__(self, rate: float, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(f"GaussianDropout '{self.name}': rate must be in [0, 1), got {rate!r}")
-        self.rate, self.seed = float(rate), seed
+        self.rate, self.seed = check_fraction(f"GaussianDropout '{self.name}'", "rate", rate), seed
         self.rng = make_rng(seed)
         self.noise: np.ndarray | None = None
 

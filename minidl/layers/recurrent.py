@@ -6,12 +6,57 @@ from __future__ import annotations
 import numpy as np
 
 from .. import constraints, regularizers
+from ..arguments import check_fraction
+from ..backend import make_rng
 from ..shapes import format_shape
 from .base import Layer
+from .dropout import dropout_mask
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|, the logistic function exactly
+
+
+# Dropout masks in a recurrent layer: None (none drawn), or an array of one mask shared by every gate or
+# of one mask per gate, each broadcast against what it multiplies. The three maps below are the product
+# of the masked a with a weight of G gates' columns, its gradient with respect to a, and the weight's.
+
+
+def gate_products(a: np.ndarray, masks: np.ndarray | None, weight: np.ndarray) -> np.ndarray:
+    """(..., G u): a (..., d) times weight (d, G u), gate g's columns taking a * masks[g] (or the one mask)."""
+    if masks is None:
+        return a @ weight
+    if len(masks) == 1:
+        return (a * masks[0]) @ weight
+    columns = np.split(weight, len(masks), axis=1)
+    return np.concatenate([(a * mask) @ w for mask, w in zip(masks, columns)], axis=-1)
+
+
+def gate_products_backward(d: np.ndarray, masks: np.ndarray | None, weight: np.ndarray) -> np.ndarray:
+    """(..., d): the gradient of gate_products with respect to a, from d (..., G u), its output's:
+    sum_g (d_g weight_g^T) masks[g]."""
+    if masks is None:
+        return d @ weight.T
+    if len(masks) == 1:
+        return (d @ weight.T) * masks[0]
+    gates = zip(masks, np.split(d, len(masks), axis=-1), np.split(weight, len(masks), axis=1))
+    total = np.zeros((*d.shape[:-1], weight.shape[0]), d.dtype)
+    for mask, d_gate, w in gates:
+        total += (d_gate @ w.T) * mask
+    return total
+
+
+def gate_weight_gradient(a: np.ndarray, masks: np.ndarray | None, d: np.ndarray) -> np.ndarray:
+    """(d, G u): the gradient of gate_products with respect to weight, summed over the leading axes:
+    gate g's columns sum (a masks[g])^T d_g."""
+
+    def rows(v: np.ndarray) -> np.ndarray:
+        return v.reshape(-1, v.shape[-1])
+
+    if masks is None or len(masks) == 1:
+        return rows(a if masks is None else a * masks[0]).T @ rows(d)
+    parts = zip(masks, np.split(d, len(masks), axis=-1))
+    return np.concatenate([rows(a * mask).T @ rows(d_gate) for mask, d_gate in parts], axis=1)
 
 
 class Recurrent(Layer):
@@ -22,6 +67,12 @@ class Recurrent(Layer):
     for G gates of u units each. Output: h_T (N, u), or every h_t (N, T, u) with return_sequences. With
     go_backwards the steps run from the last time step to the first, and the sequence returned is in
     that order (as Keras).
+
+    Dropout (Keras's, in training only): masks of 0 or 1/(1 - rate) drawn once per batch and used at every
+    step, `dropout` on x_t (N, in) and `recurrent_dropout` on h_{t-1} (N, u) where it multiplies the
+    recurrent kernel (the GRU's carry z h_{t-1} keeps h_{t-1} whole). With recurrent_dropout a gated layer
+    draws a mask per gate for each (Keras's implementation 1), else one input mask serves all the gates.
+    The gradients take each gate's masked x_t and h_{t-1} (gate_products and its two gradients).
 
     A subclass writes `run(x)`, which fills self.outputs (N, T, u) with every h_t and keeps what its
     backward needs, and `backprop(dL/dh_t for every t)`, which returns dL/dx (or None). The gradients
@@ -49,20 +100,22 @@ class Recurrent(Layer):
         bias_constraint=None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        seed=None,
         return_sequences: bool = False,
         go_backwards: bool = False,
+        unroll: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        owner = f"{type(self).__name__} '{self.name}'"
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"{type(self).__name__} '{self.name}': units must be a positive integer, got {units!r}")
-        if dropout or recurrent_dropout:  # Keras's arguments, taken with their "not used" value
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': dropout and recurrent_dropout are not supported by minidl "
-                f"yet, got dropout={dropout!r}, recurrent_dropout={recurrent_dropout!r}; a Dropout or "
-                f"SpatialDropout1D layer before the recurrent layer drops its inputs"
-            )
-        self.dropout, self.recurrent_dropout = 0.0, 0.0
+            raise ValueError(f"{owner}: units must be a positive integer, got {units!r}")
+        self.dropout = check_fraction(owner, "dropout", dropout)
+        self.recurrent_dropout = check_fraction(owner, "recurrent_dropout", recurrent_dropout)
+        self.seed, self.rng = seed, make_rng(seed)
+        self.input_masks: np.ndarray | None = None
+        self.recurrent_masks: np.ndarray | None = None
+        self.unroll = bool(unroll)  # Keras's hint to unroll the loop in its graph: the same values, minidl loops
         self.units, self.use_bias = int(units), use_bias
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
         self.bias_initializer = bias_initializer
@@ -115,6 +168,7 @@ class Recurrent(Layer):
 
     def forward(self, x, training=False):
         self.x = x[:, ::-1] if self.go_backwards else x
+        self.input_masks, self.recurrent_masks = self.dropout_masks(x) if training else (None, None)
         n, steps, _ = x.shape
         self.outputs = np.empty((n, steps, self.units), x.dtype)  # every h_t, for the backward too
         self.run(self.x)
@@ -135,34 +189,51 @@ class Recurrent(Layer):
     def backprop(self, dh: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
+    def dropout_masks(self, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(input masks (G', N, 1, in), recurrent masks (G', N, u)), each None at rate 0; G' = G with
+        recurrent_dropout in a gated layer, else 1."""
+        n, _, features = x.shape
+        per_gate = self.gates if self.recurrent_dropout else 1
+        return (
+            dropout_mask(self.rng, (per_gate, n, 1, features), self.dropout, x.dtype) if self.dropout else None,
+            dropout_mask(self.rng, (per_gate, n, self.units), self.recurrent_dropout, x.dtype)
+            if self.recurrent_dropout
+            else None,
+        )
+
+    def recurrent_product(self, h: np.ndarray) -> np.ndarray:
+        """h_{t-1} recurrent_kernel (N, G u), each gate's h_{t-1} through its dropout mask."""
+        return gate_products(h, self.recurrent_masks, self.params["recurrent_kernel"])
+
+    def recurrent_backprop(self, dz: np.ndarray) -> np.ndarray:
+        """The gradient of recurrent_product with respect to h_{t-1} (N, u), from dz (N, G u)."""
+        return gate_products_backward(dz, self.recurrent_masks, self.params["recurrent_kernel"])
+
     def input_projection(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        """x_t kernel + bias for every step at once (N, T, G u): one product."""
-        projected = x @ self.params["kernel"]
+        """x_t kernel + bias for every step at once (N, T, G u): one product (one per gate with masks)."""
+        projected = gate_products(x, self.input_masks, self.params["kernel"])
         if bias is not None:
             projected += bias
         return projected
 
     def kernel_gradients(self, dz: np.ndarray) -> np.ndarray | None:
         """dL/dkernel = sum_t x_t^T dz_t into its gradient; returns dL/dx = dz kernel^T (None if not needed)."""
-        n, steps, width = dz.shape
-        np.matmul(self.x.reshape(n * steps, -1).T, dz.reshape(n * steps, width), out=self.grad_buffer("kernel"))
-        return dz @ self.params["kernel"].T if self.need_input_grad else None
+        np.copyto(self.grad_buffer("kernel"), gate_weight_gradient(self.x, self.input_masks, dz))
+        return gate_products_backward(dz, self.input_masks, self.params["kernel"]) if self.need_input_grad else None
 
-    def recurrent_kernel_gradient(self, dz: np.ndarray, h_previous: np.ndarray | None = None) -> np.ndarray:
-        """sum_t h_{t-1}^T dz_t (u, width) over t >= 2 (h_0 = 0), h_{t-1} from self.outputs (or
+    def recurrent_kernel_gradient(
+        self, dz: np.ndarray, masks: np.ndarray | None, h_previous: np.ndarray | None = None
+    ) -> np.ndarray:
+        """sum_t (h_{t-1} masks)^T dz_t (u, width) over t >= 2 (h_0 = 0), h_{t-1} from self.outputs (or
         `h_previous`, (N, T, u), what multiplies the recurrent kernel at each step if not h_{t-1})."""
-        n, steps, width = dz.shape
-        if h_previous is None:
-            inputs = self.outputs[:, :-1].reshape(n * (steps - 1), self.units)  # h_1 .. h_{T-1}
-        else:
-            inputs = h_previous[:, 1:].reshape(n * (steps - 1), self.units)
-        return inputs.T @ dz[:, 1:].reshape(n * (steps - 1), width)
+        inputs = self.outputs[:, :-1] if h_previous is None else h_previous[:, 1:]  # h_1 .. h_{T-1}
+        return gate_weight_gradient(inputs, None if masks is None else masks[:, :, None], dz[:, 1:])
 
     def weight_gradients(self, dz: np.ndarray) -> np.ndarray | None:
         """Every weight's gradient after the loop, for a layer whose steps' pre-activations z_t = x_t kernel
         + h_{t-1} recurrent_kernel + bias have the gradients dz (N, T, G u) (LSTM, SimpleRNN): dL/dbias =
         sum dz; returns dL/dx (None if not needed)."""
-        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz))
+        np.copyto(self.grad_buffer("recurrent_kernel"), self.recurrent_kernel_gradient(dz, self.recurrent_masks))
         if self.use_bias:
             np.sum(dz.reshape(-1, dz.shape[2]), axis=0, out=self.grad_buffer("bias"))
         return self.kernel_gradients(dz)

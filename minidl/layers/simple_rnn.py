@@ -23,6 +23,8 @@ class SimpleRNN(Recurrent):
     h_{t-1}^T dz_t, dL/dkernel = sum_t x_t^T dz_t, dL/dbias = sum dz, dL/dx_t = dz_t kernel^T.
     """
 
+    not_in_config = ("seed",)  # as Keras's SimpleRNN, which keeps its seed in its cell's config only
+
     def __init__(self, units: int, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
         name = "linear" if activation is None else activation
@@ -37,20 +39,19 @@ class SimpleRNN(Recurrent):
         self.function = activations.ELEMENTWISE[name]()
 
     def run(self, x):
-        recurrent = self.params["recurrent_kernel"]
         self.pre_activations = self.input_projection(x, self.params.get("bias"))  # (N, T, u), a_t in place
         for t in range(x.shape[1]):
             a = self.pre_activations[:, t]
-            a += self.previous_state(t) @ recurrent
+            if t > 0:  # h_0 = 0 adds nothing
+                a += self.recurrent_product(self.outputs[:, t - 1])
             self.outputs[:, t] = self.function(a)
 
     def backprop(self, dh_out):
-        recurrent = self.params["recurrent_kernel"]
         dz_all = np.empty_like(dh_out)
         dh_next = np.zeros_like(dh_out[:, 0])
         for t in reversed(range(dh_out.shape[1])):
             dz = dz_all[:, t] = (dh_next + dh_out[:, t]) * self.function.derivative(
                 self.pre_activations[:, t], self.outputs[:, t]
             )
-            dh_next = dz @ recurrent.T
+            dh_next = self.recurrent_backprop(dz)
         return self.weight_gradients(dz_all)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Optimizer, check_fraction, check_positive, keras_cast, update_blockwise
+from ..arguments import check_fraction, check_positive
+from .base import Optimizer, keras_cast, update_blockwise
 
 
 class Adam(Optimizer):

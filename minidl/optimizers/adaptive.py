@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_fraction, check_positive, keras_cast, update_blockwise
+from ..arguments import check_fraction, check_positive
+from .base import Optimizer, keras_cast, update_blockwise
 
 
 class RMSprop(Optimizer):

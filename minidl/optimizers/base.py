@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import check_optional_positive, check_positive, is_number
 from ..parallel import blockwise
 from ..registry import snake_case
 from ..serializable import constructor_arguments, keras_object, supported_arguments
@@ -35,30 +36,6 @@ def keras_cast(value: float, dtype) -> Any:
     """Keras's ops.cast(python float, dtype): the float becomes a float32 tensor first, then dtype (so in
     float64 Keras uses e.g. SGD's momentum and Adam's betas rounded to float32)."""
     return dtype(np.float32(value))
-
-
-def is_number(value) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and bool(np.isfinite(value))
-    )
-
-
-def check_positive(owner: str, name: str, value) -> float:
-    if not (is_number(value) and value > 0):
-        raise ValueError(f"{owner}: {name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def check_fraction(owner: str, name: str, value) -> float:
-    if not (is_number(value) and 0 <= value < 1):
-        raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def check_optional_positive(owner: str, name: str, value) -> float | None:
-    return None if value is None else check_positive(owner, name, value)
 
 
 class Optimizer:

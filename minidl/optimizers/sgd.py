@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Optimizer, check_fraction, is_number, keras_cast, update_blockwise
+from ..arguments import check_fraction, is_number
+from .base import Optimizer, keras_cast, update_blockwise
 
 
 class SGD(Optimizer):

@@ -31,7 +31,7 @@ import numpy as np
 from ..io import atomic_write
 from ..optimizers import Nadam, Optimizer
 from ..registry import snake_case
-from .npz import _json_array, _random_layers
+from .npz import _json_array, random_states, random_stream
 from .serialization import deserialize_keras_object, serialize_keras_object
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout these files follow
@@ -235,7 +235,7 @@ def extras_of(model) -> dict:
     """minidl's extras for an exact resume: the shuffling seed and random layers' generator states."""
     return {
         "shuffle_seed": int(model.shuffle_seed),
-        "rng_states": {str(i): rng.bit_generator.state for i, rng in _random_layers(model).items()},
+        "rng_states": random_states(model),
     }
 
 
@@ -243,8 +243,8 @@ def apply_extras(model, extras: dict | None) -> None:
     if not extras:
         return
     model.shuffle_seed = int(extras.get("shuffle_seed", model.shuffle_seed))
-    for index, state in extras.get("rng_states", {}).items():
-        model.leaf_layers[int(index)].rng.bit_generator.state = state
+    for key, state in extras.get("rng_states", {}).items():
+        random_stream(model, key).bit_generator.state = state
 
 
 def save_weights_h5(model, filepath: str | os.PathLike) -> Path:

@@ -11,10 +11,12 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..io import atomic_savez, read_npz
+from ..layers.base import random_generators
 from ..shapes import format_shape
 
 OptimizerState = tuple[str | None, dict[str, np.ndarray]]  # (optimiser class name, its arrays)
@@ -55,12 +57,30 @@ def _json_array(value):
     raise TypeError(f"cannot save {type(value).__name__} in a weights file")
 
 
-def _random_layers(model) -> dict[int, np.random.Generator]:
+def random_streams(model) -> dict[str, np.random.Generator]:
+    """The layers' random Generators by key: the leaf layer's index, then the attributes' path to the
+    Generator unless it is the layer's own `rng` ("3" for a Dropout, "5/forward_layer/rng" inside a
+    Bidirectional)."""
     return {
-        i: layer.rng
+        "/".join((str(i),) if path == ("rng",) else (str(i), *path)): generator
         for i, layer in enumerate(model.leaf_layers)
-        if isinstance(getattr(layer, "rng", None), np.random.Generator)
+        for path, generator in random_generators(layer).items()
     }
+
+
+def random_stream(model, key: str) -> np.random.Generator:
+    """The Generator of a key of random_streams; IndexError, AttributeError or TypeError if the model has none."""
+    index, *path = key.split("/")
+    stream = model.leaf_layers[int(index)]
+    for name in path or ["rng"]:
+        stream = getattr(stream, name)
+    if not isinstance(stream, np.random.Generator):
+        raise TypeError(f"'{key}' is not a random generator of the model but a {type(stream).__name__}")
+    return stream
+
+
+def random_states(model) -> dict[str, Any]:
+    return {key: generator.bit_generator.state for key, generator in random_streams(model).items()}
 
 
 def check_weights_filename(filepath: str | os.PathLike, caller: str) -> None:
@@ -89,9 +109,7 @@ def save_weights(model, filepath: str | os.PathLike) -> Path:
     arrays["architecture"] = np.array(json.dumps(architecture(model)))
     arrays["shuffle_seed"] = np.array(model.shuffle_seed)
     # Random layers (Dropout) continue their streams after a resume exactly as without the break
-    arrays["rng_states"] = np.array(
-        json.dumps({str(i): rng.bit_generator.state for i, rng in _random_layers(model).items()}, default=_json_array)
-    )  # e.g. MT19937's state holds an array
+    arrays["rng_states"] = np.array(json.dumps(random_states(model), default=_json_array))  # MT19937's: an array
     if model.optimizer is not None:
         arrays["optimizer_class"] = np.array(type(model.optimizer).__name__)
         arrays.update({f"optimizer/{k}": v for k, v in model.optimizer.get_state().items()})
@@ -135,9 +153,9 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
         layers = model.leaf_layers
         weights = [arrays[f"layer{i}/{name}"] for i, layer in enumerate(layers) for name in layer.weight_names]
         shuffle_seed = int(arrays.get("shuffle_seed", model.shuffle_seed))
-        rng_states = {int(i): state for i, state in json.loads(str(arrays.get("rng_states", "{}"))).items()}
-        for index, state in rng_states.items():
-            probe = copy.deepcopy(model.leaf_layers[index].rng)  # AttributeError if the layer has none
+        rng_states = dict(json.loads(str(arrays.get("rng_states", "{}"))))
+        for key, state in rng_states.items():
+            probe = copy.deepcopy(random_stream(model, key))  # AttributeError if the layer has none
             probe.bit_generator.state = state  # ValueError/TypeError if the state does not fit it
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"{damaged}: {type(error).__name__}: {error}") from error
@@ -146,8 +164,8 @@ def load_weights(model, filepath: str | os.PathLike) -> OptimizerState | None:
             raise ValueError(f"load_weights: '{filepath}' holds non-finite or non-float weights")
     model.set_weights(weights)
     model.shuffle_seed = shuffle_seed
-    for index, state in rng_states.items():
-        model.leaf_layers[index].rng.bit_generator.state = state
+    for key, state in rng_states.items():
+        random_stream(model, key).bit_generator.state = state
     optimizer_state = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("optimizer/")}
     if not optimizer_state:
         return None
