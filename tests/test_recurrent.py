@@ -25,6 +25,20 @@ LAYERS = {
         {"kernel", "recurrent_kernel", "bias"},
     ),
     "gru_no_bias": (lambda api, **kw: api.layers.GRU(4, use_bias=False, **kw), {"kernel", "recurrent_kernel"}),
+    "lstm_elu_hard_sigmoid": (
+        lambda api, **kw: api.layers.LSTM(4, activation="elu", recurrent_activation="hard_sigmoid", **kw),
+        {"kernel", "recurrent_kernel", "bias"},
+    ),
+    "gru_relu_before": (
+        lambda api, **kw: api.layers.GRU(
+            4, activation="relu", recurrent_activation="softsign", reset_after=False, **kw
+        ),
+        {"kernel", "recurrent_kernel", "bias"},
+    ),
+    "gru_linear": (
+        lambda api, **kw: api.layers.GRU(4, activation=None, **kw),
+        {"kernel", "recurrent_kernel", "bias"},
+    ),
     "simple_rnn": (lambda api, **kw: api.layers.SimpleRNN(4, **kw), {"kernel", "recurrent_kernel", "bias"}),
     "simple_rnn_sigmoid": (
         lambda api, **kw: api.layers.SimpleRNN(4, activation="sigmoid", **kw),
@@ -208,7 +222,8 @@ def test_lstm_forget_bias_starts_at_one():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: minidl.layers.GRU(4, activation="relu"), "GRU 'gru.*Keras's default activations"),
+        (lambda: minidl.layers.GRU(4, activation="softmax"), "GRU 'gru.*activation must be .* element-wise"),
+        (lambda: minidl.layers.LSTM(4, recurrent_activation="x"), "LSTM 'lstm.*recurrent_activation must be"),
         (lambda: minidl.layers.SimpleRNN(4, activation="softmax"), "SimpleRNN 'simple_rnn.*element-wise"),
         (lambda: minidl.layers.SimpleRNN(0), "SimpleRNN 'simple_rnn.*units must be a positive integer"),
         (lambda: minidl.layers.LSTM(4, dropout=1.0), r"LSTM 'lstm.*dropout must be a number in \[0, 1\), got 1.0"),

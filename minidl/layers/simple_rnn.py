@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations
 from .recurrent import Recurrent
 
 
@@ -27,16 +26,7 @@ class SimpleRNN(Recurrent):
 
     def __init__(self, units: int, activation="tanh", **kwargs):
         super().__init__(units, **kwargs)
-        name = "linear" if activation is None else activation
-        if callable(activation) and getattr(activation, "__module__", None) == activations.__name__:
-            name = activation.__name__  # minidl.activations.relu -> "relu"
-        if not isinstance(name, str) or name not in activations.ELEMENTWISE:
-            raise ValueError(
-                f"SimpleRNN '{self.name}': activation must be the name of an element-wise activation "
-                f"({', '.join(sorted(activations.ELEMENTWISE))}) or None, got {activation!r}"
-            )
-        self.activation = name
-        self.function = activations.ELEMENTWISE[name]()
+        self.set_activations(activation)
 
     def run(self, x):
         self.pre_activations = self.input_projection(x, self.params.get("bias"))  # (N, T, u), a_t in place
