@@ -338,11 +338,15 @@ def predict(model, x, batch_size: int, callbacks: CallbackList | Callback | None
     arrays for several outputs)."""
     callbacks = callbacks or Callback()
     forward = model.inference()
-    outs = [np.empty((len(x), *shape[1:]), dtype=model.compute_dtype) for shape in as_list(model, model.output_shape)]
+    shapes = [shape[1:] for shape in as_list(model, model.output_shape)]  # None: a size the batch decides
+    outs = [np.empty((len(x), *(d or 0 for d in shape)), dtype=model.compute_dtype) for shape in shapes]
     callbacks.on_predict_begin()
     for step, batch in enumerate(data.batches(len(x), batch_size)):
         callbacks.on_predict_batch_begin(step)
-        for out, values in zip(outs, as_list(model, forward(x[batch]))):
+        batch_outputs = as_list(model, forward(x[batch]))
+        if step == 0 and any(None in shape for shape in shapes):
+            outs = [np.empty((len(x), *values.shape[1:]), dtype=model.compute_dtype) for values in batch_outputs]
+        for out, values in zip(outs, batch_outputs):
             out[batch] = values
         callbacks.on_predict_batch_end(
             step, {"outputs": [out[batch] for out in outs] if model.multiple_outputs else outs[0][batch]}

@@ -62,16 +62,20 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
         raise ValueError(f"{caller}: x and y have different numbers of samples: x has {n}, y has {len(y)}")
     classes = output_shape[-1]
     if loss.expects_integer_labels:
-        y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
-        if y.ndim == 2 and y.shape[1] == classes:
+        # a label per output row: (N,) for (N, K) outputs, (N, T) for a sequence's (N, T, K), as Keras
+        label_shape = tuple(output_shape[1:-1])
+        expected = format_shape(("N", *label_shape))
+        if y.ndim == len(label_shape) + 2 and y.shape[-1] == 1:
+            y = y[..., 0]
+        if y.ndim == len(label_shape) + 2 and y.shape[-1] == classes:
             raise ValueError(
-                f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), got "
+                f"{caller}: loss '{loss.name}' expects integer labels of shape {expected}, got "
                 f"one-hot targets of shape {y.shape}; use loss='categorical_crossentropy' or "
-                f"pass y.argmax(axis=1)"
+                f"pass y.argmax(axis=-1)"
             )
-        if y.ndim != 1:
+        if y.ndim != len(label_shape) + 1 or any(d is not None and d != s for d, s in zip(label_shape, y.shape[1:])):
             raise ValueError(
-                f"{caller}: loss '{loss.name}' expects integer labels of shape (N,), "
+                f"{caller}: loss '{loss.name}' expects integer labels of shape {expected}, "
                 f"got {y.dtype} labels of shape {y.shape}"
             )
         if y.dtype.kind == "f":  # whole-valued floats (labels read from a CSV) are labels, as in Keras
@@ -96,7 +100,9 @@ def check_targets(y, n: int, loss: Loss, output_shape: tuple, dtype: str, caller
             f"got labels of shape {y.shape}; use minidl.utils.to_categorical(y, {classes}) "
             f"or loss='sparse_categorical_crossentropy'"
         )
-    if y.shape[1:] != tuple(output_shape[1:]):
+    if len(y.shape) != len(output_shape) or any(
+        d is not None and d != s for d, s in zip(output_shape[1:], y.shape[1:])
+    ):
         hint = (
             f"; these look like integer labels: use minidl.utils.to_categorical(y, {classes}) or "
             f"loss='sparse_categorical_crossentropy'"

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from test_functional import dots, merges, nested, residual, siamese, two_in_two_out, two_input_data, two_out_targets
-from test_recurrent import bidirectional_model, sequence_model
+from test_recurrent import bidirectional_model, encoder_decoder, sequence_model
 
 import minidl
 
@@ -166,6 +166,11 @@ MODELS = {
         ),
         lambda rng: rng.standard_normal((16, 6, 3)),
         lambda rng: np.eye(2)[np.arange(16) % 2],
+    ),
+    "encoder-decoder states": (
+        lambda api: encoder_decoder(api, "lstm"),
+        lambda rng: [rng.standard_normal((16, 5, 3)), rng.standard_normal((16, 4, 2))],
+        lambda rng: np.eye(3)[np.arange(64).reshape(16, 4) % 3],
     ),
     "siamese": (siamese, lambda rng: [rng.random((16, 5)), rng.random((16, 5))], lambda rng: np.arange(16.0) % 2),
 }

@@ -4,14 +4,16 @@ included, and their configs both ways."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import json
 
 import numpy as np
 import pytest
 from helpers import assert_steps_equal_keras
 
 import minidl
-from minidl.testing import check_layer_gradients
+from minidl.testing import check_layer_gradients, numeric_gradient, relative_error
 
 keras = pytest.importorskip("keras") if importlib.util.find_spec("tensorflow") else None
 needs_keras = pytest.mark.skipif(keras is None, reason="needs TensorFlow")
@@ -300,3 +302,122 @@ def test_bidirectional_config_both_ways():
 def test_bidirectional_arguments_are_checked(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# ------------------------------------------------------------------ initial_state and return_state
+STATEFUL = ["lstm", "gru", "gru_reset_before", "simple_rnn_sigmoid"]
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("dropout", [None, "both"])
+@pytest.mark.parametrize("kind", STATEFUL)
+def test_gradients_through_initial_and_final_states(kind, dropout, go_backwards, float64):
+    """From given initial states, with return_state: every output's gradient (the sequence and the final
+    states) reaches x, the weights and the initial states, against central differences."""
+    make, _ = LAYERS[kind]
+    options = DROPOUTS[dropout][0] if dropout else {}
+    layer = make(minidl, return_sequences=True, return_state=True, go_backwards=go_backwards, seed=2, **options)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 4))
+    states = [rng.standard_normal((3, 4)) for _ in layer.state_names]
+    layer([x, *states][0], initial_state=states)  # built, in float64
+    stream = copy.deepcopy(layer.rng)
+    outputs = layer.forward([x, *states], training=True)
+    assert len(outputs) == 1 + len(layer.state_names)
+    projections = [rng.standard_normal(o.shape) for o in outputs]
+
+    def loss() -> float:
+        layer.rng = copy.deepcopy(stream)  # the same dropout masks on every pass
+        return sum(float(np.sum(o * p)) for o, p in zip(layer.forward([x, *states], training=True), projections))
+
+    loss()
+    layer.need_input_grad = True
+    dx, *state_grads = layer.backward([p.copy() for p in projections])
+    errors = {"x": relative_error(dx, numeric_gradient(loss, x))}
+    errors.update(
+        {f"state{i}": relative_error(g, numeric_gradient(loss, s)) for i, (g, s) in enumerate(zip(state_grads, states))}
+    )
+    analytic = {name: layer.grads[name].copy() for name in layer.params}
+    errors.update({name: relative_error(analytic[name], numeric_gradient(loss, p)) for name, p in layer.params.items()})
+    assert max(errors.values()) < 1e-6, errors
+
+
+def encoder_decoder(api, kind, dtype=None):
+    """keras.io's sequence-to-sequence shape: the encoder's final states start the decoder."""
+    make, _ = LAYERS[kind]
+    encoder_in, decoder_in = api.Input((5, 3), dtype=dtype), api.Input((4, 2), dtype=dtype)
+    _, *states = make(api, return_state=True, bias_initializer="random_normal", name="encoder")(encoder_in)
+    sequence, *_ = make(api, return_sequences=True, return_state=True, name="decoder")(decoder_in, initial_state=states)
+    return api.Model([encoder_in, decoder_in], api.layers.Dense(3, activation="softmax", name="out")(sequence))
+
+
+@needs_keras
+@pytest.mark.parametrize("kind", STATEFUL)
+def test_encoder_decoder_equals_keras(kind, float64, keras_float64):
+    theirs, ours = encoder_decoder(keras, kind, "float64"), encoder_decoder(minidl, kind, "float64")
+    rng = np.random.default_rng(4)
+    x, y = [rng.standard_normal((8, 5, 3)), rng.standard_normal((8, 4, 2))], rng.integers(0, 3, (8, 4))
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    theirs.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    ours.compile(minidl.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-8, rtol=1e-7, atol=1e-9)
+    # the configs both ways: Keras's initial_state keyword and its outputs' indices ("encoder", 0, 1)
+    from_keras = minidl.models.model_from_json(theirs.to_json())
+    from_keras.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(from_keras.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    to_keras = keras.models.model_from_json(ours.to_json())
+    to_keras.set_weights(ours.get_weights())
+    np.testing.assert_allclose(to_keras.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    decoder_call = [e for e in json.loads(ours.to_json())["config"]["layers"] if e["name"] == "decoder"][0]
+    states = decoder_call["inbound_nodes"][0]["kwargs"]["initial_state"]
+    assert [s["config"]["keras_history"] for s in states] == [["encoder", 0, i + 1] for i in range(len(states))]
+
+
+@needs_keras
+def test_eager_call_with_states_equals_keras(float64, keras_float64):
+    rng = np.random.default_rng(6)
+    x, h, c = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
+    theirs = keras.layers.LSTM(5, return_state=True, go_backwards=True)
+    their_outputs = theirs(x, initial_state=[h, c])
+    ours = minidl.layers.LSTM(5, return_state=True, go_backwards=True)
+    ours(x, initial_state=[h, c])
+    ours.set_weights(theirs.get_weights())
+    for mine, keras_output in zip(ours(x, initial_state=[h, c]), their_outputs):
+        np.testing.assert_allclose(mine, np.asarray(keras_output), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: minidl.layers.LSTM(3)(np.ones((2, 4, 1)), initial_state=[np.ones((2, 3))]), ValueError, "2 state"),
+        (lambda: minidl.layers.GRU(3)(np.ones((2, 4, 1)), initial_state=np.ones((2, 4))), ValueError, r"\(2, 3\)"),
+        (lambda: minidl.layers.GRU(3)(minidl.Input((4, 1)), initial_state=np.ones((2, 3))), TypeError, "both"),
+        (
+            lambda: minidl.Sequential([minidl.Input((4, 1)), minidl.layers.GRU(3, return_state=True)]),
+            ValueError,
+            "layer 'gru.*' has 2 .*functional API",
+        ),
+        (
+            lambda: minidl.layers.Bidirectional(minidl.layers.LSTM(2, return_state=True)),
+            ValueError,
+            "return_state in a Bidirectional",
+        ),
+    ],
+)
+def test_states_are_checked(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_sequences_of_any_length_through_an_input_of_length_none():
+    """Input((None, features)): one model trains on sequences of 5 steps and predicts on 7 (a batch's own
+    length), as keras.io's seq2seq decoders do."""
+    inputs = minidl.Input((None, 3))
+    sequence = minidl.layers.GRU(4, return_sequences=True)(inputs)
+    model = minidl.Model(inputs, minidl.layers.Dense(2, activation="softmax")(sequence))
+    assert model.output_shape == (None, None, 2)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    model.fit(rng.standard_normal((8, 5, 3)), rng.integers(0, 2, (8, 5)), epochs=1, verbose=0)
+    assert model.predict(rng.standard_normal((3, 7, 3)), verbose=0).shape == (3, 7, 2)

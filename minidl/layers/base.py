@@ -132,6 +132,10 @@ class Layer:
         functional API, see layers.core): the symbolic outputs, the call recorded for Model."""
         if is_symbolic(x):
             return self._call_symbolic(x, training)
+        return self.forward(self.prepared(x), bool(training))
+
+    def prepared(self, x) -> np.ndarray:
+        """An eager call's input: an array of this layer's dtype, the layer built for its shape."""
         if isinstance(x, (str, bytes)) or not isinstance(x, (np.ndarray, list, tuple, int, float, np.generic)):
             raise TypeError(
                 f"Layer '{self.name}' was called on a {type(x).__name__}: call a layer on a NumPy "
@@ -141,18 +145,24 @@ class Layer:
         if not self.built:
             self.build_for((None, *x.shape[1:]))
         self.check_input_shape(x.shape)
-        return self.forward(x.astype(self.dtype, copy=False), bool(training))
+        return x.astype(self.dtype, copy=False)
 
-    def _call_symbolic(self, inputs, training: bool | None = None):
+    def _call_symbolic(self, inputs, training: bool | None = None, keyword_inputs: tuple[str, list] | None = None):
         """Build for the inputs' shapes (Keras's error, naming this layer, if they do not fit) and return
-        the symbolic output, recording the call as a Node."""
+        the symbolic output (a list for a layer with several), recording the call as a Node;
+        `keyword_inputs`: (name, tensors) given as a keyword argument (a recurrent layer's initial_state),
+        read after the inputs."""
         tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         shapes = [t.shape for t in tensors]
         if self.dtype is None:  # after an integer Input (token indices), the layers compute in floats
             dtype = tensors[0].dtype
             self.dtype = dtype if dtype is not None and np.dtype(dtype).kind == "f" else floatx()
         output_shape = self.build_for(shapes if isinstance(inputs, (list, tuple)) else shapes[0])
-        return symbolic_output(self, tensors, output_shape, self.dtype, training)
+        keyword = None
+        if keyword_inputs:
+            name, extra = keyword_inputs
+            tensors, keyword = tensors + list(extra), (name, len(extra))
+        return symbolic_output(self, tensors, output_shape, self.dtype, training, keyword)
 
     def build_for(self, input_shape: Any) -> Shape:
         """Build for this input shape (once) and return the output shape."""
@@ -164,7 +174,8 @@ class Layer:
             self.dtype = floatx()
         self.build(input_shape)
         self.input_shape = input_shape
-        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        shape = self.compute_output_shape(input_shape)  # a list of shapes for several outputs
+        self.output_shape = [tuple(s) for s in shape] if isinstance(shape, list) else tuple(shape)
         self.built = True
         return self.output_shape
 

@@ -46,6 +46,8 @@ class Bidirectional(Layer):
                     f"{owner}: {name} must be one of minidl's recurrent layers ({', '.join(RECURRENT_LAYERS)}), "
                     f"got {value!r}"
                 )
+        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
+            raise ValueError(f"{owner}: return_state in a Bidirectional layer is not supported by minidl yet")
         if merge_mode not in MERGE_MODES:
             raise ValueError(
                 f"{owner}: merge_mode must be one of {MERGE_MODES} (None, two outputs, is not supported by "

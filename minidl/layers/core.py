@@ -27,8 +27,11 @@ class InputLayer(Layer):
                 f"the batch axis, as a tuple: Input(({shape!r},))"
             )
         shape = tuple(shape)
-        if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
-            raise ValueError(f"Input: shape must be a tuple of positive integers, got {shape!r}")
+        if not shape or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1) for d in shape):
+            raise ValueError(
+                f"Input: shape must be a tuple of positive integers (None for a size that varies, as a "
+                f"sequence's length), got {shape!r}"
+            )
         super().__init__(name=name or None, dtype=dtype, input_shape=shape)
         self.shape = shape
         self.input_shape = self.output_shape = (None, *shape)

@@ -88,7 +88,7 @@ class GRU(Recurrent):
             self.outputs[:, t] = z * h_previous + (1 - z) * hh
             self.steps.append((zr_in, z, r, h_in, hh, q_h))
 
-    def backprop(self, dh_out):
+    def backprop(self, dh_out, carry_grad=None):
         u, recurrent, gate, activation = self.units, self.params["recurrent_kernel"], self.gate_function, self.function
         zr_masks, h_mask = self.zr_and_h_masks()
         dz_all = np.empty((*dh_out.shape[:2], 3 * u), dh_out.dtype)
@@ -111,6 +111,7 @@ class GRU(Recurrent):
                 dz[:, u : 2 * u] = e * h_candidate * gate.derivative(zr_in[:, u:], r)
                 through_h = e * r if h_mask is None else e * r * h_mask
                 dh_next = dh * z + gate_products_backward(dz[:, : 2 * u], zr_masks, recurrent[:, : 2 * u]) + through_h
+        self.initial_state_grads = [dh_next]  # dL/dh_0
         self.recurrent_gradients(dz_all, dq_all)
         return self.kernel_gradients(dz_all)
 

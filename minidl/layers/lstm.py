@@ -30,6 +30,7 @@ class LSTM(Recurrent):
     """
 
     gates = 4
+    state_names = ("h", "c")
 
     def __init__(
         self,
@@ -52,7 +53,7 @@ class LSTM(Recurrent):
     def run(self, x):
         u, gate, activation = self.units, self.gate_function, self.function
         z_inputs = self.input_projection(x, self.params.get("bias"))  # (N, T, 4u)
-        h, c = self.previous_state(0), self.previous_state(0)
+        h, c = self.previous_state(0), self.previous_state(0, which=1)
         self.steps = []
         for t in range(x.shape[1]):
             z = z_inputs[:, t] + self.recurrent_product(h)
@@ -64,10 +65,14 @@ class LSTM(Recurrent):
             h = self.outputs[:, t] = o * activated_c
             self.steps.append((z, i, f, g, o, c_previous, c, activated_c))
 
-    def backprop(self, dh_out):
+    def final_states(self):
+        return [self.outputs[:, -1].copy(), self.steps[-1][6].copy()]  # h_T, c_T
+
+    def backprop(self, dh_out, carry_grad=None):
         u, gate, activation = self.units, self.gate_function, self.function
         dz_all = np.empty((*dh_out.shape[:2], 4 * u), dh_out.dtype)
-        dh_next, dc_next = np.zeros_like(dh_out[:, 0]), np.zeros_like(dh_out[:, 0])
+        dh_next = np.zeros_like(dh_out[:, 0])
+        dc_next = np.zeros_like(dh_out[:, 0]) if carry_grad is None else carry_grad
         for t in reversed(range(dh_out.shape[1])):
             z, i, f, g, o, c_previous, c, activated_c = self.steps[t]
             dh = dh_next + dh_out[:, t]
@@ -78,4 +83,5 @@ class LSTM(Recurrent):
             dz[:, 2 * u : 3 * u] = dc * i * activation.derivative(z[:, 2 * u : 3 * u], g)
             dz[:, 3 * u :] = dh * activated_c * gate.derivative(z[:, 3 * u :], o)
             dh_next, dc_next = self.recurrent_backprop(dz), dc * f
+        self.initial_state_grads = [dh_next, dc_next]  # dL/dh_0, dL/dc_0
         return self.weight_gradients(dz_all)

@@ -11,6 +11,7 @@ from ..backend import make_rng
 from ..shapes import format_shape
 from .base import Layer
 from .dropout import dropout_mask
+from .symbolic import is_symbolic
 
 
 class GateSigmoid(activations.Sigmoid):
@@ -92,15 +93,21 @@ class Recurrent(Layer):
     draws a mask per gate for each (Keras's implementation 1), else one input mask serves all the gates.
     The gradients take each gate's masked x_t and h_{t-1} (gate_products and its two gradients).
 
+    States (Keras's): `layer(x, initial_state=[h_0])` ([h_0, c_0] for an LSTM, each (N, u)) starts from
+    them instead of zeros, and their gradients come back after dL/dx; with return_state the output is
+    [output, h_T] ([output, h_T, c_T]), the states' gradients joining the last step's.
+
     A subclass writes `run(x)`, which fills self.outputs (N, T, u) with every h_t and keeps what its
-    backward needs, and `backprop(dL/dh_t for every t)`, which returns dL/dx (or None). The gradients
-    that do not depend on the step order are taken after the loop, one product each, from dz (N, T, G u),
-    the gradients of the steps' pre-activations:
+    backward needs, and `backprop(dL/dh_t for every t, dL/dc_T)`, which returns dL/dx (or None) and leaves
+    the initial states' gradients in self.initial_state_grads. The gradients that do not depend on the step
+    order are taken after the loop, one product each, from dz (N, T, G u), the gradients of the steps'
+    pre-activations:
         dL/dkernel = sum_t x_t^T dz_t,   dL/dx_t = dz_t kernel^T,
-        dL/drecurrent_kernel = sum_t h_{t-1}^T dz_t   (h_0 = 0 adds nothing).
+        dL/drecurrent_kernel = sum_t h_{t-1}^T dz_t   (a zero h_0 adds nothing).
     """
 
     gates = 1
+    state_names: tuple[str, ...] = ("h",)  # the states a step carries (an LSTM's: h and c)
     keras_cell = "cell"  # Keras's files keep the weights in the layer's cell (minidl.saving)
 
     def __init__(
@@ -120,6 +127,7 @@ class Recurrent(Layer):
         recurrent_dropout: float = 0.0,
         seed=None,
         return_sequences: bool = False,
+        return_state: bool = False,
         go_backwards: bool = False,
         unroll: bool = False,
         **kwargs,
@@ -143,7 +151,9 @@ class Recurrent(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.return_sequences, self.go_backwards = return_sequences, go_backwards
+        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+        self.initial_states: list[np.ndarray] | None = None  # the last forward pass's, if given
+        self.initial_state_grads: list[np.ndarray] = []
 
     def set_activations(self, activation, recurrent_activation=None) -> None:
         """The layer's `activation` (its function `self.function`) and a gated layer's (LSTM's, GRU's)
@@ -182,29 +192,78 @@ class Recurrent(Layer):
 
     def compute_output_shape(self, input_shape):
         n, steps, _ = input_shape
-        return (n, steps, self.units) if self.return_sequences else (n, self.units)
+        output = (n, steps, self.units) if self.return_sequences else (n, self.units)
+        return [output, *[(n, self.units)] * len(self.state_names)] if self.return_state else output
+
+    def __call__(self, x, training: bool | None = None, initial_state=None):
+        """As Layer's; `initial_state`: the states to start from instead of zeros, a list (an LSTM's
+        [h_0, c_0]) of arrays or of symbolic tensors, each (N, units)."""
+        if initial_state is None:
+            return super().__call__(x, training)
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        if len(states) != len(self.state_names):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': initial_state must be {len(self.state_names)} state(s) "
+                f"({', '.join(self.state_names)}), each (batch, {self.units}); got {len(states)}"
+            )
+        if is_symbolic(x) or is_symbolic(states):
+            if not (is_symbolic(x) and is_symbolic(states)):
+                raise TypeError(
+                    f"{type(self).__name__} '{self.name}': x and initial_state must be both symbolic tensors "
+                    "or both arrays"
+                )
+            for state in states:
+                self.check_state(state.shape, None)
+            return self._call_symbolic(x, training, keyword_inputs=("initial_state", states))
+        x = self.prepared(x)
+        return self.forward([x, *(np.asarray(state, dtype=x.dtype) for state in states)], bool(training))
+
+    def check_state(self, shape: tuple, batch: int | None) -> None:
+        if len(shape) != 2 or shape[1] != self.units or (batch is not None and shape[0] != batch):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': each initial state must be (batch, units) = "
+                f"({'batch' if batch is None else batch}, {self.units}), got {format_shape(shape)}"
+            )
 
     def forward(self, x, training=False):
+        x, states = (x[0], x[1:]) if isinstance(x, list) else (x, [])
+        for state in states:
+            self.check_state(state.shape, len(x))
+        self.initial_states = [state.astype(x.dtype, copy=False) for state in states] or None
         self.x = x[:, ::-1] if self.go_backwards else x
         self.input_masks, self.recurrent_masks = self.dropout_masks(x) if training else (None, None)
         n, steps, _ = x.shape
         self.outputs = np.empty((n, steps, self.units), x.dtype)  # every h_t, for the backward too
         self.run(self.x)
-        return self.outputs if self.return_sequences else self.outputs[:, -1].copy()
+        output = self.outputs if self.return_sequences else self.outputs[:, -1].copy()
+        return [output, *self.final_states()] if self.return_state else output
+
+    def final_states(self) -> list[np.ndarray]:
+        """The states after the last step: [h_T] (an LSTM adds c_T)."""
+        return [self.outputs[:, -1].copy()]
 
     def backward(self, grad_output):
-        if self.return_sequences:
-            dh = grad_output
+        state_grads: list = []
+        if self.return_state:  # [dL/doutput, dL/dh_T (, dL/dc_T)], None where no loss reads one
+            grad_output, *state_grads = grad_output
+        if self.return_sequences and grad_output is not None:
+            dh = grad_output.copy() if state_grads and state_grads[0] is not None else grad_output
         else:  # only h_T is an output
-            dh = np.zeros(self.outputs.shape, grad_output.dtype)
-            dh[:, -1] = grad_output
-        dx = self.backprop(dh)
-        return dx[:, ::-1] if dx is not None and self.go_backwards else dx
+            dh = np.zeros(self.outputs.shape, self.outputs.dtype)
+            if grad_output is not None:
+                dh[:, -1] = grad_output
+        if state_grads and state_grads[0] is not None:
+            dh[:, -1] += state_grads[0]
+        dx = self.backprop(dh, state_grads[1] if len(state_grads) > 1 else None)
+        if dx is not None and self.go_backwards:
+            dx = dx[:, ::-1]
+        return [dx, *self.initial_state_grads] if self.initial_states else dx
 
     def run(self, x: np.ndarray) -> None:
         raise NotImplementedError
 
-    def backprop(self, dh: np.ndarray) -> np.ndarray | None:
+    def backprop(self, dh: np.ndarray, carry_grad: np.ndarray | None = None) -> np.ndarray | None:
+        """dL/dx from dh (N, T, u), every h_t's gradient from the outputs, and an LSTM's dL/dc_T."""
         raise NotImplementedError
 
     def dropout_masks(self, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -242,10 +301,16 @@ class Recurrent(Layer):
     def recurrent_kernel_gradient(
         self, dz: np.ndarray, masks: np.ndarray | None, h_previous: np.ndarray | None = None
     ) -> np.ndarray:
-        """sum_t (h_{t-1} masks)^T dz_t (u, width) over t >= 2 (h_0 = 0), h_{t-1} from self.outputs (or
-        `h_previous`, (N, T, u), what multiplies the recurrent kernel at each step if not h_{t-1})."""
-        inputs = self.outputs[:, :-1] if h_previous is None else h_previous[:, 1:]  # h_1 .. h_{T-1}
-        return gate_weight_gradient(inputs, None if masks is None else masks[:, :, None], dz[:, 1:])
+        """sum_t (h_{t-1} masks)^T dz_t (u, width), h_{t-1} from self.outputs (or `h_previous`, (N, T, u),
+        what multiplies the recurrent kernel at each step if not h_{t-1}); over t >= 2 from a zero h_0."""
+        initial, first = self.initial_states, 0 if self.initial_states else 1
+        if h_previous is None:
+            h_previous = self.outputs[:, :-1]  # h_1 .. h_{T-1}
+            if initial:
+                h_previous = np.concatenate([initial[0][:, None], h_previous], axis=1)
+        else:
+            h_previous = h_previous[:, first:]
+        return gate_weight_gradient(h_previous, None if masks is None else masks[:, :, None], dz[:, first:])
 
     def weight_gradients(self, dz: np.ndarray) -> np.ndarray | None:
         """Every weight's gradient after the loop, for a layer whose steps' pre-activations z_t = x_t kernel
@@ -256,6 +321,11 @@ class Recurrent(Layer):
             np.sum(dz.reshape(-1, dz.shape[2]), axis=0, out=self.grad_buffer("bias"))
         return self.kernel_gradients(dz)
 
-    def previous_state(self, t: int) -> np.ndarray:
-        """h_{t-1} of step t (0-based): zeros before the first step."""
-        return self.outputs[:, t - 1] if t > 0 else np.zeros((len(self.outputs), self.units), self.outputs.dtype)
+    def previous_state(self, t: int, which: int = 0) -> np.ndarray:
+        """h_{t-1} of step t (0-based): before the first step, the initial state (`which`: 1 for an
+        LSTM's c_0) or zeros."""
+        if t > 0:
+            return self.outputs[:, t - 1]
+        if self.initial_states:
+            return self.initial_states[which]
+        return np.zeros((len(self.outputs), self.units), self.outputs.dtype)

@@ -32,11 +32,11 @@ class SimpleRNN(Recurrent):
         self.pre_activations = self.input_projection(x, self.params.get("bias"))  # (N, T, u), a_t in place
         for t in range(x.shape[1]):
             a = self.pre_activations[:, t]
-            if t > 0:  # h_0 = 0 adds nothing
-                a += self.recurrent_product(self.outputs[:, t - 1])
+            if t > 0 or self.initial_states:  # a zero h_0 adds nothing
+                a += self.recurrent_product(self.previous_state(t))
             self.outputs[:, t] = self.function(a)
 
-    def backprop(self, dh_out):
+    def backprop(self, dh_out, carry_grad=None):
         dz_all = np.empty_like(dh_out)
         dh_next = np.zeros_like(dh_out[:, 0])
         for t in reversed(range(dh_out.shape[1])):
@@ -44,4 +44,5 @@ class SimpleRNN(Recurrent):
                 self.pre_activations[:, t], self.outputs[:, t]
             )
             dh_next = self.recurrent_backprop(dz)
+        self.initial_state_grads = [dh_next]  # dL/dh_0
         return self.weight_gradients(dz_all)

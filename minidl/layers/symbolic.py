@@ -21,6 +21,11 @@ class Node:
     outputs: list[KerasTensor] = field(default_factory=list)
     training: bool | None = None
     serial: int = field(default_factory=itertools.count().__next__)  # creation order (a config's node order)
+    keyword: tuple[str, int] | None = None  # (name, k): the last k inputs were given as that keyword argument
+
+    @property
+    def positional_inputs(self) -> list[KerasTensor]:
+        return self.inputs[: len(self.inputs) - self.keyword[1]] if self.keyword else self.inputs
 
 
 @dataclass(eq=False)
@@ -31,6 +36,7 @@ class KerasTensor:
     dtype: str | None
     node: Node
     name: str = ""
+    index: int = 0  # which of its node's outputs (a recurrent layer's states follow its output)
 
     @property
     def ndim(self) -> int:
@@ -40,12 +46,15 @@ class KerasTensor:
         return f"<KerasTensor shape={format_shape(self.shape)}, dtype={self.dtype}, name={self.name}>"
 
 
-def symbolic_output(layer, inputs: list[KerasTensor], shape: Shape, dtype, training: bool | None) -> KerasTensor:
-    """Record the call `layer(inputs)` as a Node and return its symbolic output."""
-    node = Node(layer, inputs, training=training)
-    output = KerasTensor(tuple(shape), dtype, node, name=layer.name)
-    node.outputs.append(output)
-    return output
+def symbolic_output(
+    layer, inputs: list[KerasTensor], shape: Shape | list[Shape], dtype, training: bool | None, keyword=None
+) -> KerasTensor | list[KerasTensor]:
+    """Record the call `layer(inputs)` as a Node and return its symbolic output, or a list of them for a
+    list of shapes (a layer with several outputs); `keyword`: see Node."""
+    node = Node(layer, inputs, training=training, keyword=keyword)
+    shapes = shape if isinstance(shape, list) else [shape]
+    node.outputs = [KerasTensor(tuple(s), dtype, node, name=layer.name, index=i) for i, s in enumerate(shapes)]
+    return node.outputs if isinstance(shape, list) else node.outputs[0]
 
 
 def is_symbolic(value) -> bool:

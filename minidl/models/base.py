@@ -309,7 +309,9 @@ class Model:
             self.build(tensor.shape)
         self.check_input_shape(tensor.shape)
         assert self.output_shape is not None
-        return symbolic_output(self, [tensor], self.output_shape, self.compute_dtype, training)
+        output = symbolic_output(self, [tensor], self.output_shape, self.compute_dtype, training)
+        assert isinstance(output, KerasTensor)  # one output (see above)
+        return output
 
     # ------------------------------------------------------------------ a model as a layer
     def twin(self) -> tuple[Model, list[tuple[Layer, Layer]]]:

@@ -71,6 +71,16 @@ def layers_by_depth(nodes: list[Node]) -> list:
     return sorted(dict.fromkeys(node.layer for node in nodes), key=lambda layer: -layer_depth[id(layer)])
 
 
+def call_config(node: Node, argument: Callable[[KerasTensor], dict]) -> dict[str, Any]:
+    """A layer call's entry in Keras's inbound_nodes: its inputs (a list for several), its `training`,
+    and inputs given as a keyword (a recurrent layer's initial_state) among the kwargs."""
+    inputs = node.positional_inputs
+    kwargs: dict[str, Any] = {} if node.training is None else {"training": node.training}
+    if node.keyword:
+        kwargs[node.keyword[0]] = [argument(t) for t in node.inputs[len(inputs) :]]
+    return {"args": [[argument(t) for t in inputs]] if len(inputs) > 1 else [argument(inputs[0])], "kwargs": kwargs}
+
+
 class Functional(Model, graph=True):
     """A graph of layers from Input tensors (one, or a list or dict of them) to one output or several (a
     list, or a dict by name): what `Model(inputs, outputs)` makes, and named as Keras names it (summary
@@ -160,7 +170,9 @@ class Functional(Model, graph=True):
         for node in self.nodes:  # topological: a node's inputs are numbered before it
             calls[id(node)] = next_call.get(id(node.layer), 1 if isinstance(node.layer, Functional) else 0)
             next_call[id(node.layer)] = calls[id(node)] + 1
-            inbound[id(node.layer)] += [f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][0]" for t in node.inputs]
+            inbound[id(node.layer)] += [
+                f"{t.node.layer.name}[{calls.get(id(t.node), 0)}][{t.index}]" for t in node.inputs
+            ]
         return {key: ", ".join(names) or "-" for key, names in inbound.items()}
 
     # ------------------------------------------------------------------ configs (Keras's)
@@ -176,7 +188,7 @@ class Functional(Model, graph=True):
             # Keras counts a nested functional model's construction as its node 0 in input_layers and
             # output_layers (not in the calls' arguments)
             offset = int(model_end and isinstance(tensor.node.layer, Functional))
-            return [tensor.node.layer.name, index.get(id(tensor.node), 0) + offset, 0]
+            return [tensor.node.layer.name, index.get(id(tensor.node), 0) + offset, tensor.index]
 
         def argument(tensor: KerasTensor) -> dict[str, Any]:
             shape, dtype = config_value(tensor.shape), tensor.dtype or floatx()
@@ -189,15 +201,7 @@ class Functional(Model, graph=True):
         for layer in self.layers:
             entry = serialize_keras_object(layer)
             entry["name"] = layer.name
-            entry["inbound_nodes"] = [
-                {
-                    "args": [[argument(t) for t in node.inputs]]
-                    if len(node.inputs) > 1
-                    else [argument(node.inputs[0])],
-                    "kwargs": {} if node.training is None else {"training": node.training},
-                }
-                for node in calls.get(id(layer), [])
-            ]
+            entry["inbound_nodes"] = [call_config(node, argument) for node in calls.get(id(layer), [])]
             layer_configs.append(entry)
         outputs = [history(t, model_end=True) for t in self.outputs]
         return {
@@ -223,7 +227,7 @@ class Functional(Model, graph=True):
             name = entry.get("name") or entry.get("config", {}).get("name")
             if entry.get("class_name") == "InputLayer":
                 layers[name] = InputLayer.from_config(entry.get("config", {}))
-                made[name] = [input_tensor(layers[name])]
+                made[name] = [[input_tensor(layers[name])]]
             else:
                 layers[name] = deserialize_keras_object(entry, "layers")
                 made[name] = []
@@ -231,11 +235,15 @@ class Functional(Model, graph=True):
 
         def tensor(history: list, model_end: bool = False) -> KerasTensor | None:
             offset = int(model_end and isinstance(layers.get(history[0]), Functional))  # see get_config
-            name, node_index = history[0], int(history[1]) - offset
+            name, node_index, tensor_index = history[0], int(history[1]) - offset, int(history[2])
             outputs = made.get(name)
             if outputs is None:
                 raise ValueError(f"Functional config: a call reads layer {name!r}, which the config does not have")
-            return outputs[node_index] if 0 <= node_index < len(outputs) else None
+            if not 0 <= node_index < len(outputs):
+                return None  # not made yet
+            if not 0 <= tensor_index < len(outputs[node_index]):
+                raise ValueError(f"Functional config: layer {name!r}'s call {node_index} has no output {tensor_index}")
+            return outputs[node_index][tensor_index]
 
         def arguments(value):
             if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
@@ -251,10 +259,14 @@ class Functional(Model, graph=True):
                 while pending:
                     args = arguments(pending[0].get("args", []))
                     flat = args[0] if len(args) == 1 else args
-                    if any(t is None for t in (flat if isinstance(flat, list) else [flat])):
+                    kwargs = pending[0].get("kwargs", {})
+                    states = arguments(kwargs["initial_state"]) if kwargs.get("initial_state") is not None else None
+                    if any(t is None for t in (flat if isinstance(flat, list) else [flat]) + (states or [])):
                         break  # an input of this call is not made yet
-                    kwargs = pending.pop(0).get("kwargs", {})
-                    made[name].append(layers[name](flat, training=kwargs.get("training")))
+                    pending.pop(0)
+                    extra = {} if states is None else {"initial_state": states}
+                    result = layers[name](flat, training=kwargs.get("training"), **extra)
+                    made[name].append(result if isinstance(result, list) else [result])
                     progress = True
         stuck = [name for name, pending in calls.items() if pending]
         if stuck:
@@ -319,12 +331,15 @@ class Functional(Model, graph=True):
             if fused is not None and i in fused.heads:
                 run, tensor = fused.heads[i]
                 values[id(tensor)] = run(args[0])  # a convolution: one input
-            elif fused is not None and not mode:
-                values[id(node.outputs[0])] = infer(instance, arg)
+                continue
+            if fused is not None and not mode:
+                result = infer(instance, arg)
             elif i in steps:
-                values[id(node.outputs[0])] = steps[i].forward(args[0])  # a ReLU, a convolution or a pooling: one input
+                result = steps[i].forward(args[0])  # a ReLU, a convolution or a pooling: one input
             else:
-                values[id(node.outputs[0])] = instance.forward(arg, training=mode)
+                result = instance.forward(arg, training=mode)
+            for tensor, value in zip(node.outputs, result if len(node.outputs) > 1 else [result]):
+                values[id(tensor)] = value
         if self.multiple_outputs:
             return [values[id(tensor)] for tensor in self.outputs]
         return values[id(self.outputs[0])]
@@ -346,9 +361,10 @@ class Functional(Model, graph=True):
         model_inputs = set() if self.need_input_grad else {id(tensor) for tensor in self.inputs}
         for i in reversed(range(len(self.nodes))):
             node, instance = self.nodes[i], self.instances[i]
-            grad = grads.pop(id(node.outputs[0]), None)
-            if grad is None:
+            output_grads = [grads.pop(id(tensor), None) for tensor in node.outputs]
+            if all(g is None for g in output_grads):
                 continue  # no loss depends on this call
+            grad: Any = output_grads if len(output_grads) > 1 else output_grads[0]  # several: None where unused
             instance.need_input_grad = any(id(t) not in model_inputs for t in node.inputs)
             step = self.training_pass.get(i)
             result = instance.backward(grad) if step is None else step.backward(grad)

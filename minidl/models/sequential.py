@@ -83,6 +83,12 @@ class Sequential(Model):
             if layer.dtype is None:  # an integer Input (token indices) still has float layers after it
                 layer.dtype = self.dtype if self.dtype and np.dtype(self.dtype).kind == "f" else floatx()
             shape = layer.build_for(shape)
+            if isinstance(shape, list):  # Keras's rule too
+                raise ValueError(
+                    f"Sequential model '{self.name}': all layers in a Sequential model should have a single "
+                    f"output tensor; layer '{layer.name}' has {len(shape)} (return_state=True?): use the "
+                    f"functional API, minidl.Model(inputs, outputs)"
+                )
         self.input_shape = input_shape  # only once every layer accepted it
         self.output_shape = shape
         self._first_to_train()
