@@ -374,6 +374,45 @@ def test_encoder_decoder_equals_keras(kind, float64, keras_float64):
     assert [s["config"]["keras_history"] for s in states] == [["encoder", 0, i + 1] for i in range(len(states))]
 
 
+def bidirectional_encoder_decoder(api, kind, dtype=None):
+    """Bidirectional with return_state: an LSTM encoder's two directions' states joined to start an LSTM
+    decoder; a GRU encoder's states start a Bidirectional GRU decoder direction by direction."""
+    encoder_in, decoder_in = api.Input((5, 3), dtype=dtype), api.Input((4, 2), dtype=dtype)
+    if kind == "lstm":
+        encoder = api.layers.Bidirectional(api.layers.LSTM(3, return_state=True), name="encoder")
+        _, h_f, c_f, h_b, c_b = encoder(encoder_in)
+        states = [api.layers.Concatenate()([h_f, h_b]), api.layers.Concatenate()([c_f, c_b])]
+        sequence = api.layers.LSTM(6, return_sequences=True, name="decoder")(decoder_in, initial_state=states)
+    else:
+        encoder = api.layers.Bidirectional(api.layers.GRU(3, return_state=True), merge_mode="sum", name="encoder")
+        _, h_f, h_b = encoder(encoder_in)
+        decoder = api.layers.Bidirectional(api.layers.GRU(3, return_sequences=True), name="decoder")
+        sequence = decoder(decoder_in, initial_state=[h_f, h_b])
+    return api.Model([encoder_in, decoder_in], api.layers.Dense(3, activation="softmax", name="out")(sequence))
+
+
+@needs_keras
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_bidirectional_states_equal_keras(kind, float64, keras_float64):
+    theirs, ours = (
+        bidirectional_encoder_decoder(keras, kind, "float64"),
+        bidirectional_encoder_decoder(minidl, kind, "float64"),
+    )
+    rng = np.random.default_rng(7)
+    x, y = [rng.standard_normal((8, 5, 3)), rng.standard_normal((8, 4, 2))], rng.integers(0, 3, (8, 4))
+    ours.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    theirs.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    ours.compile(minidl.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-8, rtol=1e-7, atol=1e-9)
+    from_keras = minidl.models.model_from_json(theirs.to_json())
+    from_keras.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(from_keras.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    to_keras = keras.models.model_from_json(ours.to_json())
+    to_keras.set_weights(ours.get_weights())
+    np.testing.assert_allclose(to_keras.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+
+
 @needs_keras
 def test_eager_call_with_states_equals_keras(float64, keras_float64):
     rng = np.random.default_rng(6)
@@ -399,9 +438,9 @@ def test_eager_call_with_states_equals_keras(float64, keras_float64):
             "layer 'gru.*' has 2 .*functional API",
         ),
         (
-            lambda: minidl.layers.Bidirectional(minidl.layers.LSTM(2, return_state=True)),
+            lambda: minidl.layers.Bidirectional(minidl.layers.LSTM(2))(minidl.Input((3, 1)), initial_state=[]),
             ValueError,
-            "return_state in a Bidirectional",
+            r"4 state\(s\) \(forward_h, forward_c, backward_h, backward_c\)",
         ),
     ],
 )

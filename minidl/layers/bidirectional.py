@@ -10,7 +10,7 @@ from ..serializable import keras_object, supported_arguments
 from .base import Layer
 from .gru import GRU
 from .lstm import LSTM
-from .recurrent import Recurrent
+from .recurrent import Recurrent, call_with_states
 from .simple_rnn import SimpleRNN
 
 RECURRENT_LAYERS = {cls.__name__: cls for cls in (LSTM, GRU, SimpleRNN)}  # what a config may name
@@ -46,8 +46,6 @@ class Bidirectional(Layer):
                     f"{owner}: {name} must be one of minidl's recurrent layers ({', '.join(RECURRENT_LAYERS)}), "
                     f"got {value!r}"
                 )
-        if layer.return_state or (backward_layer is not None and backward_layer.return_state):
-            raise ValueError(f"{owner}: return_state in a Bidirectional layer is not supported by minidl yet")
         if merge_mode not in MERGE_MODES:
             raise ValueError(
                 f"{owner}: merge_mode must be one of {MERGE_MODES} (None, two outputs, is not supported by "
@@ -60,9 +58,10 @@ class Bidirectional(Layer):
         self.backward_layer = backward_layer
         if self.forward_layer.go_backwards == backward_layer.go_backwards:
             raise ValueError(f"{owner}: the forward and backward layers must differ in go_backwards")
-        if self.forward_layer.return_sequences != backward_layer.return_sequences:
-            raise ValueError(f"{owner}: the forward and backward layers must agree on return_sequences")
-        self.return_sequences = self.forward_layer.return_sequences
+        for argument in ("return_sequences", "return_state"):
+            if getattr(self.forward_layer, argument) != getattr(backward_layer, argument):
+                raise ValueError(f"{owner}: the forward and backward layers must agree on {argument}")
+        self.return_sequences, self.return_state = self.forward_layer.return_sequences, self.forward_layer.return_state
 
     @property
     def directions(self) -> tuple[tuple[str, Recurrent], tuple[str, Recurrent]]:
@@ -89,27 +88,45 @@ class Bidirectional(Layer):
         return [(prefix + "layer", layer) for prefix, layer in self.directions]
 
     def compute_output_shape(self, input_shape):
-        shape = self.forward_layer.compute_output_shape(input_shape)
-        return (*shape[:-1], 2 * shape[-1]) if self.merge_mode == "concat" else shape
+        shapes = self.forward_layer.compute_output_shape(input_shape)
+        shape, states = (shapes[0], shapes[1:]) if self.return_state else (shapes, [])
+        merged = (*shape[:-1], 2 * shape[-1]) if self.merge_mode == "concat" else shape
+        return [merged, *states, *states] if self.return_state else merged
+
+    def __call__(self, x, training: bool | None = None, initial_state=None):
+        """As a recurrent layer's: `initial_state` the forward layer's states, then the backward layer's."""
+        names = [f"{prefix}{name}" for prefix, layer in self.directions for name in layer.state_names]
+        return call_with_states(self, x, training, initial_state, names, self.forward_layer.units)
 
     def forward(self, x, training=False):
+        """The merged output; with return_state [it, the forward layer's states, the backward layer's]."""
         self.share_weights()
-        y_f = self.forward_layer.forward(x, training)
-        y_b = self.backward_layer.forward(x, training)
+        x, states = (x[0], x[1:]) if isinstance(x, list) else (x, [])
+        half = len(states) // 2
+        y_f = self.forward_layer.forward([x, *states[:half]] if states else x, training)
+        y_b = self.backward_layer.forward([x, *states[half:]] if states else x, training)
+        (y_f, *states_f), (y_b, *states_b) = (y if self.return_state else [y] for y in (y_f, y_b))
         if self.return_sequences:
             y_b = y_b[:, ::-1]
         self.outputs = (y_f, y_b)
         if self.merge_mode == "concat":
-            return np.concatenate([y_f, y_b], axis=-1)
-        if self.merge_mode == "sum":
-            return y_f + y_b
-        if self.merge_mode == "ave":
-            return (y_f + y_b) / 2
-        return y_f * y_b
+            y = np.concatenate([y_f, y_b], axis=-1)
+        elif self.merge_mode == "sum":
+            y = y_f + y_b
+        elif self.merge_mode == "ave":
+            y = (y_f + y_b) / 2
+        else:
+            y = y_f * y_b
+        return [y, *states_f, *states_b] if self.return_state else y
 
     def backward(self, grad_output):
+        state_grads: list = []
+        if self.return_state:  # [dL/dy, the forward layer's states' gradients, the backward layer's]
+            grad_output, *state_grads = grad_output
         y_f, y_b = self.outputs
-        if self.merge_mode == "concat":
+        if grad_output is None:  # only the states are read
+            g_f, g_b = np.zeros_like(y_f), np.zeros_like(y_b)
+        elif self.merge_mode == "concat":
             g_f, g_b = np.split(grad_output, 2, axis=-1)
         elif self.merge_mode in ("sum", "ave"):
             g_f = g_b = grad_output / 2 if self.merge_mode == "ave" else grad_output
@@ -117,13 +134,19 @@ class Bidirectional(Layer):
             g_f, g_b = grad_output * y_b, grad_output * y_f
         if self.return_sequences:
             g_b = g_b[:, ::-1]
-        dx = []
-        for (prefix, layer), g in zip(self.directions, (g_f, g_b)):
+        half = len(state_grads) // 2
+        dx, initial_state_grads = [], []
+        for (prefix, layer), g, g_states in zip(self.directions, (g_f, g_b), (state_grads[:half], state_grads[half:])):
             layer.need_input_grad = self.need_input_grad
-            dx.append(layer.backward(g))
+            result = layer.backward([g, *g_states] if self.return_state else g)
+            if layer.initial_states:  # [dL/dx, dL/d(its initial states)]
+                result, *grads = result
+                initial_state_grads += grads
+            dx.append(result)
             for name in layer.weight_names:
                 self.grads[prefix + name] = layer.grads[name]
-        return dx[0] + dx[1] if self.need_input_grad else None
+        input_grad = dx[0] + dx[1] if self.need_input_grad else None
+        return [input_grad, *initial_state_grads] if initial_state_grads else input_grad
 
     not_in_config = ("input_shape", "layer", "backward_layer")  # written below, as Keras's nested configs
 

@@ -3,6 +3,8 @@ after the loop. Each layer's own step, forward and backward through time, is in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import activations, constraints, regularizers
@@ -76,6 +78,39 @@ def gate_weight_gradient(a: np.ndarray, masks: np.ndarray | None, d: np.ndarray)
         return rows(a if masks is None else a * masks[0]).T @ rows(d)
     parts = zip(masks, np.split(d, len(masks), axis=-1))
     return np.concatenate([rows(a * mask).T @ rows(d_gate) for mask, d_gate in parts], axis=1)
+
+
+def check_state(layer: Layer, shape: tuple, batch: int | None, units: int) -> None:
+    if len(shape) != 2 or shape[1] != units or (batch is not None and shape[0] != batch):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': each initial state must be (batch, units) = "
+            f"({'batch' if batch is None else batch}, {units}), got {format_shape(shape)}"
+        )
+
+
+def call_with_states(layer: Layer, x, training: bool | None, initial_state, names: Sequence[str], units: int):
+    """layer(x, initial_state=...) for a recurrent layer (or a Bidirectional, its states the two
+    directions'): the states checked, then a symbolic call recording them as the keyword's inputs, or the
+    forward pass on [x, *states]."""
+    if initial_state is None:
+        return Layer.__call__(layer, x, training)
+    states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+    if len(states) != len(names):
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}': initial_state must be {len(names)} state(s) "
+            f"({', '.join(names)}), each (batch, {units}); got {len(states)}"
+        )
+    if is_symbolic(x) or is_symbolic(states):
+        if not (is_symbolic(x) and is_symbolic(states)):
+            raise TypeError(
+                f"{type(layer).__name__} '{layer.name}': x and initial_state must be both symbolic tensors "
+                "or both arrays"
+            )
+        for state in states:
+            check_state(layer, state.shape, None, units)
+        return layer._call_symbolic(x, training, keyword_inputs=("initial_state", states))
+    x = layer.prepared(x)
+    return layer.forward([x, *(np.asarray(state, dtype=x.dtype) for state in states)], bool(training))
 
 
 class Recurrent(Layer):
@@ -198,37 +233,12 @@ class Recurrent(Layer):
     def __call__(self, x, training: bool | None = None, initial_state=None):
         """As Layer's; `initial_state`: the states to start from instead of zeros, a list (an LSTM's
         [h_0, c_0]) of arrays or of symbolic tensors, each (N, units)."""
-        if initial_state is None:
-            return super().__call__(x, training)
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        if len(states) != len(self.state_names):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': initial_state must be {len(self.state_names)} state(s) "
-                f"({', '.join(self.state_names)}), each (batch, {self.units}); got {len(states)}"
-            )
-        if is_symbolic(x) or is_symbolic(states):
-            if not (is_symbolic(x) and is_symbolic(states)):
-                raise TypeError(
-                    f"{type(self).__name__} '{self.name}': x and initial_state must be both symbolic tensors "
-                    "or both arrays"
-                )
-            for state in states:
-                self.check_state(state.shape, None)
-            return self._call_symbolic(x, training, keyword_inputs=("initial_state", states))
-        x = self.prepared(x)
-        return self.forward([x, *(np.asarray(state, dtype=x.dtype) for state in states)], bool(training))
-
-    def check_state(self, shape: tuple, batch: int | None) -> None:
-        if len(shape) != 2 or shape[1] != self.units or (batch is not None and shape[0] != batch):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': each initial state must be (batch, units) = "
-                f"({'batch' if batch is None else batch}, {self.units}), got {format_shape(shape)}"
-            )
+        return call_with_states(self, x, training, initial_state, self.state_names, self.units)
 
     def forward(self, x, training=False):
         x, states = (x[0], x[1:]) if isinstance(x, list) else (x, [])
         for state in states:
-            self.check_state(state.shape, len(x))
+            check_state(self, state.shape, len(x), self.units)
         self.initial_states = [state.astype(x.dtype, copy=False) for state in states] or None
         self.x = x[:, ::-1] if self.go_backwards else x
         self.input_masks, self.recurrent_masks = self.dropout_masks(x) if training else (None, None)
