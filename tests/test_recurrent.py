@@ -351,24 +351,30 @@ def encoder_decoder(api, kind, dtype=None):
     return api.Model([encoder_in, decoder_in], api.layers.Dense(3, activation="softmax", name="out")(sequence))
 
 
-@needs_keras
-@pytest.mark.parametrize("kind", STATEFUL)
-def test_encoder_decoder_equals_keras(kind, float64, keras_float64):
-    theirs, ours = encoder_decoder(keras, kind, "float64"), encoder_decoder(minidl, kind, "float64")
-    rng = np.random.default_rng(4)
+def assert_encoder_decoder_as_keras(ours, theirs, rng) -> None:
+    """float64 encoder-decoders (inputs (5, 3) and (4, 2), 3 classes per step), ours given Keras's weights:
+    the same predictions, three Adam steps alike, and each framework's config rebuilt in the other
+    predicting the same."""
     x, y = [rng.standard_normal((8, 5, 3)), rng.standard_normal((8, 4, 2))], rng.integers(0, 3, (8, 4))
     ours.set_weights(theirs.get_weights())
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
     theirs.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     ours.compile(minidl.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-8, rtol=1e-7, atol=1e-9)
-    # the configs both ways: Keras's initial_state keyword and its outputs' indices ("encoder", 0, 1)
     from_keras = minidl.models.model_from_json(theirs.to_json())
     from_keras.set_weights(theirs.get_weights())
     np.testing.assert_allclose(from_keras.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
     to_keras = keras.models.model_from_json(ours.to_json())
     to_keras.set_weights(ours.get_weights())
     np.testing.assert_allclose(to_keras.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+
+
+@needs_keras
+@pytest.mark.parametrize("kind", STATEFUL)
+def test_encoder_decoder_equals_keras(kind, float64, keras_float64):
+    theirs, ours = encoder_decoder(keras, kind, "float64"), encoder_decoder(minidl, kind, "float64")
+    assert_encoder_decoder_as_keras(ours, theirs, np.random.default_rng(4))
+    # the configs: Keras's initial_state keyword and its outputs' indices ("encoder", 0, 1)
     decoder_call = [e for e in json.loads(ours.to_json())["config"]["layers"] if e["name"] == "decoder"][0]
     states = decoder_call["inbound_nodes"][0]["kwargs"]["initial_state"]
     assert [s["config"]["keras_history"] for s in states] == [["encoder", 0, i + 1] for i in range(len(states))]
@@ -398,19 +404,7 @@ def test_bidirectional_states_equal_keras(kind, float64, keras_float64):
         bidirectional_encoder_decoder(keras, kind, "float64"),
         bidirectional_encoder_decoder(minidl, kind, "float64"),
     )
-    rng = np.random.default_rng(7)
-    x, y = [rng.standard_normal((8, 5, 3)), rng.standard_normal((8, 4, 2))], rng.integers(0, 3, (8, 4))
-    ours.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
-    theirs.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    ours.compile(minidl.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    assert_steps_equal_keras(ours, theirs, x, y, loss_rel=1e-8, rtol=1e-7, atol=1e-9)
-    from_keras = minidl.models.model_from_json(theirs.to_json())
-    from_keras.set_weights(theirs.get_weights())
-    np.testing.assert_allclose(from_keras.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
-    to_keras = keras.models.model_from_json(ours.to_json())
-    to_keras.set_weights(ours.get_weights())
-    np.testing.assert_allclose(to_keras.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-10, atol=1e-12)
+    assert_encoder_decoder_as_keras(ours, theirs, np.random.default_rng(7))
 
 
 @needs_keras
