@@ -158,8 +158,8 @@ UNUSED_KERAS_ARGUMENTS: dict[str, object] = {
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
-# meaningful only with an argument above set, or with inputs minidl does not have (masks), or a GPU
-IGNORED_KERAS_ARGUMENTS = {"renorm_momentum", "ema_momentum", "use_cudnn", "zero_output_for_mask"}
+# meaningful only with an argument above set, or on a GPU
+IGNORED_KERAS_ARGUMENTS = {"renorm_momentum", "ema_momentum", "use_cudnn"}
 
 
 def supported_arguments(owner: str, config: dict[str, Any], arguments: set[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ Every parameter gradient and the input gradient are compared with what `backward
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -55,9 +56,11 @@ def check_layer_gradients(
     eps: float = 1e-6,
     seed: int = 0,
     return_details: bool = False,
+    mask: np.ndarray | None = None,
 ) -> float | dict[str, float]:
     """Worst relative error between `backward` and central differences, over the input gradient and
-    every parameter gradient (a dict of errors by name with return_details=True).
+    every parameter gradient (a dict of errors by name with return_details=True); `mask`: the input's
+    mask (minidl.masking), for a layer that takes one.
 
     The layer is built (or converted) to float64. Random layers (Dropout) draw the same numbers on
     every forward pass: their Generators are reset to one saved state before each pass.
@@ -78,7 +81,8 @@ def check_layer_gradients(
     def forward(inputs: np.ndarray) -> np.ndarray:
         for path, generator in generators.items():
             _set_path(layer, path, copy.deepcopy(generator))
-        return layer.forward(inputs, training=training)
+        run: Any = layer.forward  # a forward that takes the mask
+        return run(inputs, training=training) if mask is None else run(inputs, training=training, mask=mask)
 
     projection = np.random.default_rng(seed).standard_normal(forward(x).shape)
 

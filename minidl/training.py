@@ -22,6 +22,7 @@ from . import metrics as metrics_module
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .layers.base import Layer
 from .losses import Loss
+from .losses.base import masked_weights
 from .losses.outputs import OutputLosses
 from .metrics import Mean
 
@@ -67,7 +68,8 @@ def train_step(
     state = [array for layer in model.leaf_layers for array in layer.state.values()]
     state_before = [array.copy() for array in state]  # tiny: BatchNormalization's (C,) statistics, if any
     y_pred = model.forward(x, training=True)
-    loss = model.loss.forward(y, y_pred, sample_weight) + regularization_loss(model.leaf_layers)
+    mask = model.output_mask  # the output's mask, if the model carries masks (minidl.masking)
+    loss = model.loss.forward(y, y_pred, sample_weight, mask) + regularization_loss(model.leaf_layers)
     loss += activity_loss(model.leaf_layers)
     if not math.isfinite(loss):  # checked before the update: the weights stay the last good ones
         for array, before in zip(state, state_before):
@@ -81,7 +83,7 @@ def train_step(
     for layer in model.leaf_layers:  # as Keras's optimizer: the constraints after the update
         if layer.trainable and layer.constraints:
             layer.apply_constraints()
-    update_metrics(model, y, y_pred, sample_weight)
+    update_metrics(model, y, y_pred, sample_weight, mask)
     return loss
 
 
@@ -132,11 +134,16 @@ def as_list(model, values) -> list:
     return values.arrays if isinstance(values, data.Arrays) else values
 
 
-def update_metrics(model, y, y_pred, sample_weight: np.ndarray | None) -> None:
-    """Keras's rule: compile's `metrics` see no sample weights, its `weighted_metrics` do."""
+def update_metrics(model, y, y_pred, sample_weight: np.ndarray | None, mask=None) -> None:
+    """Keras's rule: compile's `metrics` see no sample weights, its `weighted_metrics` do; a metric that
+    averages per-sample values (MeanMetricWrapper: the accuracies...) weighs them by the output's mask."""
     targets, outputs = as_list(model, y), as_list(model, y_pred)
+    masks = [None] * len(outputs) if mask is None else as_list(model, mask)
     for metric, (output, weighted) in zip(model.metrics, model.metric_roles):
-        metric.update_state(targets[output], outputs[output], sample_weight if weighted else None)
+        weight = sample_weight if weighted else None
+        if masks[output] is not None and isinstance(metric, metrics_module.MeanMetricWrapper):
+            weight = masked_weights(weight, masks[output], "sum")
+        metric.update_state(targets[output], outputs[output], weight)
 
 
 def batch_losses(model, loss: float) -> Logs:
@@ -323,9 +330,9 @@ def evaluate(
         callbacks.on_test_batch_begin(step)
         xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
         y_pred = forward(xb)
-        batch_loss = model.loss.forward(yb, y_pred, wb) + activity_loss(model.leaf_layers)
+        batch_loss = model.loss.forward(yb, y_pred, wb, model.output_mask) + activity_loss(model.leaf_layers)
         update_means(loss_means, batch_losses(model, batch_loss), len(xb))
-        update_metrics(model, yb, y_pred, wb)
+        update_metrics(model, yb, y_pred, wb, model.output_mask)
         callbacks.on_test_batch_end(step, logs_of(model, loss_means))
     logs = logs_of(model, loss_means)
     logs["loss"] += regularization_loss(model.leaf_layers)

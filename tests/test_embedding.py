@@ -1,5 +1,6 @@
 """Embedding: the table's gradient (repeated tokens add up) against central differences in float64, the
-forward pass and the gradient equal to TensorFlow's, and clear errors for bad indices."""
+forward pass and the gradient equal to TensorFlow's, and clear errors for bad indices (mask_zero: see
+test_masking)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,6 @@ def test_bad_indices_name_the_layer():
     layer = minidl.layers.Embedding(10, 3, name="words")
     with pytest.raises(ValueError, match=r"Embedding 'words': index 10 is out of range 0\.\.9"):
         layer(np.array([[1, 10]]))
-    with pytest.raises(ValueError, match="mask_zero=True .* not supported"):
-        minidl.layers.Embedding(10, 3, mask_zero=True)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="needs TensorFlow")

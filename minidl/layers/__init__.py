@@ -19,6 +19,7 @@ from .group_normalization import GroupNormalization
 from .gru import GRU
 from .layer_normalization import LayerNormalization, UnitNormalization
 from .lstm import LSTM
+from .masking import Masking
 from .merge import (
     Add,
     Average,
@@ -110,6 +111,7 @@ __all__ = [
     "BatchNormalization",
     "Dropout",
     "Embedding",
+    "Masking",
     "Normalization",
     "RandomFlip",
     "RandomRotation",

@@ -54,6 +54,8 @@ class ElementwiseActivationLayer(Layer):
     Backward: dL/dx = dL/dy * f'(x) (f' from x and y, kept from forward).   Shapes: any, unchanged.
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     fused_with_loss = False  # set by the training loop: a sigmoid's input gradient came from the loss
     not_in_config = ("function",)  # made by the subclass from its own arguments
 
@@ -88,6 +90,8 @@ class ReLU(Layer):
     `overwrite_input`: set by a layer that owns its activation (Dense, Conv2D), whose pre-activation
     array nobody else reads: y is then written over x, saving an allocation and a pass over memory.
     """
+
+    supports_masking = True  # passes its input's mask on (minidl.masking)
 
     overwrite_input = False
 
@@ -149,6 +153,8 @@ class PReLU(Layer):
                dL/dx     = dL/dy * (1 if x > 0 else alpha)
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(
         self,
         alpha_initializer="zeros",
@@ -203,6 +209,8 @@ class Softmax(Layer):
     from the logits); the training loop then sets `fused_with_loss` and this backward passes it through.
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
@@ -242,6 +250,8 @@ class Linear(Layer):
 class Activation(Layer):
     """Keras's Activation layer: applies the named (or given) activation, e.g. Activation("tanh").
     Forward and backward are the activation's own (see `get`)."""
+
+    supports_masking = True  # passes its input's mask on (minidl.masking)
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

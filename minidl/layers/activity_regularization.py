@@ -17,6 +17,8 @@ class ActivityRegularization(Layer):
     Shapes: any (N, ...), unchanged.   No parameters.
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.regularizer = L1L2(l1, l2)  # checks l1, l2 >= 0

@@ -104,7 +104,8 @@ class Layer:
         return input_shape
 
     def forward(self, x: Any, training: bool = False) -> np.ndarray:
-        """The output; a layer written Keras's way defines `call(inputs, training=None)` instead."""
+        """The output; a layer written Keras's way defines `call(inputs, training=None)` instead (with
+        `mask=None` too, to get its input's mask: see minidl.masking)."""
         if type(self).call is not Layer.call:
             return self.call(x, training=training)
         raise NotImplementedError(f"{type(self).__name__} must implement forward (or Keras's call)")
@@ -125,6 +126,19 @@ class Layer:
         its argument). minidl.inference runs it on a convolution's chunks while they are in cache. None
         (the default): no such function, the layer runs on whole batches."""
         return None
+
+    # Keras's masks (minidl.masking): a forward that takes `mask=` gets its input's mask, (N, T) booleans.
+    supports_masking = False  # whether the output has a mask: compute_mask's (else the mask ends here)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output's mask, for a layer that supports masking: by default its input's (Keras's)."""
+        return mask
+
+    @property
+    def makes_masks(self) -> bool:
+        """Whether this layer may start a mask (Embedding(mask_zero=True), Masking): only a model holding
+        one runs its layers with masks."""
+        return False
 
     # ----------------------------------------------------------------- machinery
     def __call__(self, x, training: bool | None = None):

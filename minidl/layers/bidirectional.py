@@ -35,7 +35,10 @@ class Bidirectional(Layer):
     forward layer's, then the backward layer's (Keras's order). Backward, with g = dL/dy:
         concat: g_f, g_b = the two halves of g;   sum: g, g;   ave: g / 2, g / 2;   mul: g y_b, g y_f
     (g_b flipped in time with return_sequences), then dL/dx = the two layers' input gradients added.
+    A mask (minidl.masking) goes to both layers; with return_sequences their masked steps' outputs are 0.
     """
+
+    supports_masking = True
 
     def __init__(self, layer: Recurrent, merge_mode: str = "concat", backward_layer: Recurrent | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -62,6 +65,8 @@ class Bidirectional(Layer):
             if getattr(self.forward_layer, argument) != getattr(backward_layer, argument):
                 raise ValueError(f"{owner}: the forward and backward layers must agree on {argument}")
         self.return_sequences, self.return_state = self.forward_layer.return_sequences, self.forward_layer.return_state
+        for direction in (self.forward_layer, backward_layer):  # Keras's: masked steps' outputs are 0
+            direction.zero_output_for_mask = self.return_sequences
 
     @property
     def directions(self) -> tuple[tuple[str, Recurrent], tuple[str, Recurrent]]:
@@ -98,13 +103,17 @@ class Bidirectional(Layer):
         names = [f"{prefix}{name}" for prefix, layer in self.directions for name in layer.state_names]
         return call_with_states(self, x, training, initial_state, names, self.forward_layer.units)
 
-    def forward(self, x, training=False):
+    def compute_mask(self, inputs, mask=None):
+        output_mask = mask if self.return_sequences else None
+        return [output_mask, *[None] * 2 * len(self.forward_layer.state_names)] if self.return_state else output_mask
+
+    def forward(self, x, training=False, mask=None):
         """The merged output; with return_state [it, the forward layer's states, the backward layer's]."""
         self.share_weights()
         x, states = (x[0], x[1:]) if isinstance(x, list) else (x, [])
         half = len(states) // 2
-        y_f = self.forward_layer.forward([x, *states[:half]] if states else x, training)
-        y_b = self.backward_layer.forward([x, *states[half:]] if states else x, training)
+        y_f = self.forward_layer.forward([x, *states[:half]] if states else x, training, mask)
+        y_b = self.backward_layer.forward([x, *states[half:]] if states else x, training, mask)
         (y_f, *states_f), (y_b, *states_b) = (y if self.return_state else [y] for y in (y_f, y_b))
         if self.return_sequences:
             y_b = y_b[:, ::-1]

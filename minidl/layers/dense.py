@@ -19,6 +19,8 @@ class Dense(ActivatedLayer):
         dL/dx      = g kernel^T     (N, in)
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(
         self,
         units: int,

@@ -31,6 +31,8 @@ class Dropout(Layer):
     Generator (`seed` fixes it; None draws from the global one, which `minidl.set_seed` fixes).
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if noise_shape is not None:

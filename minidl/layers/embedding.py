@@ -16,7 +16,10 @@ class Embedding(Layer):
     Backward: the gradient of each row is the sum of the gradients at every position holding its index,
         dL/dembeddings[v] = sum_{(n, t): x[n, t] = v} dL/dy[n, t]      (V, D), zero for unseen tokens
     computed as one sparse-dense product; x gets no gradient (indices are not differentiable).
+    With mask_zero=True index 0 is padding: the output's mask is x != 0 (minidl.masking).
     """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -33,10 +36,8 @@ class Embedding(Layer):
         for argument, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Embedding '{self.name}': {argument} must be a positive integer, got {value!r}")
-        if mask_zero:
-            raise ValueError(f"Embedding '{self.name}': mask_zero=True is not supported by minidl yet")
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        self.embeddings_initializer, self.mask_zero = embeddings_initializer, False
+        self.embeddings_initializer, self.mask_zero = embeddings_initializer, bool(mask_zero)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
 
@@ -53,6 +54,13 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
+
+    @property
+    def makes_masks(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs, mask=None):
+        return np.not_equal(inputs, 0) if self.mask_zero else None
 
     def forward(self, x, training=False):
         indices = np.asarray(x).astype(np.intp, copy=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..masking import sequence_mask
 from ..parallel import blockwise
 from ..shapes import format_shape
 from .base import Layer
@@ -55,9 +56,36 @@ class GlobalAveragePooling2D(GlobalPooling):
 
 
 class GlobalAveragePooling1D(GlobalAveragePooling2D):
-    """y[n, c] = mean over t of x[n, t, c].   Backward: dL/dy[n, c] / T at every t."""
+    """y[n, c] = mean over t of x[n, t, c].   Backward: dL/dy[n, c] / T at every t.
+
+    With a mask m (N, T) (minidl.masking), the mean of the unmasked steps, as Keras (NaN for a sample
+    without any):
+        y[n, c] = sum_t m[n, t] x[n, t, c] / sum_t m[n, t]      dL/dx[n, t, c] = m[n, t] dL/dy[n, c] / sum_t m[n, t]
+    """
 
     rank = 1
+    supports_masking = True  # takes the mask; its output has none
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def forward(self, x, training=False, mask=None):
+        self.mask = None if mask is None else sequence_mask(x, mask, f"GlobalAveragePooling1D '{self.name}'")
+        if self.mask is None:
+            return super().forward(x, training)
+        self.input_shape_seen = x.shape
+        kept = self.mask[..., None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(kept, x, 0).sum(axis=1) / kept.sum(axis=1).astype(x.dtype)
+        return y[:, None] if self.keepdims else y
+
+    def backward(self, grad_output):
+        if self.mask is None:
+            return super().backward(grad_output)
+        grad = grad_output.reshape(len(grad_output), 1, -1)
+        kept = self.mask[..., None].astype(grad.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return kept * (grad / kept.sum(axis=1, keepdims=True))
 
 
 def max_over_positions(x: np.ndarray, out: np.ndarray) -> None:

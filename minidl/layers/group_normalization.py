@@ -22,6 +22,8 @@ class GroupNormalization(Layer):
         dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sqrt(var + epsilon)
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(
         self,
         groups: int = 32,

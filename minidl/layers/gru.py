@@ -85,7 +85,7 @@ class GRU(Recurrent):
                 q_h = r * (h_previous if h_mask is None else h_previous * h_mask)  # times recurrent_kernel_h
                 h_in = x_t[:, 2 * u :] + q_h @ recurrent[:, 2 * u :]
             hh = activation(h_in)
-            self.outputs[:, t] = z * h_previous + (1 - z) * hh
+            self.outputs[:, t] = self.carry(t, z * h_previous + (1 - z) * hh, h_previous)
             self.steps.append((zr_in, z, r, h_in, hh, q_h))
 
     def backprop(self, dh_out, carry_grad=None):
@@ -96,7 +96,8 @@ class GRU(Recurrent):
         dh_next = np.zeros_like(dh_out[:, 0])
         for t in reversed(range(dh_out.shape[1])):
             zr_in, z, r, h_in, hh, q_h = self.steps[t]
-            h_previous, dh = self.previous_state(t), dh_next + dh_out[:, t]
+            h_previous = self.previous_state(t)
+            dh, dh_skip = self.split_carry(t, dh_next + dh_out[:, t])  # a masked step: all to h_{t-1}
             dz = dz_all[:, t]
             dz[:, :u] = dh * (h_previous - hh) * gate.derivative(zr_in[:, :u], z)
             a_h = dz[:, 2 * u :] = dh * (1 - z) * activation.derivative(h_in, hh)
@@ -111,6 +112,8 @@ class GRU(Recurrent):
                 dz[:, u : 2 * u] = e * h_candidate * gate.derivative(zr_in[:, u:], r)
                 through_h = e * r if h_mask is None else e * r * h_mask
                 dh_next = dh * z + gate_products_backward(dz[:, : 2 * u], zr_masks, recurrent[:, : 2 * u]) + through_h
+            if dh_skip is not None:
+                dh_next += dh_skip
         self.initial_state_grads = [dh_next]  # dL/dh_0
         self.recurrent_gradients(dz_all, dq_all)
         return self.kernel_gradients(dz_all)

@@ -19,6 +19,8 @@ class LayerNormalization(Layer):
         dL/dx = (h - mean(h) - x_hat mean(h x_hat)) / sqrt(var + epsilon)
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(
         self,
         axis=-1,
@@ -122,6 +124,8 @@ class UnitNormalization(Layer):
         y = x s,  s = min(1 / sqrt(sum x^2), 1 / epsilon).
     Backward, g = dL/dy, sums over the normalised axes: dL/dx = s (g - y sum(g y)), or s g where s was
     clipped (a norm below epsilon).   No parameters."""
+
+    supports_masking = True  # passes its input's mask on (minidl.masking)
 
     epsilon = 1e-12
 

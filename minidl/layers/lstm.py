@@ -62,11 +62,13 @@ class LSTM(Recurrent):
             c_previous = c
             c = f * c_previous + i * g
             activated_c = activation(c)
-            h = self.outputs[:, t] = o * activated_c
+            h = self.outputs[:, t] = self.carry(t, o * activated_c, h)
             self.steps.append((z, i, f, g, o, c_previous, c, activated_c))
+            c = self.carry(t, c, c_previous)
+        self.cell_state = c  # c_T
 
     def final_states(self):
-        return [self.outputs[:, -1].copy(), self.steps[-1][6].copy()]  # h_T, c_T
+        return [self.outputs[:, -1].copy(), self.cell_state.copy()]  # h_T, c_T
 
     def backprop(self, dh_out, carry_grad=None):
         u, gate, activation = self.units, self.gate_function, self.function
@@ -75,13 +77,16 @@ class LSTM(Recurrent):
         dc_next = np.zeros_like(dh_out[:, 0]) if carry_grad is None else carry_grad
         for t in reversed(range(dh_out.shape[1])):
             z, i, f, g, o, c_previous, c, activated_c = self.steps[t]
-            dh = dh_next + dh_out[:, t]
-            dc = dc_next + dh * o * activation.derivative(c, activated_c)
+            dh, dh_skip = self.split_carry(t, dh_next + dh_out[:, t])  # a masked step: all to h_{t-1}
+            dc, dc_skip = self.split_carry(t, dc_next)
+            dc = dc + dh * o * activation.derivative(c, activated_c)
             dz = dz_all[:, t]
             dz[:, :u] = dc * g * gate.derivative(z[:, :u], i)
             dz[:, u : 2 * u] = dc * c_previous * gate.derivative(z[:, u : 2 * u], f)
             dz[:, 2 * u : 3 * u] = dc * i * activation.derivative(z[:, 2 * u : 3 * u], g)
             dz[:, 3 * u :] = dh * activated_c * gate.derivative(z[:, 3 * u :], o)
             dh_next, dc_next = self.recurrent_backprop(dz), dc * f
+            if dh_skip is not None and dc_skip is not None:
+                dh_next, dc_next = dh_next + dh_skip, dc_next + dc_skip
         self.initial_state_grads = [dh_next, dc_next]  # dL/dh_0, dL/dc_0
         return self.weight_gradients(dz_all)

@@ -13,6 +13,8 @@ from .base import Layer
 class Merge(Layer):
     """Base of the element-wise merges of k >= 2 inputs of one shape."""
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def build_for(self, input_shape):
         shapes = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else None
         if not shapes or len(shapes) < 2:
@@ -37,6 +39,12 @@ class Merge(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: a step holds data where any input's does (no mask if an input has none)."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        return np.logical_or.reduce([np.asarray(m, bool) for m in mask])
 
     def __call__(self, inputs, training: bool | None = None):
         if isinstance(inputs, (list, tuple)) and not any(hasattr(x, "node") for x in inputs):
@@ -153,6 +161,21 @@ class Concatenate(Merge):
         out[axis] = sum(s[axis] for s in input_shape)
         return tuple(out)
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the masks joined as the inputs are (all True for an input without one, a mask
+        broadcast over its last axis), then any() over the last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = [
+            np.ones(x.shape, bool)
+            if m is None
+            else np.broadcast_to(np.asarray(m, bool)[..., None], x.shape)
+            if np.ndim(m) < x.ndim
+            else np.asarray(m, bool)
+            for x, m in zip(inputs, mask)
+        ]
+        return np.concatenate(full, axis=self.axis).any(axis=-1)
+
     def forward(self, inputs, training=False):
         self.sizes = [x.shape[self.axis] for x in inputs]
         return np.concatenate(inputs, axis=self.axis)
@@ -201,6 +224,9 @@ class Dot(Merge):
         second.pop(b)
         out = first + second[1:]
         return tuple(out + [1] if len(out) == 1 else out)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # Keras's: a dot product has no steps left to mask
 
     def _normalized(self, x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
         inverse_norm = np.minimum(1.0 / np.sqrt(np.sum(x * x, axis=axis, keepdims=True)), 1.0 / epsilon())

@@ -15,6 +15,8 @@ class GaussianNoise(Layer):
     """Training: y = x + e, e ~ Normal(0, stddev^2) drawn anew each call; inference: y = x.
     Backward: dL/dx = dL/dy.   No parameters. `seed` fixes the draws (None: the global generator)."""
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, stddev: float, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not stddev >= 0:
@@ -83,6 +85,8 @@ class SpatialDropout1D(SpatialDropout2D):
 class GaussianDropout(Layer):
     """Training: y = x e, e ~ Normal(1, rate / (1 - rate)) drawn anew each call for every value; inference:
     y = x. Backward: dL/dx = dL/dy e.   No parameters. `seed` fixes the draws (None: the global generator)."""
+
+    supports_masking = True  # passes its input's mask on (minidl.masking)
 
     def __init__(self, rate: float, seed=None, **kwargs):
         super().__init__(**kwargs)

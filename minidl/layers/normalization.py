@@ -88,6 +88,8 @@ class BatchNormalization(Layer):
     moving_mean, moving_variance (non-trainable, `state`).
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(
         self,
         axis: int = -1,
@@ -155,9 +157,15 @@ class BatchNormalization(Layer):
         per_chunk = max(1, CHUNK_BYTES // max(rows[:1].nbytes, 1))
         return in_chunks(lambda start, stop: work(slice(start, stop)), len(rows), per_chunk)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         # Keras: a frozen layer (trainable=False) always runs in inference mode.
         self.training_mode = bool(training) and self.trainable
+        if mask is not None and self.training_mode:  # inference uses the moving statistics: no mask needed
+            raise NotImplementedError(
+                f"BatchNormalization '{self.name}': minidl does not take the batch statistics over the unmasked "
+                f"steps of a masked input (mask {np.shape(mask)}, input {x.shape}) as Keras does; put it before "
+                "the layer that starts the mask, or use LayerNormalization"
+            )
         self.sample_shape = x.shape[1:]
         rows = x.reshape(len(x), -1)  # (N, L): one row per sample; per-channel values via _per_position
         if not self.training_mode:

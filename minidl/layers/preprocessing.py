@@ -19,6 +19,8 @@ class Normalization(Layer):
     Backward: dL/dx = dL/dy / max(sqrt(variance), epsilon)   (invert: times it).
     """
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, axis: int | Sequence[int] | None = -1, mean=None, variance=None, invert: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis or ())

@@ -10,6 +10,7 @@ import numpy as np
 from .. import activations, constraints, regularizers
 from ..arguments import check_fraction
 from ..backend import make_rng
+from ..masking import sequence_mask
 from ..shapes import format_shape
 from .base import Layer
 from .dropout import dropout_mask
@@ -132,6 +133,11 @@ class Recurrent(Layer):
     them instead of zeros, and their gradients come back after dL/dx; with return_state the output is
     [output, h_T] ([output, h_T, c_T]), the states' gradients joining the last step's.
 
+    Masks (minidl.masking; Keras's): with a mask m (N, T) a masked step leaves the states as they were,
+    h_t = h_{t-1} (and c_t = c_{t-1}), which the step's `carry` does; its output is the last unmasked
+    step's h (0 before the first one), or 0 with zero_output_for_mask (a Bidirectional's, with
+    return_sequences). Backward, `split_carry` sends a masked step's state gradient straight to t - 1.
+
     A subclass writes `run(x)`, which fills self.outputs (N, T, u) with every h_t and keeps what its
     backward needs, and `backprop(dL/dh_t for every t, dL/dc_T)`, which returns dL/dx (or None) and leaves
     the initial states' gradients in self.initial_state_grads. The gradients that do not depend on the step
@@ -144,6 +150,7 @@ class Recurrent(Layer):
     gates = 1
     state_names: tuple[str, ...] = ("h",)  # the states a step carries (an LSTM's: h and c)
     keras_cell = "cell"  # Keras's files keep the weights in the layer's cell (minidl.saving)
+    supports_masking = True  # takes a mask; passes it on with return_sequences
 
     def __init__(
         self,
@@ -165,6 +172,7 @@ class Recurrent(Layer):
         return_state: bool = False,
         go_backwards: bool = False,
         unroll: bool = False,
+        zero_output_for_mask: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -187,6 +195,9 @@ class Recurrent(Layer):
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.step_mask: np.ndarray | None = None  # the last forward's mask (N, T), in the steps' order
+        self.output_kept: np.ndarray | None = None  # where the output sequence holds h_t, not 0 (with a mask)
         self.initial_states: list[np.ndarray] | None = None  # the last forward pass's, if given
         self.initial_state_grads: list[np.ndarray] = []
 
@@ -235,18 +246,43 @@ class Recurrent(Layer):
         [h_0, c_0]) of arrays or of symbolic tensors, each (N, units)."""
         return call_with_states(self, x, training, initial_state, self.state_names, self.units)
 
-    def forward(self, x, training=False):
+    def compute_mask(self, inputs, mask=None):
+        """Keras's: the input's mask with return_sequences, else none; none for the states."""
+        output_mask = mask if self.return_sequences else None
+        return [output_mask, *[None] * len(self.state_names)] if self.return_state else output_mask
+
+    def forward(self, x, training=False, mask=None):
         x, states = (x[0], x[1:]) if isinstance(x, list) else (x, [])
         for state in states:
             check_state(self, state.shape, len(x), self.units)
         self.initial_states = [state.astype(x.dtype, copy=False) for state in states] or None
         self.x = x[:, ::-1] if self.go_backwards else x
+        self.step_mask = None if mask is None else sequence_mask(x, mask, f"{type(self).__name__} '{self.name}'")
+        if self.step_mask is not None and self.go_backwards:
+            self.step_mask = self.step_mask[:, ::-1]
         self.input_masks, self.recurrent_masks = self.dropout_masks(x) if training else (None, None)
         n, steps, _ = x.shape
-        self.outputs = np.empty((n, steps, self.units), x.dtype)  # every h_t, for the backward too
+        self.outputs = np.empty((n, steps, self.units), x.dtype)  # every h_t (the state), for the backward too
         self.run(self.x)
-        output = self.outputs if self.return_sequences else self.outputs[:, -1].copy()
+        sequence, self.output_kept = self.outputs, None
+        if self.step_mask is not None:
+            kept = self.step_mask  # with zero_output_for_mask; else from the first unmasked step on
+            self.output_kept = kept if self.zero_output_for_mask else np.logical_or.accumulate(kept, axis=1)
+            sequence = np.where(self.output_kept[..., None], self.outputs, 0).astype(x.dtype, copy=False)
+        output = sequence if self.return_sequences else sequence[:, -1].copy()
         return [output, *self.final_states()] if self.return_state else output
+
+    def carry(self, t: int, new: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """A state after step t: `new`, or `previous` for the samples whose step t is masked."""
+        return new if self.step_mask is None else np.where(self.step_mask[:, t, None], new, previous)
+
+    def split_carry(self, t: int, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A state's gradient after step t, split into the step's own (0 where masked) and what a masked
+        step carries straight to step t - 1 (None without a mask)."""
+        if self.step_mask is None:
+            return grad, None
+        kept = self.step_mask[:, t, None]
+        return np.where(kept, grad, 0), np.where(kept, 0, grad)
 
     def final_states(self) -> list[np.ndarray]:
         """The states after the last step: [h_T] (an LSTM adds c_T)."""
@@ -262,6 +298,8 @@ class Recurrent(Layer):
             dh = np.zeros(self.outputs.shape, self.outputs.dtype)
             if grad_output is not None:
                 dh[:, -1] = grad_output
+        if self.output_kept is not None:  # the output held 0, not the state, at these steps
+            dh = np.where(self.output_kept[..., None], dh, 0).astype(dh.dtype, copy=False)
         if state_grads and state_grads[0] is not None:
             dh[:, -1] += state_grads[0]
         dx = self.backprop(dh, state_grads[1] if len(state_grads) > 1 else None)

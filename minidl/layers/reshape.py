@@ -70,6 +70,8 @@ class Rescaling(Layer):
     """y = x scale + offset (Keras's preprocessing layer, e.g. Rescaling(1 / 255)); the input is cast to
     the layer's float dtype first.   Backward: dL/dx = dL/dy scale.   No parameters."""
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, scale: float, offset: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale, self.offset = scale, offset
@@ -109,6 +111,8 @@ class RepeatVector(Layer):
 
 class Identity(Layer):
     """y = x; dL/dx = dL/dy.   No parameters (a placeholder in a model, as Keras's)."""
+
+    supports_masking = True  # passes its input's mask on (minidl.masking)
 
     def forward(self, x, training=False):
         return x

@@ -34,15 +34,14 @@ class SimpleRNN(Recurrent):
             a = self.pre_activations[:, t]
             if t > 0 or self.initial_states:  # a zero h_0 adds nothing
                 a += self.recurrent_product(self.previous_state(t))
-            self.outputs[:, t] = self.function(a)
+            self.outputs[:, t] = self.carry(t, self.function(a), self.previous_state(t))
 
     def backprop(self, dh_out, carry_grad=None):
         dz_all = np.empty_like(dh_out)
         dh_next = np.zeros_like(dh_out[:, 0])
         for t in reversed(range(dh_out.shape[1])):
-            dz = dz_all[:, t] = (dh_next + dh_out[:, t]) * self.function.derivative(
-                self.pre_activations[:, t], self.outputs[:, t]
-            )
-            dh_next = self.recurrent_backprop(dz)
+            dh, dh_skip = self.split_carry(t, dh_next + dh_out[:, t])  # a masked step: all to h_{t-1}
+            dz = dz_all[:, t] = dh * self.function.derivative(self.pre_activations[:, t], self.outputs[:, t])
+            dh_next = self.recurrent_backprop(dz) if dh_skip is None else self.recurrent_backprop(dz) + dh_skip
         self.initial_state_grads = [dh_next]  # dL/dh_0
         return self.weight_gradients(dz_all)

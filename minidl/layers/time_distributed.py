@@ -18,6 +18,8 @@ class TimeDistributed(Layer):
     file layout, under "layer"). Backward: the wrapped layer's, on dL/dy as (N T, ...); its weight
     gradients are sums over the samples and steps alike."""
 
+    supports_masking = True  # passes its input's mask on (minidl.masking)
+
     def __init__(self, layer: Layer, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(layer, Layer):

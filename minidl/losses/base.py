@@ -8,7 +8,9 @@ A loss subclass gives two things for one batch (y_true, y_pred of shape (N, ...,
 and the base class does the rest, as Keras's `Loss.__call__`: with weights w (sample_weight, default 1),
     "sum_over_batch_size": L = sum(w l) / count(l)   (Keras's default: the count, not the weights' sum)
     "sum":                 L = sum(w l)
-and dL/dy_pred = w / count * dl/dy_pred (or w * dl/dy_pred). A cross-entropy also gives
+and dL/dy_pred = w / count * dl/dy_pred (or w * dl/dy_pred). An output with a mask m (minidl.masking)
+weighs its values by m count / sum(m) as well, so that the mean is over the unmasked values (Keras's
+apply_mask; `masked_weights`). A cross-entropy also gives
 `logits_gradient()`: dL/dz for y_pred = softmax(z) or sigmoid(z) (`fuses_with`), which the training loop
 asks for when the model ends in that activation (`minidl.training.link_loss`), as Keras computes such a
 loss from the logits.
@@ -35,6 +37,22 @@ def match_ranks(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.
     if y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
         return y_true[..., 0], y_pred
     return y_true, y_pred
+
+
+def masked_weights(sample_weight, mask, reduction: str):
+    """Keras's apply_mask: the sample weights with an output's mask m (N, ...) folded in, m count(m) / sum(m)
+    for "sum_over_batch_size" (m itself for "sum", or for a metric), 0 for all where nothing is unmasked."""
+    if mask is None:
+        return sample_weight
+    mask = np.asarray(mask, dtype=bool)
+    weight = mask.astype(np.float64)
+    if reduction == "sum_over_batch_size":
+        valid = np.count_nonzero(mask)
+        weight *= mask.size / valid if valid else 0.0
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        weight *= sample_weight.reshape(sample_weight.shape + (1,) * (weight.ndim - sample_weight.ndim))
+    return weight
 
 
 class Loss:
@@ -68,9 +86,12 @@ class Loss:
         y_true, y_pred = match_ranks(np.asarray(y_true), np.asarray(y_pred))
         return self._reduce(self.values(y_true, y_pred), sample_weight)
 
-    def forward(self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
-        """The reduced loss, keeping the batch for backward()."""
+    def forward(
+        self, y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None, mask=None
+    ) -> float:
+        """The reduced loss, keeping the batch for backward(); `mask`: the output's, if it has one."""
         y_true, y_pred = match_ranks(y_true, y_pred)
+        sample_weight = masked_weights(sample_weight, mask, self.reduction)
         values = self.values(y_true, y_pred)
         self._batch = (y_true, y_pred, sample_weight, values.shape)
         return self._reduce(values, sample_weight)

@@ -26,13 +26,17 @@ class OutputLosses:
         self.name = "loss"
         self._values: dict[str, float] = {}
 
-    def forward(self, y_true, y_pred: list[np.ndarray], sample_weight: np.ndarray | None = None) -> float:
-        """L for one batch (y_true: the targets' `Arrays`), keeping each output's batch for its gradient."""
+    def forward(self, y_true, y_pred: list[np.ndarray], sample_weight: np.ndarray | None = None, mask=None) -> float:
+        """L for one batch (y_true: the targets' `Arrays`), keeping each output's batch for its gradient;
+        `mask`: the outputs' masks (a list, None where one has none), if any."""
         self._values = {}
         total = 0.0
-        for name, loss, weight, target, output in zip(self.names, self.losses, self.weights, y_true.arrays, y_pred):
+        masks = mask or [None] * len(self.losses)
+        for name, loss, weight, target, output, output_mask in zip(
+            self.names, self.losses, self.weights, y_true.arrays, y_pred, masks
+        ):
             if loss is not None:
-                value = loss.forward(target, output, sample_weight)
+                value = loss.forward(target, output, sample_weight, output_mask)
                 self._values[f"{name}_loss"] = value
                 total += weight * value
         return total

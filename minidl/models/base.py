@@ -75,6 +75,7 @@ class Model:
         self.layers: list[Layer | Model] = []  # layers, and models used as layers
         self.input_shape: Any = None  # a Shape (a list of them for several inputs)
         self.output_shape: Any = None  # a Shape (a list of them for several outputs)
+        self.output_mask: Any = None  # the last pass's output mask (a list for several outputs), minidl.masking
         self.built = False
         self.optimizer: optimizers_module.Optimizer | None = None
         self.loss: losses_module.Loss | OutputLosses | None = None

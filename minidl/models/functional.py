@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import masking
 from ..backend import floatx, unique_name
 from ..data import Arrays
 from ..inference import GraphRuns, fused_graph_runs, infer
@@ -316,11 +317,15 @@ class Functional(Model, graph=True):
     def _run(self, x, training: bool | None, fused: GraphRuns | None = None) -> np.ndarray | list[np.ndarray]:
         """The graph's pass; `fused` (predict, evaluate: see inference): layers not in training mode run as
         minidl.inference.infer, keeping nothing for a backward, and the convolutions with the nodes
-        fused after them."""
+        fused after them. A graph with a layer that starts masks runs each call with its input's mask
+        instead (minidl.masking), and keeps the outputs' in `output_mask`."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
+        masks: dict[int, Any] | None = {} if masking.carries_masks(self.instances) else None
         steps: dict[int, TrainingStep] = {}
-        if fused is None and training is not False:  # a max-pooling ahead of a ReLU, see there
+        if masks is not None:
+            fused, self.training_pass = None, {}
+        elif fused is None and training is not False:  # a max-pooling ahead of a ReLU, see there
             steps = self.training_pass = graph_training_steps(self.nodes, self.instances, self.outputs, training)
         for i, (node, instance) in enumerate(zip(self.nodes, self.instances)):
             if fused is not None and i in fused.absorbed:
@@ -332,7 +337,9 @@ class Functional(Model, graph=True):
                 run, tensor = fused.heads[i]
                 values[id(tensor)] = run(args[0])  # a convolution: one input
                 continue
-            if fused is not None and not mode:
+            if masks is not None:
+                result = self._call_masked(node, instance, arg, mode, masks)
+            elif fused is not None and not mode:
                 result = infer(instance, arg)
             elif i in steps:
                 result = steps[i].forward(args[0])  # a ReLU, a convolution or a pooling: one input
@@ -340,9 +347,23 @@ class Functional(Model, graph=True):
                 result = instance.forward(arg, training=mode)
             for tensor, value in zip(node.outputs, result if len(node.outputs) > 1 else [result]):
                 values[id(tensor)] = value
+        output_masks = [None if masks is None else masks.get(id(tensor)) for tensor in self.outputs]
+        self.output_mask = output_masks if self.multiple_outputs else output_masks[0]
         if self.multiple_outputs:
             return [values[id(tensor)] for tensor in self.outputs]
         return values[id(self.outputs[0])]
+
+    @staticmethod
+    def _call_masked(node: Node, instance: Any, arg: Any, training: bool, masks: dict[int, Any]) -> Any:
+        """A call with its input's mask (a list for several inputs), its outputs' masks kept in `masks`.
+        As Keras, a call given initial_state gets no mask."""
+        input_masks = [masks.get(id(tensor)) for tensor in node.positional_inputs]
+        mask = input_masks if len(input_masks) > 1 else input_masks[0]
+        result, output_mask = masking.masked_call(instance, arg, mask, training, give_mask=not node.keyword)
+        output_masks = output_mask if isinstance(output_mask, list) else [output_mask] * len(node.outputs)
+        for tensor, tensor_mask in zip(node.outputs, output_masks):
+            masks[id(tensor)] = tensor_mask
+        return result
 
     def forward(self, x, training: bool | None = False) -> np.ndarray | list[np.ndarray]:
         """The output (a list of them, in the outputs' order, for several) for a prepared batch."""

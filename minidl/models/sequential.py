@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import validation
+from .. import masking, validation
 from ..backend import floatx, unique_name
 from ..inference import InferencePlan
 from ..layers.base import Layer
 from ..layers.core import InputLayer, input_tensor
 from ..layers.symbolic import KerasTensor
 from ..saving.serialization import deserialize_keras_object, register_model_class, serialize_keras_object
-from ..training_steps import TrainingStep, training_steps
+from ..training_steps import TrainingStep, training_steps, whole
 from .base import Model
 
 
@@ -109,6 +109,10 @@ class Sequential(Model):
         """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
         if not training:
             return self.inference()(x)
+        if masking.carries_masks(self.layers):
+            self.training_pass = [whole(layer) for layer in self.layers]
+            return self._run_masked(x, training=True)
+        self.output_mask = None
         self.training_pass = training_steps(self.layers)  # a max-pooling ahead of a ReLU, see there
         for step in self.training_pass:
             x = step.forward(x)
@@ -165,8 +169,16 @@ class Sequential(Model):
         return model
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray]:
-        """The inference pass, planned once for the layers as they are now (see minidl.inference)."""
+        """The inference pass, planned once for the layers as they are now (see minidl.inference); with
+        masks, the layers one by one (minidl.masking)."""
+        if masking.carries_masks(self.layers):
+            return lambda x: self._run_masked(x, training=False)
+        self.output_mask = None
         return InferencePlan(self.layers)
+
+    def _run_masked(self, x: np.ndarray, training: bool) -> np.ndarray:
+        y, self.output_mask = masking.run_masked(self.layers, x, training)
+        return y
 
 
 register_model_class(Sequential)
