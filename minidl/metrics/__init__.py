@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..losses import (
+    binary_crossentropy,
+    categorical_crossentropy,
+    categorical_hinge,
+    hinge,
+    kl_divergence,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 from ..registry import Registry
 from .accuracy import (
+    Accuracy,
     BinaryAccuracy,
     CategoricalAccuracy,
     SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     TopKCategoricalAccuracy,
+    accuracy,
     binary_accuracy,
     categorical_accuracy,
     sparse_categorical_accuracy,
@@ -23,6 +34,16 @@ from .accuracy import (
 )
 from .base import Mean, MeanMetricWrapper, Metric
 from .confusion import AUC, F1Score, FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives, TruePositives
+from .loss_metrics import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
 from .regression import (
     CosineSimilarity,
     MeanAbsoluteError,
@@ -43,7 +64,24 @@ __all__ = [
     "Metric",
     "Mean",
     "MeanMetricWrapper",
+    "Accuracy",
     "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "LogCoshError",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "kl_divergence",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "accuracy",
     "CategoricalAccuracy",
     "SparseCategoricalAccuracy",
     "TopKCategoricalAccuracy",
@@ -101,6 +139,14 @@ for _metric, _aliases in (
     (Recall, ()),
     (AUC, ()),
     (F1Score, ()),
+    (BinaryCrossentropy, ()),
+    (CategoricalCrossentropy, ()),
+    (SparseCategoricalCrossentropy, ()),
+    (KLDivergence, ()),
+    (Hinge, ()),
+    (SquaredHinge, ()),
+    (CategoricalHinge, ()),
+    (LogCoshError, ("log_cosh_error",)),
 ):
     METRICS.register(_metric, aliases=_aliases)
 METRICS.register(CategoricalAccuracy, names=("accuracy", "acc"))  # resolved by the data in `resolve`
@@ -117,6 +163,14 @@ _FUNCTIONS: dict[Callable, type[Metric]] = {
     mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
     poisson: Poisson,
     cosine_similarity: CosineSimilarity,
+    accuracy: Accuracy,
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    kl_divergence: KLDivergence,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
 }
 
 

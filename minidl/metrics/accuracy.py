@@ -1,5 +1,6 @@
 """Accuracies, per sample as Keras computes them (then averaged over every sample seen):
 
+accuracy                    [y == p]  (predictions that are exactly the targets)
 binary_accuracy             mean_k [y_k == (p_k > threshold)]
 categorical_accuracy        [argmax y == argmax p]
 sparse_categorical_accuracy [y == argmax p]
@@ -12,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from .base import MeanMetricWrapper
+
+
+def accuracy(y_true, y_pred) -> np.ndarray:
+    return (np.asarray(y_true) == np.asarray(y_pred)).astype(np.float64)
 
 
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
@@ -41,6 +46,11 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
 
 def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
     return sparse_top_k_categorical_accuracy(np.argmax(y_true, axis=-1), y_pred, k)
+
+
+class Accuracy(MeanMetricWrapper):
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
 
 
 class BinaryAccuracy(MeanMetricWrapper):

@@ -53,6 +53,12 @@ class Metric:
         return cls(**supported_arguments(cls.__name__, config, set(constructor_arguments(cls, stop=object))))
 
 
+def check_last_axis(owner: str, axis: int) -> None:
+    """A metric's `axis`: minidl's compute along the last one."""
+    if axis != -1:
+        raise ValueError(f"{owner}: minidl computes it along the last axis (axis=-1), got axis={axis!r}")
+
+
 def sample_weights(sample_weight, shape: tuple) -> np.ndarray:
     """Weights broadcast to per-sample values of `shape` (ones without sample_weight)."""
     if sample_weight is None:

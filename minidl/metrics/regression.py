@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import losses
 from ..losses.base import match_ranks
-from .base import Average, MeanMetricWrapper
+from .base import Average, MeanMetricWrapper, check_last_axis
 
 
 def mean_squared_error(y_true, y_pred) -> np.ndarray:
@@ -78,7 +78,6 @@ class CosineSimilarity(MeanMetricWrapper):
     """The mean over samples of t^ . p^ (both normalised along the last axis, Keras's epsilon)."""
 
     def __init__(self, name: str = "cosine_similarity", dtype=None, axis: int = -1):
-        if axis != -1:
-            raise ValueError(f"CosineSimilarity: minidl compares along the last axis (axis=-1), got axis={axis!r}")
+        check_last_axis("CosineSimilarity", axis)
         super().__init__(cosine_similarity, name=name, dtype=dtype)
         self.axis = axis
