@@ -6,10 +6,18 @@ import operator
 
 import numpy as np
 
-from .backend import floatx
+from .backend import clear_session, floatx
 from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
 
-__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences"]
+__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences", "normalize", "clear_session"]
+
+
+def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+    """keras.utils.normalize: x divided by its `order`-norm along `axis` (a zero norm leaves zeros)."""
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
 
 
 def plot_model(model, to_file: str = "model.png", show_shapes: bool = False, dpi: int = 200, **kwargs):

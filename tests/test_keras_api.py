@@ -197,3 +197,14 @@ def test_pad_sequences_as_keras(arguments):
     ours, theirs = minidl.utils.pad_sequences(sequences, **arguments), keras.utils.pad_sequences(sequences, **arguments)
     np.testing.assert_array_equal(ours, theirs)
     assert ours.dtype == theirs.dtype
+
+
+@needs_keras
+@pytest.mark.parametrize("order", [1, 2])
+def test_normalize_as_keras(order):
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    x[1] = 0  # a zero row stays zero
+    expected = keras.utils.normalize(x, order=order)
+    np.testing.assert_allclose(minidl.utils.normalize(x, order=order), expected, rtol=1e-12)
+    columns = minidl.utils.normalize(x, axis=0)  # Keras's own fails here on arrays (its norm keeps the wrong axis)
+    np.testing.assert_allclose(np.linalg.norm(columns, axis=0), 1.0, rtol=1e-12)
