@@ -83,6 +83,9 @@ class Registry(Generic[T]):
         """The names to show (each class is also found by its class name)."""
         return sorted(self._shown)
 
+    def knows(self, name: str) -> bool:
+        return self._key(name) in self._makers
+
     def get(self, identifier: object) -> T:
         """A new object for a registered name, or an instance of the kind itself."""
         if isinstance(identifier, self.base):

@@ -8,8 +8,33 @@ import numpy as np
 
 from .backend import clear_session, floatx
 from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
+from .saving import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 
-__all__ = ["to_categorical", "set_random_seed", "plot_model", "pad_sequences", "normalize", "clear_session"]
+__all__ = [
+    "to_categorical",
+    "set_random_seed",
+    "plot_model",
+    "pad_sequences",
+    "normalize",
+    "clear_session",
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+]
 
 
 def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:

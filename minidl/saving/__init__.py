@@ -10,17 +10,32 @@ from .npz import (
     restore_optimizer_state,
     save_weights,
 )
+from .object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from .serialization import deserialize_keras_object, serialize_keras_object
 
 
-def model_from_json(json_string: str):
+def model_from_json(json_string: str, custom_objects=None):
     """The model (not built with weights from a file: freshly initialised) of `model.to_json()`."""
     import json
 
-    return deserialize_keras_object(json.loads(json_string))
+    with CustomObjectScope(custom_objects):
+        return deserialize_keras_object(json.loads(json_string))
 
 
 __all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
     "OptimizerState",
     "architecture",
     "check_weights_filename",

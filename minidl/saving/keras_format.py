@@ -32,6 +32,7 @@ from ..io import atomic_write
 from ..optimizers import Nadam, Optimizer
 from ..registry import snake_case
 from .npz import _json_array, random_states, random_stream
+from .object_registration import CustomObjectScope
 from .serialization import deserialize_keras_object, serialize_keras_object
 
 KERAS_VERSION = "3.15.1"  # the Keras whose layout these files follow
@@ -349,9 +350,13 @@ def read_archive(filepath: str | os.PathLike) -> dict[str, bytes]:
 
 def load_model(filepath: str | os.PathLike, custom_objects=None, compile: bool = True, safe_mode: bool = True):
     """keras.saving.load_model for .keras archives written by Keras 3 or minidl: the model from its
-    config, its weights, and (compile=True) its compile configuration with the optimiser's state."""
-    if custom_objects:
-        raise ValueError("load_model: custom_objects are not supported: minidl never runs code from a file")
+    config, its weights, and (compile=True) its compile configuration with the optimiser's state.
+    custom_objects: {name: your class or function} that the config names (see object_registration)."""
+    with CustomObjectScope(custom_objects):
+        return _load_model(filepath, compile, safe_mode)
+
+
+def _load_model(filepath: str | os.PathLike, compile: bool, safe_mode: bool):
     if not safe_mode:
         raise ValueError("load_model: safe_mode=False is not supported: minidl never runs code from a file")
     name = os.fspath(filepath)
