@@ -495,3 +495,52 @@ def softmax(x, axis=-1):
     x = np.asarray(x)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """x - max x - log sum exp(x - max x) along `axis`: log(softmax(x)) without its underflow."""
+    x = np.asarray(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else default_value (Keras's)."""
+    x = np.asarray(x)
+    return np.where(x > threshold, x, np.asarray(default_value, dtype=x.dtype))
+
+
+def get(identifier):
+    """keras.activations.get: the function of a name ("relu"), None as linear, a callable as itself."""
+    if identifier is None:
+        return linear
+    if callable(identifier):
+        return identifier
+    function = globals().get(identifier) if isinstance(identifier, str) else None
+    if not isinstance(identifier, str) or not callable(function) or identifier not in KERAS_FUNCTIONS:
+        raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
+    return function
+
+
+def serialize(activation) -> str:
+    """keras.activations.serialize of one of these functions: its name."""
+    name = getattr(activation, "__name__", None)
+    if name not in KERAS_FUNCTIONS or globals()[name] is not activation:
+        raise ValueError(f"activations.serialize: {activation!r} is not one of minidl's activation functions")
+    return name
+
+
+def deserialize(config, custom_objects=None):
+    """keras.activations.deserialize: the function of a name (or of Keras's {"config": name} form)."""
+    name = config.get("config") if isinstance(config, dict) else config
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return get(name)
+
+
+KERAS_FUNCTIONS = {
+    *(name for name in ELEMENTWISE),
+    "softmax",
+    "log_softmax",
+    "threshold",
+}

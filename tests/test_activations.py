@@ -3,6 +3,8 @@ central differences and against TensorFlow's gradient, and the names Dense and C
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -212,3 +214,18 @@ def test_relu_in_blocks_equals_maximum_with_zero(dtype):
     np.testing.assert_array_equal(in_place, expected)
     strided = x[::3]
     np.testing.assert_array_equal(relu(strided, np.empty_like(strided)), np.maximum(strided, 0))
+
+
+def test_get_serialize_and_the_other_functions_as_keras():
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("needs TensorFlow")
+    keras = pytest.importorskip("keras")
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    for name in sorted(minidl.activations.KERAS_FUNCTIONS - {"threshold"}):
+        ours = minidl.activations.get(name)
+        assert minidl.activations.deserialize(minidl.activations.serialize(ours)) is ours
+        np.testing.assert_allclose(ours(x), keras.activations.get(name)(x), rtol=1e-6, atol=1e-8, err_msg=name)
+    np.testing.assert_array_equal(minidl.activations.threshold(x, 0.2, -1.0), keras.activations.threshold(x, 0.2, -1.0))
+    assert minidl.activations.get(None) is minidl.activations.linear
+    with pytest.raises(ValueError, match="Could not interpret activation function identifier: 'nope'"):
+        minidl.activations.get("nope")
