@@ -10,6 +10,7 @@ import numpy as np
 from keras import layers
 
 TOLERANCES = {"classifier_accuracy": 0.05, "tagger_accuracy": 0.05}
+# 1.0 / 0.994-0.996 (2-core AMD EPYC, OpenBLAS SkylakeX: minidl 1.8 s, Keras 15 s for the whole program)
 
 rng = np.random.default_rng(0)
 vocabulary, length = 20, 20
