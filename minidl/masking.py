@@ -66,9 +66,8 @@ def masked_call(layer: Any, x: Any, mask: Any, training: bool, give_mask: bool =
     return y, None
 
 
-def run_masked(layers: Sequence, x: np.ndarray, training: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """(output, its mask) of a stack of layers, each given its input's mask."""
-    mask = None
+def run_masked(layers: Sequence, x: np.ndarray, training: bool, mask=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(output, its mask) of a stack of layers, each given its input's mask (`mask`: the first one's)."""
     for layer in layers:
         x, mask = masked_call(layer, x, mask, training)
     return x, mask

@@ -312,3 +312,27 @@ def test_unmasked_models_run_as_before():
         warnings.simplefilter("error")
         model.fit(np.ones((4, 4, 3)), np.ones((4, 1)), verbose=0)
     assert model.output_mask is None
+
+
+def nested_model(api):
+    """A Sequential that starts the mask inside a functional model; a second Sequential (Dense layers)
+    gets the outer mask and passes it on to a per-step loss."""
+    encoder = api.Sequential(
+        [
+            api.Input((6,), dtype="int32"),
+            api.layers.Embedding(6, 3, mask_zero=True),
+            api.layers.LSTM(4, return_sequences=True),
+        ],
+        name="encoder",
+    )
+    head = api.Sequential([api.Input((6, 4)), api.layers.Dense(3, activation="tanh")], name="head")
+    inputs = api.Input((6,), dtype="int32")
+    states = api.layers.GRU(4, return_sequences=True)(encoder(inputs))
+    return api.Model(inputs, api.layers.Dense(2, activation="softmax")(head(states)))
+
+
+@needs_keras
+def test_masks_go_through_nested_models_as_keras(float64, keras_float64):
+    rng = np.random.default_rng(10)
+    x = tokens(rng, 8, 6)
+    assert_masked_model_as_keras(nested_model(minidl), nested_model(keras), x, rng.integers(0, 2, (8, 6)))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import data, saving, training, validation
+from .. import data, masking, saving, training, validation
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
@@ -96,8 +96,9 @@ class Model:
     def build(self, input_shape: Sequence | None = None) -> None:
         raise NotImplementedError
 
-    def forward(self, x: Any, training: bool | None = False) -> Any:
-        """The output for a prepared batch (a list of arrays for several outputs)."""
+    def forward(self, x: Any, training: bool | None = False, mask: Any = None) -> Any:
+        """The output for a prepared batch (a list of arrays for several outputs); `mask`: its input's, as
+        a layer of another model (minidl.masking)."""
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
@@ -107,6 +108,17 @@ class Model:
 
     def inference(self) -> Callable[[Any], Any]:
         raise NotImplementedError
+
+    # As a layer of another model, masks go through it as through its layers (minidl.masking).
+    supports_masking = True
+
+    @property
+    def makes_masks(self) -> bool:
+        return masking.carries_masks(self.layers)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of its output in the last pass (its forward ran first)."""
+        return self.output_mask
 
     def check_input_shape(self, shape: tuple) -> None:
         """A clear error when a batch of this shape is not what the model takes."""

@@ -314,14 +314,19 @@ class Functional(Model, graph=True):
         return dict(zip(self.output_names, arrays)) if self.outputs_as_dict else arrays
 
     # ------------------------------------------------------------------ the passes
-    def _run(self, x, training: bool | None, fused: GraphRuns | None = None) -> np.ndarray | list[np.ndarray]:
+    def _run(
+        self, x, training: bool | None, fused: GraphRuns | None = None, input_mask=None
+    ) -> np.ndarray | list[np.ndarray]:
         """The graph's pass; `fused` (predict, evaluate: see inference): layers not in training mode run as
         minidl.inference.infer, keeping nothing for a backward, and the convolutions with the nodes
         fused after them. A graph with a layer that starts masks runs each call with its input's mask
         instead (minidl.masking), and keeps the outputs' in `output_mask`."""
         arrays = x.arrays if isinstance(x, Arrays) else [x]
         values: dict[int, np.ndarray] = {id(tensor): array for tensor, array in zip(self.inputs, arrays)}
-        masks: dict[int, Any] | None = {} if masking.carries_masks(self.instances) else None
+        masks: dict[int, Any] | None = None
+        if input_mask is not None or masking.carries_masks(self.instances):
+            given = input_mask if isinstance(input_mask, list) else [input_mask] * len(self.inputs)
+            masks = {id(tensor): mask for tensor, mask in zip(self.inputs, given)}
         steps: dict[int, TrainingStep] = {}
         if masks is not None:
             fused, self.training_pass = None, {}
@@ -365,9 +370,10 @@ class Functional(Model, graph=True):
             masks[id(tensor)] = tensor_mask
         return result
 
-    def forward(self, x, training: bool | None = False) -> np.ndarray | list[np.ndarray]:
-        """The output (a list of them, in the outputs' order, for several) for a prepared batch."""
-        return self._run(x, training)
+    def forward(self, x, training: bool | None = False, mask=None) -> np.ndarray | list[np.ndarray]:
+        """The output (a list of them, in the outputs' order, for several) for a prepared batch; `mask`:
+        its input's (a list for several inputs), as a layer of another model (minidl.masking)."""
+        return self._run(x, training, input_mask=mask)
 
     def inference(self) -> Callable[[np.ndarray], np.ndarray | list[np.ndarray]]:
         fused = fused_graph_runs(self.nodes, self.instances, self.outputs)  # planned for the weights as they are

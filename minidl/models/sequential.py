@@ -105,13 +105,14 @@ class Sequential(Model):
         return layer
 
     # ------------------------------------------------------------------ the passes
-    def forward(self, x: np.ndarray, training: bool | None = False) -> np.ndarray:
-        """The output for a prepared batch: every layer's forward in turn (inference: `inference()`)."""
+    def forward(self, x: np.ndarray, training: bool | None = False, mask=None) -> np.ndarray:
+        """The output for a prepared batch: every layer's forward in turn (inference: `inference()`);
+        `mask`: its input's (minidl.masking)."""
+        if mask is not None or (training and masking.carries_masks(self.layers)):
+            self.training_pass = [whole(layer) for layer in self.layers]
+            return self._run_masked(x, bool(training), mask)
         if not training:
             return self.inference()(x)
-        if masking.carries_masks(self.layers):
-            self.training_pass = [whole(layer) for layer in self.layers]
-            return self._run_masked(x, training=True)
         self.output_mask = None
         self.training_pass = training_steps(self.layers)  # a max-pooling ahead of a ReLU, see there
         for step in self.training_pass:
@@ -176,8 +177,8 @@ class Sequential(Model):
         self.output_mask = None
         return InferencePlan(self.layers)
 
-    def _run_masked(self, x: np.ndarray, training: bool) -> np.ndarray:
-        y, self.output_mask = masking.run_masked(self.layers, x, training)
+    def _run_masked(self, x: np.ndarray, training: bool, mask=None) -> np.ndarray:
+        y, self.output_mask = masking.run_masked(self.layers, x, training, mask)
         return y
 
 
