@@ -516,10 +516,9 @@ def get(identifier):
         return linear
     if callable(identifier):
         return identifier
-    function = globals().get(identifier) if isinstance(identifier, str) else None
-    if not isinstance(identifier, str) or not callable(function) or identifier not in KERAS_FUNCTIONS:
+    if not isinstance(identifier, str) or identifier not in KERAS_FUNCTIONS:
         raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
-    return function
+    return globals()[identifier]
 
 
 def serialize(activation) -> str:

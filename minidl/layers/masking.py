@@ -27,10 +27,14 @@ class Masking(Layer):
         return True
 
     def compute_mask(self, inputs, mask=None):
-        return np.any(np.not_equal(inputs, self.mask_value), axis=-1)
+        return self.steps_with_data(inputs)
+
+    def steps_with_data(self, x) -> np.ndarray:
+        """m (N, T): any feature of the step differs from mask_value."""
+        return np.any(np.not_equal(x, self.mask_value), axis=-1)
 
     def forward(self, x, training=False):
-        self.kept = np.any(x != self.mask_value, axis=-1, keepdims=True)
+        self.kept = self.steps_with_data(x)[..., None]
         return np.where(self.kept, x, 0).astype(x.dtype, copy=False)
 
     def backward(self, grad_output):

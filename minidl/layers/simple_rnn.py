@@ -31,10 +31,10 @@ class SimpleRNN(Recurrent):
     def run(self, x):
         self.pre_activations = self.input_projection(x, self.params.get("bias"))  # (N, T, u), a_t in place
         for t in range(x.shape[1]):
-            a = self.pre_activations[:, t]
+            a, h_previous = self.pre_activations[:, t], self.previous_state(t)
             if t > 0 or self.initial_states:  # a zero h_0 adds nothing
-                a += self.recurrent_product(self.previous_state(t))
-            self.outputs[:, t] = self.carry(t, self.function(a), self.previous_state(t))
+                a += self.recurrent_product(h_previous)
+            self.outputs[:, t] = self.carry(t, self.function(a), h_previous)
 
     def backprop(self, dh_out, carry_grad=None):
         dz_all = np.empty_like(dh_out)
@@ -42,6 +42,8 @@ class SimpleRNN(Recurrent):
         for t in reversed(range(dh_out.shape[1])):
             dh, dh_skip = self.split_carry(t, dh_next + dh_out[:, t])  # a masked step: all to h_{t-1}
             dz = dz_all[:, t] = dh * self.function.derivative(self.pre_activations[:, t], self.outputs[:, t])
-            dh_next = self.recurrent_backprop(dz) if dh_skip is None else self.recurrent_backprop(dz) + dh_skip
+            dh_next = self.recurrent_backprop(dz)
+            if dh_skip is not None:
+                dh_next += dh_skip
         self.initial_state_grads = [dh_next]  # dL/dh_0
         return self.weight_gradients(dz_all)

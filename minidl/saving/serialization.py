@@ -70,20 +70,9 @@ def _serialized_function(function: types.FunctionType) -> dict[str, Any]:
             "cannot serialize a lambda: a Keras file would have to hold its code, and minidl never loads "
             "code from a file; use a named function (registered with minidl.saving.register_keras_serializable)"
         )
-    registered = GLOBAL_CUSTOM_NAMES.get(function)
-    if registered is None:
-        return {
-            "module": "builtins",
-            "class_name": "function",
-            "config": function.__name__,
-            "registered_name": "function",
-        }
-    return {
-        "module": function.__module__,
-        "class_name": "function",
-        "config": registered,
-        "registered_name": registered,
-    }
+    registered = GLOBAL_CUSTOM_NAMES.get(function)  # Keras's forms: an unregistered function by its name
+    module, name = ("builtins", function.__name__) if registered is None else (function.__module__, registered)
+    return {"module": module, "class_name": "function", "config": name, "registered_name": registered or "function"}
 
 
 KINDS = ("initializers", "regularizers", "constraints", "losses", "metrics", "optimizers.schedules", "optimizers")
@@ -124,16 +113,8 @@ def deserialize_keras_object(config: Any, module_objects: str | None = None, cus
     if custom is not None:
         return custom if isinstance(custom, types.FunctionType) else custom.from_config(config.get("config") or {})
     kind = _kind(str(config.get("module") or ""), class_name)
-    if (
-        kind == "unknown"
-        or class_name in ("__lambda__", "__function__")
-        or registered_name
-        not in (
-            None,
-            class_name,
-            "Functional",
-        )
-    ):
+    registered_elsewhere = registered_name not in (None, class_name, "Functional")
+    if kind == "unknown" or class_name in ("__lambda__", "__function__") or registered_elsewhere:
         raise ValueError(
             f"the config holds {class_name!r} (module {config.get('module')!r}, registered as {registered_name!r}), "
             f"which is not one of minidl's classes nor a custom object registered in code: register yours with "
