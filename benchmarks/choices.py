@@ -537,7 +537,7 @@ def winograd_convolve(conv, x: np.ndarray) -> np.ndarray:
         winograd_output_transform(a.swapaxes(0, 1), y.transpose(4, 2, 0, 1, 3, 5))  # (A^T m) A
         out[start:stop] = y.reshape(m, 2 * th, 2 * tw, f)[:, :ho, :wo]
 
-    parallel.in_chunks(chunk, n, conv._samples_per_chunk(n, (ho, wo), c, x.itemsize))
+    parallel.in_chunks(chunk, n, conv._samples_per_chunk((ho, wo), c, x.itemsize))
     return out
 
 

@@ -258,7 +258,8 @@ def _conv_rates(layer, x: np.ndarray, repeats: int) -> list[float]:
     strides, padding = layer.strides, layer.padding.upper()
     tf_conv = tf.function(lambda: tf.nn.conv2d(tx, tk, strides, padding))
     cols, kernel = layer._im2col(layer._pad(x), out_hw), layer.params["kernel"].reshape(-1, layer.filters)
-    per_chunk, pixels = layer._samples_per_chunk(batch, out_hw, channels, x.itemsize), out_hw[0] * out_hw[1]
+    per_chunk = minidl.parallel.balanced_chunk(batch, layer._samples_per_chunk(out_hw, channels, x.itemsize))
+    pixels = out_hw[0] * out_hw[1]
     chunk = cols[: per_chunk * pixels]
     with minidl.parallel.one_blas_thread():
         one_core_ms = best_ms(lambda: chunk @ kernel, repeats * 5) * len(cols) / len(chunk)

@@ -168,11 +168,21 @@ def one_blas_thread() -> Iterator[None]:
         yield
 
 
+def balanced_chunk(rows: int, chunk_rows: int) -> int:
+    """Rows per chunk, at most `chunk_rows`, in an even number of equal chunks (at least two if there are
+    two rows): two cores get equal shares. The same chunks on any number of threads, so the same sums."""
+    if rows <= 1:
+        return 1
+    chunks = max(-(-rows // max(chunk_rows, 1)), 2)
+    return -(-rows // (chunks + chunks % 2))
+
+
 def in_chunks(work: Callable[[int, int], Any], rows: int, chunk_rows: int) -> list:
-    """[work(0, c), work(c, 2c), ...] for c = chunk_rows, over `rows` rows: the chunks shared between
-    minidl's threads, each chunk's BLAS products on one thread. The results come back in chunk order
-    whatever the threads, so a sum over them is the same with 1 or 2 threads."""
-    bounds = [(start, min(start + chunk_rows, rows)) for start in range(0, rows, max(chunk_rows, 1))]
+    """[work(0, c), work(c, 2c), ...] over `rows` rows in chunks of c <= chunk_rows rows: the chunks shared
+    between minidl's threads, each chunk's BLAS products on one thread. The results come back in chunk
+    order whatever the threads, so a sum over them is the same with 1 or 2 threads."""
+    chunk = balanced_chunk(rows, chunk_rows)
+    bounds = [(start, min(start + chunk, rows)) for start in range(0, rows, chunk)]
     if not _splits_work() or len(bounds) <= 1:
         return [work(start, stop) for start, stop in bounds]
     with one_blas_thread():

@@ -145,13 +145,26 @@ def test_chunks_come_back_in_order_with_blas_on_one_thread(threads):
         return start, stop, x[start:stop].T @ x[start:stop]
 
     parts = parallel.in_chunks(product, len(x), 64)
-    assert [(start, stop) for start, stop, _ in parts] == [(0, 64), (64, 128), (128, 192), (192, 256), (256, 300)]
+    # at most 64 rows a chunk, in an even number of equal chunks: six of 50
+    assert [(start, stop) for start, stop, _ in parts] == [(k, k + 50) for k in range(0, 300, 50)]
     expected = [x[start:stop].T @ x[start:stop] for start, stop, _ in parts]
     for (_, _, got), want in zip(parts, expected):
         np.testing.assert_array_equal(got, want)  # a chunk's product is the same on one BLAS thread
     if threads > 1:
-        assert blas_threads == [1] * 5  # two threads each on a multi-threaded BLAS would fight over the cores
+        assert blas_threads == [1] * 6  # two threads each on a multi-threaded BLAS would fight over the cores
     assert parallel.in_chunks(product, 0, 64) == []
+
+
+@pytest.mark.parametrize(
+    "rows, most, chunk",
+    [(1, 64, 1), (2, 64, 1), (128, 200, 64), (128, 42, 32), (128, 21, 16), (300, 64, 50), (7, 2, 2), (9, 1, 1)],
+)
+def test_chunks_are_even_in_number_and_equal_in_size(rows, most, chunk):
+    """Two cores get equal shares whatever the largest chunk allowed: at least two chunks, an even number
+    of them, none over `most` rows (the last may be shorter)."""
+    assert parallel.balanced_chunk(rows, most) == chunk
+    chunks = -(-rows // chunk)
+    assert chunk <= most and (rows == 1 or chunks % 2 == 0 or chunk == 1)
 
 
 def test_shared_tasks_run_on_the_caller_too_and_come_back_in_order(threads):

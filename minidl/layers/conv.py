@@ -249,19 +249,16 @@ class Conv2D(WindowedLayer):
             np.copyto(cols, as_strided(xp, cols.shape, strides, writeable=False))
         return cols.reshape(n * ho * wo, kh * kw * c)
 
-    def _samples_per_chunk(self, n: int, out_hw: tuple[int, int], c: int, itemsize: int) -> int:
-        """Samples per chunk of the convolution: their im2col, or their output if larger (few input
-        channels), about CHUNK_COLS_BYTES, so it is still in cache when the next step reads it, in an even
-        number of chunks, at least two (two cores get equal shares; the same chunks on any number of
-        threads, so the same sums). Smaller chunks would fit the 1 MiB L2 of this kind of machine but cost
-        more in handing chunks to threads than they save (benchmarks/README.md). Multiplied first: the
-        input and its products with every offset's kernel instead of the im2col."""
+    def _samples_per_chunk(self, out_hw: tuple[int, int], c: int, itemsize: int) -> int:
+        """Most samples per chunk of the convolution: their im2col, or their output if larger (few input
+        channels), about CHUNK_COLS_BYTES, so it is still in cache when the next step reads it (in_chunks
+        evens the chunks out between the cores). Smaller chunks would fit the 1 MiB L2 of this kind of
+        machine but cost more in handing chunks to threads than they save (benchmarks/README.md).
+        Multiplied first: the input and its products with every offset's kernel instead of the im2col."""
         (kh, kw), (ho, wo) = self.kernel_size, out_hw
         window_values = c + kh * kw * self.filters if self.multiplies_first(c) else max(kh * kw * c, self.filters)
         per_sample = ho * wo * window_values * itemsize
-        samples = max(1, min(n, CHUNK_COLS_BYTES // max(per_sample, 1)))
-        chunks = max(-(-n // samples), min(n, 2))
-        return -(-n // (chunks + chunks % 2)) if n > 1 else 1
+        return max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
 
     def linear(self, x):
         # the backward pads each chunk and builds its im2col again: cheaper than keeping them all
@@ -301,7 +298,7 @@ class Conv2D(WindowedLayer):
                 if result is not z:
                     out[start:stop] = result
 
-        in_chunks(forward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, x.itemsize))
+        in_chunks(forward_chunk, n, self._samples_per_chunk((ho, wo), c, x.itemsize))
         return out
 
     def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
@@ -339,7 +336,7 @@ class Conv2D(WindowedLayer):
                 self.add_input_gradient(g[start:stop], dx[start:stop])
             return kernel_part, bias_part
 
-        self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk(n, (ho, wo), c, g.itemsize)))
+        self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk((ho, wo), c, g.itemsize)))
         return dx
 
     def store_gradients(self, parts: list[tuple[np.ndarray, np.ndarray | None]]) -> None:

@@ -89,7 +89,7 @@ class Conv2DTranspose(Conv2D):
             else:
                 self.add_input_gradient(x[start:stop], y[start:stop])
 
-        in_chunks(forward_chunk, n, self._samples_per_chunk(n, (h, w), self.filters, x.itemsize))
+        in_chunks(forward_chunk, n, self._samples_per_chunk((h, w), self.filters, x.itemsize))
         return y
 
     def linear_backward(self, g):
@@ -105,5 +105,5 @@ class Conv2DTranspose(Conv2D):
             bias_part = channel_sums(g[start:stop]) if self.use_bias else None
             return cols.T @ x_rows, bias_part
 
-        self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk(n, (h, w), self.filters, g.itemsize)))
+        self.store_gradients(in_chunks(backward_chunk, n, self._samples_per_chunk((h, w), self.filters, g.itemsize)))
         return dx

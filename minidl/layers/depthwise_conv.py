@@ -80,13 +80,13 @@ class DepthwiseConv2D(WindowedLayer):
     def linear_inference(self, x):
         return self.depthwise(x)
 
-    def _chunk(self, n: int, h: int, w: int, channels: int, itemsize: int) -> int:
-        """Samples per chunk, in at least two chunks: about CHUNK_COLS_BYTES in the three arrays of a
-        sample's size each pass touches (measured on 28x28x32 inputs at batch 128, stride 1: chunks of 8,
-        16 and 32 samples 8.2, 7.5 and 10.4 ms forward; of 1, 2, 4 samples 27, 17, 10 ms)."""
+    def _chunk(self, h: int, w: int, channels: int, itemsize: int) -> int:
+        """Most samples per chunk (in_chunks evens the chunks out between the cores): about CHUNK_COLS_BYTES
+        in the three arrays of a sample's size each pass touches. Smaller chunks cost more in handing them
+        to threads than they gain in cache (benchmarks/README.md)."""
         top, bottom, left, right = self._pads(h, w)
         per_sample = 3 * (top + h + bottom) * (left + w + right) * channels * self.depth_multiplier * itemsize
-        return max(1, min(-(-n // 2), CHUNK_COLS_BYTES // max(per_sample, 1)))
+        return max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
 
     def depthwise(self, x: np.ndarray) -> np.ndarray:
         """z (N, Ho, Wo, C M) of x (N, H, W, C): per kernel offset, the strided view of the padded x times
@@ -107,7 +107,7 @@ class DepthwiseConv2D(WindowedLayer):
                 if k:
                     z += term
 
-        in_chunks(forward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        in_chunks(forward_chunk, n, self._chunk(h, w, c, x.itemsize))
         return out.reshape(n, ho, wo, c * m)
 
     def linear_backward(self, g: np.ndarray) -> np.ndarray | None:
@@ -146,7 +146,7 @@ class DepthwiseConv2D(WindowedLayer):
                 dx[start:stop] = dxp[:, top : top + h, left : left + w]
             return kernel_part
 
-        parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, c, x.itemsize))
+        parts = in_chunks(backward_chunk, n, self._chunk(h, w, c, x.itemsize))
         return np.asarray(np.sum(parts, axis=0, dtype=np.float64)), dx
 
     # ------------------------------------------------------------ stride 1: whole rows at a time
@@ -204,7 +204,7 @@ class DepthwiseConv2D(WindowedLayer):
                     np.add(z[:rows], term, out=z[:rows])
             out[start:stop] = z.reshape(stop - start, hp, wp, c)[:, :ho, :wo]
 
-        in_chunks(forward_chunk, n, self._chunk(n, h, w, channels, x.itemsize))
+        in_chunks(forward_chunk, n, self._chunk(h, w, channels, x.itemsize))
         return out
 
     def depthwise_backward_by_rows(self, x: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -236,7 +236,7 @@ class DepthwiseConv2D(WindowedLayer):
                 dx[start:stop] = grid[:, top : top + h, left : left + w]
             return kernel_part
 
-        parts = in_chunks(backward_chunk, n, self._chunk(n, h, w, channels, x.itemsize))
+        parts = in_chunks(backward_chunk, n, self._chunk(h, w, channels, x.itemsize))
         kernel_grad = np.sum(parts, axis=0, dtype=np.float64).reshape(*self.kernel_size, channels, m)
         if dx is not None and m > 1:  # the copies' gradients added (a loop over m: NumPy's sum over a short last
             copies = dx.reshape(n, h, w, channels, m)  # axis is slow)
