@@ -3,16 +3,27 @@
 prepare_x / prepare_xy   checked arrays in the model's dtype (clear errors, nothing changed yet)
 epoch_order              the sample order of one epoch, a function of (seed, epoch) alone
 batches                  the index of each batch in an epoch's order
+ArrayBatches             prepared arrays cut into batches, pass by pass
+DatasetBatches           a PyDataset's batches, each checked and prepared when its step needs it
+EpochIterator            the batches of each epoch, Keras's way: one pass, or steps_per_epoch of them
+epochs_of                what fit, evaluate and predict read, from the arguments as the user gave them
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import numbers
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
 
 from . import validation
+from .py_dataset import PyDataset
+
+Batch = tuple  # (x, y, sample_weight) of one step, y and sample_weight None where there are none
 
 
 def require_compiled(model, caller: str) -> None:
@@ -196,3 +207,233 @@ def batches(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterato
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         yield slice(start, stop) if order is None else order[start:stop]
+
+
+class ArrayBatches:
+    """Prepared arrays (x, and y and sample weights if given) in batches of `batch_size`; each pass in
+    its epoch's order (epoch_order: shuffled by the seed and the epoch, a single batch never)."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size: int = 32, shuffle: bool = False):
+        self.x, self.y, self.sample_weight, self.batch_size = x, y, sample_weight, batch_size
+        self.num_batches: int | None = steps_per_epoch(len(x), batch_size)
+        self.shuffle = shuffle and self.num_batches > 1
+        self.targets = y  # what the metrics are resolved from
+
+    def one_pass(self, epoch: int, seed: int) -> Iterator[Batch]:
+        order = epoch_order(seed, epoch, len(self.x), self.shuffle)
+        for batch in batches(len(self.x), self.batch_size, order):
+            weights = None if self.sample_weight is None else self.sample_weight[batch]
+            yield self.x[batch], None if self.y is None else self.y[batch], weights
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class DatasetBatches:
+    """A PyDataset's batches, each checked and prepared as arrays are (`prepare_training_data`, or
+    `prepare_x` without targets) when its step needs it; errors name the batch. A pass goes through the
+    indices in order, or shuffled by the seed and the epoch (Keras shuffles them with Python's `random`).
+    Batch 0 is read first, for the shapes the metrics are resolved from."""
+
+    def __init__(self, model, dataset: PyDataset, class_weight, shuffle: bool, caller: str, targets: bool = True):
+        self.model, self.dataset, self.class_weight = model, dataset, class_weight
+        self.caller, self.with_targets = caller, targets
+        self.num_batches = dataset.num_batches
+        if self.num_batches is not None and self.num_batches < 1:
+            raise ValueError(f"{caller}: the {type(dataset).__name__} has no batches (its length is 0)")
+        self.shuffle = shuffle and self.num_batches is not None
+        self.targets = self.prepared(0)[1] if targets else None
+
+    def prepared(self, index: int) -> Batch:
+        where = f"{self.caller} (batch {index} of the {type(self.dataset).__name__})"
+        return prepare_batch(self.model, self.dataset[index], self.class_weight, self.with_targets, where)
+
+    def one_pass(self, epoch: int, seed: int) -> Iterator[Batch]:
+        order = None if self.num_batches is None else epoch_order(seed, epoch, self.num_batches, self.shuffle)
+        indices = itertools.count() if self.num_batches is None else range(self.num_batches) if order is None else order
+        for index in indices:
+            yield self.prepared(int(index))
+
+    def on_epoch_begin(self) -> None:
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()
+
+
+def prepare_batch(model, batch, class_weight, with_targets: bool, where: str) -> Batch:
+    """A batch as Keras takes a PyDataset's or a generator's: (x,), (x, y) or (x, y, sample_weight) (a
+    list as a tuple, an array or a dict of inputs by name as (x,)), checked and in the model's dtype;
+    only x `with_targets` False (predict)."""
+    if isinstance(batch, (np.ndarray, dict)):
+        batch = (batch,)
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    if not isinstance(batch, tuple) or len(batch) not in (1, 2, 3):
+        raise ValueError(
+            f"{where}: a batch must be a tuple (inputs,), (inputs, targets) or (inputs, targets, "
+            f"sample_weights); got {type(batch).__name__} {str(batch)[:100]}"
+        )
+    if not with_targets:
+        return prepare_x(model, batch[0], where), None, None
+    if len(batch) == 1:
+        raise ValueError(f"{where}: the batch holds inputs only; training and evaluation need (x, y)")
+    x, y, weights = (*batch, None)[:3]
+    return prepare_training_data(model, x, y, weights, class_weight, where)
+
+
+class GeneratorBatches:
+    """A Python generator's (or any iterator's) batches, as Keras takes them, each prepared as a
+    PyDataset's. A generator cannot start again: every pass goes on where the last one stopped, so an
+    epoch takes steps_per_epoch batches of the one stream, or, without it, the rest of the stream, and
+    fit stops once it has run out. Its first batch is read first, for the shapes."""
+
+    num_batches = None
+    is_stream = True
+
+    def __init__(self, model, generator, class_weight, caller: str, targets: bool = True):
+        self.model, self.class_weight, self.caller, self.with_targets = model, class_weight, caller, targets
+        self.read = 0
+        stream = iter(generator)
+        first = next(stream, None)
+        if first is None:
+            raise ValueError(f"{caller}: the generator must yield at least one batch; it yielded none")
+        self.first = self.prepared(first)
+        self.stream = itertools.chain([self.first], map(self.prepared, stream))
+        self.targets = self.first[1]
+
+    def prepared(self, batch) -> Batch:
+        where = f"{self.caller} (batch {self.read} of the generator)"
+        self.read += 1
+        return prepare_batch(self.model, batch, self.class_weight, self.with_targets, where)
+
+    def one_pass(self, epoch: int, seed: int) -> Iterator[Batch]:
+        return self.stream
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+def is_generator(x) -> bool:
+    """A generator or another iterator (not arrays, lists or a PyDataset): batches one after another."""
+    return isinstance(x, Iterator) and not isinstance(x, np.ndarray)
+
+
+def epochs_of(
+    model,
+    x,
+    y,
+    sample_weight,
+    class_weight,
+    batch_size: int | None,
+    shuffle: bool,
+    steps: int | None,
+    caller: str,
+    targets: bool = True,
+) -> EpochIterator:
+    """The epochs fit, evaluate (or, without `targets`, predict) reads, from the arguments as the user gave
+    them: a PyDataset's batches, or the arrays prepared and cut into batches (of `batch_size`; if None, as
+    Keras: ceil(N / steps) with `steps`, else 32)."""
+    steps = checked_steps(steps, caller)
+    if isinstance(x, PyDataset):
+        for name, value, what in (("y", y, "the targets"), ("sample_weight", sample_weight, "the sample weights")):
+            if value is not None:
+                raise ValueError(
+                    f"{caller}: When providing `x` as a PyDataset, `{name}` should not be passed. Instead, "
+                    f"{what} should be included as part of the PyDataset."
+                )
+        return EpochIterator(DatasetBatches(model, x, class_weight, shuffle, caller, targets), steps, caller)
+    if is_generator(x):
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise ValueError(f"{caller}: When providing `x` as a generator, `{name}` should not be passed")
+        return EpochIterator(GeneratorBatches(model, x, class_weight, caller, targets), steps, caller)
+    if not targets:
+        x = prepare_x(model, x, caller)
+    else:
+        x, y, sample_weight = prepare_training_data(model, x, y, sample_weight, class_weight, caller)
+    return array_epochs(x, y, sample_weight, batch_size, shuffle, steps, caller)
+
+
+def array_epochs(
+    x, y, sample_weight, batch_size: int | None, shuffle: bool, steps: int | None, caller: str
+) -> EpochIterator:
+    """The epochs of prepared arrays (batch_size None: see epochs_of)."""
+    steps = checked_steps(steps, caller)
+    if batch_size is None:
+        batch_size = math.ceil(len(x) / steps) if steps else 32
+    return EpochIterator(ArrayBatches(x, y, sample_weight, batch_size, shuffle), steps, caller)
+
+
+def checked_steps(steps, caller: str) -> int | None:
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1):
+        raise ValueError(f"{caller}: the number of steps must be a positive integer or None, got {steps!r}")
+    return None if steps is None else int(steps)
+
+
+class EpochIterator:
+    """The batches of each epoch, as Keras's EpochIterator. Without `steps` an epoch is one pass over the
+    data. With `steps` (fit's steps_per_epoch, evaluate's and predict's steps) an epoch takes the next
+    `steps` batches of the current pass, which goes on into the next epochs; a pass that runs out ends
+    its epoch early, with Keras's warning, and the next epoch starts a new one (a generator cannot:
+    `ran_out` tells fit to stop once its stream has ended). The data's on_epoch_begin and on_epoch_end run around every
+    epoch; `reset` (as fit and evaluate do first) calls on_epoch_end once more, as Keras does."""
+
+    def __init__(self, source: ArrayBatches | DatasetBatches | GeneratorBatches, steps: int | None, caller: str):
+        self.is_stream = getattr(source, "is_stream", False)
+        if steps is None and source.num_batches is None and not self.is_stream:
+            raise ValueError(
+                f"{caller}: the data is endless (its num_batches is None): pass the number of steps "
+                "(fit's steps_per_epoch, evaluate's and predict's steps)"
+            )
+        self.source, self.steps = source, steps
+        self.num_batches = steps or source.num_batches
+        self._pass: Iterator[Batch] | None = None
+        self._seen = 0
+        self.ran_out = False
+
+    def reset(self) -> None:
+        self._pass, self._seen = None, 0
+        self.source.on_epoch_end()
+
+    @contextlib.contextmanager
+    def epoch(self, epoch: int, seed: int = 0) -> Iterator[Iterator[Batch]]:
+        """with iterator.epoch(e, seed) as batches: the epoch's batches (a new pass shuffled, if the data
+        shuffles, by (seed, e)); on_epoch_end runs when the block ends, even if it stops early."""
+        self.source.on_epoch_begin()
+        try:
+            yield self._batches(epoch, seed)
+        finally:
+            self.source.on_epoch_end()
+
+    def _batches(self, epoch: int, seed: int) -> Iterator[Batch]:
+        total, taken = self.source.num_batches, 0
+        if self._pass is None or self.steps is None:
+            self._pass, self._seen = self.source.one_pass(epoch, seed), 0
+        batch: Batch | None = None
+        while self.steps is None or taken < self.steps:
+            batch = None if total is not None and self._seen >= total else next(self._pass, None)
+            if batch is None:
+                break
+            self._seen, taken = self._seen + 1, taken + 1
+            yield batch
+        ended = total is not None and self._seen >= total or batch is None
+        self.ran_out = self.is_stream and batch is None
+        if self.steps is not None and taken < self.steps:
+            warn_ran_out()
+        if ended:
+            self._pass = None
+
+
+def warn_ran_out() -> None:
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
+        "generate at least `steps_per_epoch * epochs` batches.",
+        stacklevel=3,
+    )

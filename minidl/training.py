@@ -25,6 +25,7 @@ from .losses import Loss
 from .losses.base import masked_weights
 from .losses.outputs import OutputLosses
 from .metrics import Mean
+from .py_dataset import PyDataset
 
 Logs = dict[str, float]
 
@@ -185,7 +186,7 @@ def fit(
     model,
     x,
     y,
-    batch_size: int,
+    batch_size: int | None,
     epochs: int,
     verbose: int | str,
     callbacks,
@@ -195,99 +196,102 @@ def fit(
     class_weight,
     sample_weight,
     initial_epoch: int,
+    steps_per_epoch: int | None,
+    validation_steps: int | None,
     validation_batch_size: int | None,
     validation_freq,
 ) -> History:
-    """Keras's fit: every argument checked and the data prepared before anything changes, then the epochs."""
+    """Keras's fit: every argument checked and the data prepared before anything changes, then the epochs.
+    x: arrays (with y), or a PyDataset or a generator of (x, y[, sample_weight]) batches."""
     callbacks = validation.check_fit_arguments(epochs, initial_epoch, callbacks, validation_data)
-    batch_size = validation.check_batch_size(batch_size)
-    validation_batch_size = validation.check_batch_size(validation_batch_size or batch_size)
+    batch_size = None if batch_size is None else validation.check_batch_size(batch_size)
+    validation_batch_size = (
+        batch_size if validation_batch_size is None else validation.check_batch_size(validation_batch_size)
+    )
     validation_freq = validation.check_validation_freq(validation_freq)
     validation_split = validation.check_validation_split(validation_split)
-    x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "fit")
+    validation_epochs = None
+    if isinstance(x, PyDataset) or data.is_generator(x) or validation_data is not None or not validation_split:
+        if validation_split and validation_data is None:
+            raise ValueError("fit: validation_split is only supported for arrays, not for a PyDataset or a generator")
+        epochs_of_data = data.epochs_of(
+            model, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, "fit"
+        )
+    else:  # the last samples held out, as Keras
+        x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "fit")
+        (x, y, sample_weight), (x_val, y_val, w_val) = data.split_off_validation(x, y, sample_weight, validation_split)
+        epochs_of_data = data.array_epochs(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
+        validation_epochs = data.array_epochs(
+            x_val, y_val, w_val, validation_batch_size, False, validation_steps, "fit (validation)"
+        )
     if validation_data is not None:
-        x_val, y_val, w_val = (*validation_data, None)[:3]
-        validation_data = data.prepare_training_data(model, x_val, y_val, w_val, None, "fit (validation_data)")
-    elif validation_split:
-        (x, y, sample_weight), validation_data = data.split_off_validation(x, y, sample_weight, validation_split)
+        x_val, y_val, w_val = (
+            (validation_data, None, None) if isinstance(validation_data, PyDataset) else (*validation_data, None)[:3]
+        )
+        validation_epochs = data.epochs_of(
+            model, x_val, y_val, w_val, None, validation_batch_size, False, validation_steps, "fit (validation_data)"
+        )
     verbose = validation.check_verbose(verbose, "fit")
     callback_list = CallbackList(
         [*callbacks, *([ProgressBar(verbose)] if verbose else [])],
         model,
         {
             "epochs": epochs,
-            "steps": data.steps_per_epoch(len(x), batch_size),
+            "steps": epochs_of_data.num_batches,
             "verbose": verbose,
-            "do_validation": validation_data is not None,
+            "do_validation": validation_epochs is not None,
         },
     )
-    return run_epochs(
-        model,
-        x,
-        y,
-        sample_weight,
-        batch_size,
-        epochs,
-        callback_list,
-        validation_data,
-        shuffle,
-        initial_epoch,
-        validation_batch_size,
-        validation_freq,
-    )
+    return run_epochs(model, epochs_of_data, epochs, callback_list, validation_epochs, initial_epoch, validation_freq)
 
 
 def run_epochs(
     model,
-    x: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None,
-    batch_size: int,
+    epochs_of_data: data.EpochIterator,
     epochs: int,
     callbacks: CallbackList,
-    validation_data: tuple | None,
-    shuffle: bool,
+    validation_epochs: data.EpochIterator | None,
     initial_epoch: int,
-    validation_batch_size: int,
     validation_freq: Callable[[int], bool],
 ) -> History:
-    """The epoch loop on prepared arrays. Each epoch's logs hold the loss's batch-size-weighted mean (with
+    """The epoch loop on prepared batches. Each epoch's logs hold the loss's batch-size-weighted mean (with
     weight penalties) and the metrics over the epoch's batches, then val_* after the epoch."""
     loss_gradient = link_loss(model)
-    n = len(x)
-    steps = data.steps_per_epoch(n, batch_size)
+    targets = epochs_of_data.source.targets
     model.history = History()
     callbacks.append(model.history)
-    build_metrics(model, y)
+    build_metrics(model, targets)
     model.stop_training = False
     model.resume_from_epoch = None
+    epochs_of_data.reset()
     callbacks.on_train_begin()
     if model.resume_from_epoch is not None:  # a callback restored a backup (BackupAndRestore)
         initial_epoch = model.resume_from_epoch
     epoch_logs: Logs = {}
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
-        build_metrics(model, y)
+        build_metrics(model, targets)
         loss_means: dict[str, Mean] = {}
-        # A single full batch is not shuffled: its summed gradient would not change.
-        order = data.epoch_order(model.shuffle_seed, epoch, n, shuffle and steps > 1)
-        for step, batch in enumerate(data.batches(n, batch_size, order)):
-            callbacks.on_train_batch_begin(step)
-            xb, yb = x[batch], y[batch]
-            try:
-                loss = train_step(model, xb, yb, loss_gradient, None if sample_weight is None else sample_weight[batch])
-            except NonFiniteLossError as error:
-                _report_divergence(model, epoch, step, error)
-                callbacks.on_train_end(epoch_logs)  # a partial epoch with a diverged loss is not recorded
-                return model.history
-            update_means(loss_means, batch_losses(model, loss), len(xb))
-            epoch_logs = logs_of(model, loss_means)
-            callbacks.on_train_batch_end(step, epoch_logs)
-            if model.stop_training:
-                break
-        if validation_data is not None and validation_freq(epoch):
-            x_val, y_val, w_val = validation_data
-            val_logs = evaluate(model, x_val, y_val, w_val, validation_batch_size, callbacks)
+        with epochs_of_data.epoch(epoch, model.shuffle_seed) as batches:  # the seed a backup may have restored
+            for step, (xb, yb, wb) in enumerate(batches):
+                callbacks.on_train_batch_begin(step)
+                try:
+                    loss = train_step(model, xb, yb, loss_gradient, wb)
+                except NonFiniteLossError as error:
+                    _report_divergence(model, epoch, step, error)
+                    callbacks.on_train_end(epoch_logs)  # a partial epoch with a diverged loss is not recorded
+                    return model.history
+                update_means(loss_means, batch_losses(model, loss), len(xb))
+                epoch_logs = logs_of(model, loss_means)
+                callbacks.on_train_batch_end(step, epoch_logs)
+                if model.stop_training:
+                    break
+        if epochs_of_data.ran_out and epoch < epochs - 1:  # a generator's stream cannot start again
+            if epochs_of_data.steps is None:  # (with steps, the epoch that ran short has warned)
+                data.warn_ran_out()
+            model.stop_training = True
+        if validation_epochs is not None and validation_freq(epoch):
+            val_logs = evaluate(model, validation_epochs, callbacks)
             epoch_logs.update({f"val_{key}": value for key, value in val_logs.items()})
         callbacks.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -310,53 +314,48 @@ def _report_divergence(model, epoch: int, step: int, error: NonFiniteLossError) 
     )
 
 
-def evaluate(
-    model,
-    x: np.ndarray,
-    y: np.ndarray,
-    sample_weight: np.ndarray | None,
-    batch_size: int,
-    callbacks: CallbackList | Callback | None = None,
-) -> Logs:
-    """The loss (with weight penalties, as Keras) and metrics over prepared (x, y) in inference mode: the
-    loss the batch-size-weighted mean over the batches, each metric its result over all of them. Metrics
-    are reset first, and left holding this evaluation's state (fit reads them again at its next epoch)."""
+def evaluate(model, epochs_of_data: data.EpochIterator, callbacks: CallbackList | Callback | None = None) -> Logs:
+    """The loss (with weight penalties, as Keras) and metrics over one epoch of prepared batches in inference
+    mode: the loss the batch-size-weighted mean over the batches, each metric its result over all of them.
+    Metrics are reset first, and left holding this evaluation's state (fit reads them again at its next
+    epoch)."""
     callbacks = callbacks or Callback()
     forward = model.inference()
-    build_metrics(model, y)
+    build_metrics(model, epochs_of_data.source.targets)
     loss_means: dict[str, Mean] = {}
+    epochs_of_data.reset()
     callbacks.on_test_begin()
-    for step, batch in enumerate(data.batches(len(x), batch_size)):
-        callbacks.on_test_batch_begin(step)
-        xb, yb, wb = x[batch], y[batch], None if sample_weight is None else sample_weight[batch]
-        y_pred = forward(xb)
-        batch_loss = model.loss.forward(yb, y_pred, wb, model.output_mask) + activity_loss(model.leaf_layers)
-        update_means(loss_means, batch_losses(model, batch_loss), len(xb))
-        update_metrics(model, yb, y_pred, wb, model.output_mask)
-        callbacks.on_test_batch_end(step, logs_of(model, loss_means))
+    with epochs_of_data.epoch(0) as batches:
+        for step, (xb, yb, wb) in enumerate(batches):
+            callbacks.on_test_batch_begin(step)
+            y_pred = forward(xb)
+            batch_loss = model.loss.forward(yb, y_pred, wb, model.output_mask) + activity_loss(model.leaf_layers)
+            update_means(loss_means, batch_losses(model, batch_loss), len(xb))
+            update_metrics(model, yb, y_pred, wb, model.output_mask)
+            callbacks.on_test_batch_end(step, logs_of(model, loss_means))
     logs = logs_of(model, loss_means)
     logs["loss"] += regularization_loss(model.leaf_layers)
     callbacks.on_test_end(logs)
     return logs
 
 
-def predict(model, x, batch_size: int, callbacks: CallbackList | Callback | None = None):
-    """The model's outputs for prepared x, batch by batch in inference mode (a list, or a dict by name, of
-    arrays for several outputs)."""
+def predict(model, epochs_of_data: data.EpochIterator, callbacks: CallbackList | Callback | None = None):
+    """The model's outputs for one epoch of prepared inputs, batch by batch in inference mode (a list, or
+    a dict by name, of arrays for several outputs)."""
     callbacks = callbacks or Callback()
     forward = model.inference()
-    shapes = [shape[1:] for shape in as_list(model, model.output_shape)]  # None: a size the batch decides
-    outs = [np.empty((len(x), *(d or 0 for d in shape)), dtype=model.compute_dtype) for shape in shapes]
+    per_output: list[list[np.ndarray]] = []
     callbacks.on_predict_begin()
-    for step, batch in enumerate(data.batches(len(x), batch_size)):
-        callbacks.on_predict_batch_begin(step)
-        batch_outputs = as_list(model, forward(x[batch]))
-        if step == 0 and any(None in shape for shape in shapes):
-            outs = [np.empty((len(x), *values.shape[1:]), dtype=model.compute_dtype) for values in batch_outputs]
-        for out, values in zip(outs, batch_outputs):
-            out[batch] = values
-        callbacks.on_predict_batch_end(
-            step, {"outputs": [out[batch] for out in outs] if model.multiple_outputs else outs[0][batch]}
-        )
+    with epochs_of_data.epoch(0) as batches:
+        for step, (xb, _, _) in enumerate(batches):
+            callbacks.on_predict_batch_begin(step)
+            batch_outputs = as_list(model, forward(xb))
+            per_output = per_output or [[] for _ in batch_outputs]
+            for kept, values in zip(per_output, batch_outputs):  # a copy: a layer may reuse its output's memory
+                kept.append(np.array(values, dtype=model.compute_dtype))
+            callbacks.on_predict_batch_end(
+                step, {"outputs": batch_outputs if model.multiple_outputs else batch_outputs[0]}
+            )
     callbacks.on_predict_end()
+    outs = [np.concatenate(kept) for kept in per_output]
     return model.structure_outputs(outs) if model.multiple_outputs else outs[0]

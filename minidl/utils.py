@@ -8,6 +8,7 @@ import numpy as np
 
 from .backend import clear_session, floatx
 from .backend import set_seed as set_random_seed  # Keras's keras.utils.set_random_seed
+from .py_dataset import PyDataset, Sequence
 from .saving import (
     CustomObjectScope,
     custom_object_scope,
@@ -26,6 +27,8 @@ __all__ = [
     "pad_sequences",
     "normalize",
     "clear_session",
+    "PyDataset",
+    "Sequence",
     "CustomObjectScope",
     "custom_object_scope",
     "deserialize_keras_object",

@@ -14,6 +14,7 @@ from .layers.symbolic import KerasTensor
 from .losses import CategoricalCrossentropy, Loss
 from .metrics import Metric
 from .optimizers import Optimizer
+from .py_dataset import PyDataset
 from .registry import reject_class
 from .shapes import format_shape
 
@@ -148,8 +149,10 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
             f"to train {epochs} more epochs use epochs={initial_epoch + epochs}"
         )
     callbacks = check_callbacks(callbacks, "fit")
-    if validation_data is not None and (
-        not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3)
+    if (
+        validation_data is not None
+        and not isinstance(validation_data, PyDataset)
+        and (not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3))
     ):
         got = (
             f"a {type(validation_data).__name__} of length {len(validation_data)}"
@@ -159,7 +162,8 @@ def check_fit_arguments(epochs, initial_epoch, callbacks, validation_data) -> li
             else f"a {type(validation_data).__name__}"
         )
         raise ValueError(
-            f"fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), got {got}"
+            f"fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), or a "
+            f"PyDataset, got {got}"
         )
     return callbacks
 

@@ -556,21 +556,22 @@ BAD_INPUTS = [
         "validation_data as one array",
         lambda c: fit(c, validation_data=c.x),
         ValueError,
-        r"fit: validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got an array "
-        r"of shape \(12, 4\)",
+        r"fit: validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), or a "
+        r"PyDataset, got an array of shape \(12, 4\)",
     ),
     (
         "validation_data with 4 items",
         lambda c: fit(c, validation_data=(c.x, c.y, c.y, c.y)),
         ValueError,
-        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got a tuple of "
-        r"length 4",
+        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), or a "
+        r"PyDataset, got a tuple of length 4",
     ),
     (
         "validation_data as a dict",
         lambda c: fit(c, validation_data={"x": c.x}),
         ValueError,
-        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), got a dict",
+        r"validation_data must be a tuple \(x_val, y_val\) or \(x_val, y_val, sample_weight\), or a "
+        r"PyDataset, got a dict",
     ),
     (
         "validation x of the wrong shape",

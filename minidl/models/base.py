@@ -220,8 +220,8 @@ class Model:
     # ------------------------------------------------------------------ Keras's API
     def fit(
         self,
-        x,
-        y,
+        x=None,
+        y=None,
         batch_size: int | None = None,
         epochs: int = 1,
         verbose: int | str = "auto",
@@ -232,15 +232,18 @@ class Model:
         class_weight=None,
         sample_weight=None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq=1,
     ) -> History:
-        """Train for `epochs` epochs (counting from `initial_epoch`) and return the History (Keras's arguments)."""
+        """Train for `epochs` epochs (counting from `initial_epoch`) and return the History (Keras's
+        arguments). x: arrays (with y), or a PyDataset of (x, y[, sample_weight]) batches."""
         return training.fit(
             self,
             x,
             y,
-            32 if batch_size is None else batch_size,
+            batch_size,
             epochs,
             verbose,
             callbacks,
@@ -250,6 +253,8 @@ class Model:
             class_weight,
             sample_weight,
             initial_epoch,
+            steps_per_epoch,
+            validation_steps,
             validation_batch_size,
             validation_freq,
         )
@@ -262,25 +267,27 @@ class Model:
 
     def evaluate(
         self,
-        x,
-        y,
+        x=None,
+        y=None,
         batch_size: int | None = None,
         verbose: int | str = "auto",
         sample_weight=None,
+        steps: int | None = None,
         callbacks=None,
         return_dict: bool = False,
     ):
-        """[loss, *metrics] on (x, y) in inference mode (or a dict with return_dict=True)."""
-        batch_size = validation.check_batch_size(32 if batch_size is None else batch_size)
-        x, y, sample_weight = data.prepare_training_data(self, x, y, sample_weight, None, "evaluate")
+        """[loss, *metrics] on (x, y), or on a PyDataset's batches, in inference mode (a dict with
+        return_dict=True); `steps` batches if given."""
+        batch_size = None if batch_size is None else validation.check_batch_size(batch_size)
+        epochs_of_data = data.epochs_of(self, x, y, sample_weight, None, batch_size, False, steps, "evaluate")
         verbose = validation.check_verbose(verbose, "evaluate")
         bar = ProgressBar(verbose, "evaluate") if verbose else None
         callback_list = CallbackList(
             [*validation.check_callbacks(callbacks, "evaluate"), *([bar] if bar else [])],
             self,
-            {"steps": data.steps_per_epoch(len(x), batch_size)},
+            {"steps": epochs_of_data.num_batches},
         )
-        logs = training.evaluate(self, x, y, sample_weight, batch_size, callback_list)
+        logs = training.evaluate(self, epochs_of_data, callback_list)
         return training.keras_return(logs, return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict: bool = False):
@@ -288,19 +295,22 @@ class Model:
         batch_size = len(data.prepare_x(self, x, "test_on_batch"))
         return self.evaluate(x, y, batch_size, verbose=0, sample_weight=sample_weight, return_dict=return_dict)
 
-    def predict(self, x, batch_size: int | None = None, verbose: int | str = "auto", callbacks=None):
-        """The model's outputs for x, computed batch by batch in inference mode: an array, or for several
-        outputs a list of arrays (a dict by name if the model's outputs were given as one)."""
-        batch_size = validation.check_batch_size(32 if batch_size is None else batch_size)
-        x = data.prepare_x(self, x, "predict")
+    def predict(
+        self, x, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None, callbacks=None
+    ):
+        """The model's outputs for x (arrays, or a PyDataset's batches), computed batch by batch in
+        inference mode: an array, or for several outputs a list of arrays (a dict by name if the model's
+        outputs were given as one); `steps` batches if given."""
+        batch_size = None if batch_size is None else validation.check_batch_size(batch_size)
+        epochs_of_data = data.epochs_of(self, x, None, None, None, batch_size, False, steps, "predict", targets=False)
         verbose = validation.check_verbose(verbose, "predict")
         bar = ProgressBar(verbose, "predict") if verbose else None
         callback_list = CallbackList(
             [*validation.check_callbacks(callbacks, "predict"), *([bar] if bar else [])],
             self,
-            {"steps": data.steps_per_epoch(len(x), batch_size)},
+            {"steps": epochs_of_data.num_batches},
         )
-        return training.predict(self, x, batch_size, callback_list)
+        return training.predict(self, epochs_of_data, callback_list)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(data.prepare_x(self, x, "predict_on_batch")), verbose=0)
