@@ -30,7 +30,8 @@ model = keras.Sequential(
     [
         keras.Input((28, 28)),
         layers.Flatten(),
-        layers.Dense(128, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(64, activation="relu"),
         layers.Dense(10, activation="softmax"),
     ]
 )
