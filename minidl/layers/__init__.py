@@ -50,6 +50,7 @@ from .resizing import CenterCrop, Resizing
 from .separable_conv import SeparableConv2D
 from .simple_rnn import SimpleRNN
 from .symbolic import KerasTensor
+from .text_vectorization import TextVectorization
 from .time_distributed import LAYER_CLASSES, TimeDistributed
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "Embedding",
     "Masking",
     "Normalization",
+    "TextVectorization",
     "RandomFlip",
     "RandomRotation",
     "RandomZoom",
