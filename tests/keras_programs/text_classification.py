@@ -13,7 +13,26 @@ TOLERANCES = {"sequence_accuracy": 0.05, "tfidf_accuracy": 0.05}
 rng = np.random.default_rng(7)
 PRAISE = ["great", "lovely", "superb", "fine", "excellent", "charming", "solid", "fun"]
 COMPLAINT = ["awful", "dull", "broken", "poor", "boring", "messy", "weak", "bad"]
-NEUTRAL = "the a this film plot actors story was it and very quite but of to its then really".split()
+NEUTRAL = [
+    "the",
+    "a",
+    "this",
+    "film",
+    "plot",
+    "actors",
+    "story",
+    "was",
+    "it",
+    "and",
+    "very",
+    "quite",
+    "but",
+    "of",
+    "to",
+    "its",
+    "then",
+    "really",
+]
 
 
 def review(positive):
