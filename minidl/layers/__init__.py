@@ -6,6 +6,7 @@ from .augmentation import RandomFlip
 from .average_pooling import AveragePooling1D, AveragePooling2D
 from .base import Layer
 from .bidirectional import Bidirectional
+from .category_encoding import CategoryEncoding
 from .conv import Conv1D, Conv2D
 from .conv_transpose import Conv2DTranspose
 from .core import Input, InputLayer
@@ -114,6 +115,7 @@ __all__ = [
     "Embedding",
     "Masking",
     "Normalization",
+    "CategoryEncoding",
     "TextVectorization",
     "RandomFlip",
     "RandomRotation",
