@@ -338,8 +338,8 @@ def epochs_of(
     targets: bool = True,
 ) -> EpochIterator:
     """The epochs fit, evaluate (or, without `targets`, predict) reads, from the arguments as the user gave
-    them: a PyDataset's batches, or the arrays prepared and cut into batches (of `batch_size`; if None, as
-    Keras: ceil(N / steps) with `steps`, else 32)."""
+    them: a PyDataset's or a generator's batches, or the arrays prepared and cut into batches (of
+    `batch_size`; if None, as Keras: ceil(N / steps) with `steps`, else 32)."""
     steps = checked_steps(steps, caller)
     if isinstance(x, PyDataset):
         for name, value, what in (("y", y, "the targets"), ("sample_weight", sample_weight, "the sample weights")):
@@ -382,8 +382,9 @@ class EpochIterator:
     data. With `steps` (fit's steps_per_epoch, evaluate's and predict's steps) an epoch takes the next
     `steps` batches of the current pass, which goes on into the next epochs; a pass that runs out ends
     its epoch early, with Keras's warning, and the next epoch starts a new one (a generator cannot:
-    `ran_out` tells fit to stop once its stream has ended). The data's on_epoch_begin and on_epoch_end run around every
-    epoch; `reset` (as fit and evaluate do first) calls on_epoch_end once more, as Keras does."""
+    `ran_out` tells fit to stop once its stream has ended). The data's on_epoch_begin and on_epoch_end
+    run around every epoch; `reset` (as fit and evaluate do first) calls on_epoch_end once more, as Keras
+    does."""
 
     def __init__(self, source: ArrayBatches | DatasetBatches | GeneratorBatches, steps: int | None, caller: str):
         self.is_stream = getattr(source, "is_stream", False)
