@@ -80,7 +80,7 @@ def test_vectorized_text_trains_a_model():
     model.compile(optimizer="adam", loss="binary_crossentropy")
     history = model.fit(x, np.arange(len(x)) % 2, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    with pytest.raises(ValueError, match=r"minidl's models take numbers, not strings"):
+    with pytest.raises(ValueError, match=r"minidl's models take numbers: run the layer on the data before the model"):
         vectorize(minidl.Input((1,), dtype="int64"))
 
 

@@ -18,6 +18,7 @@ from .flatten import Flatten
 from .global_pooling import GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .group_normalization import GroupNormalization
 from .gru import GRU
+from .index_lookup import IntegerLookup, StringLookup
 from .layer_normalization import LayerNormalization, UnitNormalization
 from .lstm import LSTM
 from .masking import Masking
@@ -117,6 +118,8 @@ __all__ = [
     "Normalization",
     "CategoryEncoding",
     "TextVectorization",
+    "StringLookup",
+    "IntegerLookup",
     "RandomFlip",
     "RandomRotation",
     "RandomZoom",
