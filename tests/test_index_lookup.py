@@ -104,7 +104,75 @@ def test_clear_errors():
     with pytest.raises(ValueError, match=r"after setting a static vocabulary"):
         minidl.layers.StringLookup(vocabulary=["a"]).adapt(WORDS)
     with pytest.raises(ValueError, match=r"run the layer on the data before the model"):
-        minidl.layers.IntegerLookup(vocabulary=[1])(minidl.Input((2,), dtype="int64"))
+        minidl.layers.StringLookup(vocabulary=["a"])(minidl.Input((2,), dtype="int64"))  # minidl's Inputs: numbers
     config = minidl.layers.StringLookup(max_tokens=5, vocabulary=["a", "b"]).get_config()
     assert config["vocabulary"] == ["a", "b"] and config["vocabulary_size"] == 3
     assert minidl.layers.StringLookup.from_config(config).get_vocabulary() == ["[UNK]", "a", "b"]
+
+
+def sentences(rows: np.ndarray) -> np.ndarray:
+    return np.array([" ".join(row) for row in rows])
+
+
+@pytest.mark.parametrize(
+    "make, data, queries",
+    [
+        (lambda: minidl.layers.IntegerLookup(mask_token=0), NUMBERS, NUMBER_QUERIES),
+        (lambda: minidl.layers.StringLookup(output_mode="tf_idf"), WORDS, WORD_QUERIES),
+        (
+            lambda: minidl.layers.TextVectorization(output_mode="tf_idf", ngrams=2),
+            sentences(WORDS),
+            sentences(WORD_QUERIES),
+        ),
+        (
+            lambda: minidl.layers.TextVectorization(max_tokens=6, output_sequence_length=4),
+            sentences(WORDS),
+            sentences(WORD_QUERIES),
+        ),
+    ],
+)
+def test_an_adapted_vocabulary_goes_into_the_config_and_back(make, data, queries):
+    layer = make()
+    layer.adapt(data)
+    again = type(layer).from_config(layer.get_config())
+    assert again.get_vocabulary() == layer.get_vocabulary()
+    np.testing.assert_array_equal(again(queries), layer(queries))
+
+
+def saved_with_an_adapted_lookup(api, path):
+    """A model of `api` (minidl or Keras) that starts with an adapted IntegerLookup, saved at `path`."""
+    lookup = api.layers.IntegerLookup()
+    lookup.adapt(NUMBERS)
+    model = api.Sequential([api.Input((3,), dtype="int64"), lookup, api.layers.Embedding(10, 2)])
+    model.save(path)
+    return model
+
+
+def test_a_model_with_an_adapted_lookup_saves_and_loads_in_both_frameworks(tmp_path):
+    keras = pytest.importorskip("keras")
+    model = saved_with_an_adapted_lookup(minidl, tmp_path / "adapted.keras")
+    expected = model.predict(NUMBER_QUERIES, verbose=0)
+    np.testing.assert_array_equal(
+        minidl.models.load_model(tmp_path / "adapted.keras").predict(NUMBER_QUERIES, verbose=0), expected
+    )
+    in_keras = keras.models.load_model(tmp_path / "adapted.keras")  # minidl writes the vocabulary in the config
+    np.testing.assert_array_equal(in_keras.predict(NUMBER_QUERIES, verbose=0), expected)  # a lookup, a row: exact
+
+
+def test_a_keras_file_with_asset_files_is_refused(tmp_path):
+    keras = pytest.importorskip("keras")
+    saved_with_an_adapted_lookup(keras, tmp_path / "adapted.keras")  # Keras writes it to an asset file
+    with pytest.raises(ValueError, match=r"keeps state in asset files .*which minidl does not read"):
+        minidl.models.load_model(tmp_path / "adapted.keras")
+
+
+def test_integer_lookup_in_a_functional_model_equals_keras():
+    keras = pytest.importorskip("keras")
+    outputs = {}
+    for name, api in (("minidl", minidl), ("keras", keras)):
+        inputs = api.Input((3,), dtype="int64")
+        encoded = api.layers.IntegerLookup(vocabulary=[3, 5, 7, 12], output_mode="count")(inputs)
+        model = api.Model(inputs, api.layers.Dense(2)(encoded))
+        model.layers[-1].set_weights([np.arange(10, dtype=np.float32).reshape(5, 2) / 10, np.zeros(2, np.float32)])
+        outputs[name] = model.predict(NUMBER_QUERIES, verbose=0)
+    np.testing.assert_allclose(outputs["minidl"], outputs["keras"], rtol=1e-6)

@@ -24,9 +24,20 @@ class VocabularyLayer(Layer):
     def vocabulary_size(self) -> int:
         raise NotImplementedError
 
+    def get_vocabulary(self, include_special_tokens: bool = True) -> list:
+        raise NotImplementedError
+
+    def learned(self) -> tuple[list, np.ndarray | None]:
+        """The vocabulary with its special tokens, and the idf of each of them ("tf_idf", else None)."""
+        raise NotImplementedError
+
+    takes_strings = True  # minidl's Inputs hold numbers: a layer of strings runs before the model
+
     def __call__(self, x, training: bool | None = None):
         from .symbolic import is_symbolic
 
+        if is_symbolic(x) and not self.takes_strings:
+            return super().__call__(x, training)
         if is_symbolic(x):
             raise ValueError(
                 f"{type(self).__name__} '{self.name}': minidl's models take numbers: run the layer on the data "
@@ -38,8 +49,16 @@ class VocabularyLayer(Layer):
     def backward(self, grad_output):
         raise RuntimeError(f"{type(self).__name__} '{self.name}': a lookup has no gradient")
 
+    def check_input_shape(self, shape) -> None:
+        pass  # any shape: a lookup maps each value
+
     def get_config(self) -> dict[str, Any]:
+        """Keras's config; an adapted vocabulary (and idf) written in it as if given, so that a file or a
+        clone keeps it (Keras writes it to the archive's assets instead, which minidl does not read)."""
         config = super().get_config()
+        if config.get("vocabulary") is None and self.get_vocabulary(include_special_tokens=False):
+            vocabulary, idf = self.learned()
+            config["vocabulary"], config["idf_weights"] = vocabulary, None if idf is None else idf.tolist()
         config["vocabulary_size"] = self.vocabulary_size()
         return config
 
@@ -126,6 +145,9 @@ class IndexLookup(VocabularyLayer):
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list:
         return (self._special() if include_special_tokens else []) + list(self.tokens)
+
+    def learned(self) -> tuple[list, np.ndarray | None]:
+        return self.get_vocabulary(), None if self.idf is None else self.idf[: self.vocabulary_size()]
 
     def set_vocabulary(self, vocabulary: Iterable, idf_weights=None) -> None:
         """The vocabulary (with or without the special tokens at its start), and for "tf_idf" each token's
@@ -249,6 +271,15 @@ class IndexLookup(VocabularyLayer):
             out *= self.idf[:depth]
         return out
 
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.output_mode == "int":
+            return input_shape
+        depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        if self.output_mode == "one_hot" and (len(input_shape) == 1 or input_shape[-1] != 1):
+            return (*input_shape, depth)
+        return (*input_shape[:-1], depth)
+
     def depth(self) -> int:
         """The width of a one-hot, multi-hot, count or TF-IDF output."""
         if self.pad_to_max_tokens and self.max_tokens:
@@ -322,7 +353,10 @@ class StringLookup(IndexLookup):
 
 class IntegerLookup(IndexLookup):
     """Keras's IntegerLookup: integers to indices (see IndexLookup); OOV token -1, no mask by default;
-    several OOV indices take an unknown value v to OOV index v mod num_oov_indices, as Keras."""
+    several OOV indices take an unknown value v to OOV index v mod num_oov_indices, as Keras. A layer
+    of a model too, after an integer Input."""
+
+    takes_strings = False
 
     def __init__(
         self,

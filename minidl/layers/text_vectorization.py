@@ -91,6 +91,9 @@ class TextVectorization(VocabularyLayer):
     def get_vocabulary(self, include_special_tokens: bool = True) -> list[str]:
         return self.lookup.get_vocabulary(include_special_tokens)
 
+    def learned(self) -> tuple[list, np.ndarray | None]:
+        return self.lookup.learned()
+
     def set_vocabulary(self, vocabulary: Iterable[str], idf_weights=None) -> None:
         self.lookup.set_vocabulary([str(token) for token in vocabulary], idf_weights)
 

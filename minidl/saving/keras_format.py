@@ -337,6 +337,13 @@ def read_archive(filepath: str | os.PathLike) -> dict[str, bytes]:
             for entry in entries:
                 if entry.startswith(("/", "\\")) or ".." in Path(entry).parts or ":" in entry:
                     raise ValueError(f"load_model: '{name}' has an unsafe entry {entry!r} (an absolute path or '..')")
+            assets = [entry for entry in entries if entry.startswith("assets/") and not entry.endswith("/")]
+            if assets:  # an adapted lookup's vocabulary, say: a model without it would give other outputs
+                raise ValueError(
+                    f"load_model: '{name}' keeps state in asset files {assets[:5]}, which minidl does not read "
+                    "(Keras writes an adapted StringLookup's, IntegerLookup's or TextVectorization's vocabulary "
+                    "there); give such a layer its vocabulary= in Keras before saving"
+                )
             missing = [entry for entry in ("config.json", "model.weights.h5") if entry not in entries]
             if missing:
                 raise ValueError(f"load_model: '{name}' is not a Keras archive: it has no {missing} (has {entries})")
