@@ -58,27 +58,43 @@ class CategoryEncoding(Layer):
             raise ValueError(
                 f"CategoryEncoding '{self.name}': `count_weights` is not used when `output_mode` is not 'count'"
             )
-        if self.output_mode == "one_hot":
-            if indices.ndim > 1 and indices.shape[-1] == 1:
-                indices = indices[..., 0]
-            out = np.zeros((*indices.shape, self.num_tokens), dtype=self.dtype)
-            inside = (indices >= 0) & (indices < self.num_tokens)
-            np.put_along_axis(out, np.where(inside, indices, 0)[..., None], inside[..., None].astype(out.dtype), -1)
-            return out
-        if (indices < 0).any():
+        if self.output_mode != "one_hot" and (indices < 0).any():
             raise ValueError(
                 f"CategoryEncoding '{self.name}': the indices must be >= 0, got {int(indices.min())} "
                 f"(input of shape {indices.shape})"
             )
-        rows = indices.reshape(-1, indices.shape[-1]) if indices.ndim else indices.reshape(1, 1)
-        weights = None if count_weights is None else np.asarray(count_weights, dtype=self.dtype).reshape(rows.shape)
-        out = np.zeros((len(rows), self.num_tokens), dtype=self.dtype)
-        kept = rows < self.num_tokens  # TensorFlow's bincount leaves larger indices out
-        row_of = np.broadcast_to(np.arange(len(rows))[:, None], rows.shape)
-        np.add.at(out, (row_of[kept], rows[kept]), 1 if weights is None else weights[kept])
-        if self.output_mode == "multi_hot":
-            np.minimum(out, 1, out=out)
-        return out.reshape(*indices.shape[:-1], self.num_tokens)
+        weights = None if count_weights is None else np.asarray(count_weights, dtype=self.dtype)
+        return encode_categories(indices, self.output_mode, self.num_tokens, self.dtype, weights)
 
     def backward(self, grad_output):
         return np.zeros(self.input_shape_seen, dtype=grad_output.dtype)
+
+
+def count_rows(indices: np.ndarray, rows: np.ndarray, n_rows: int, depth: int, dtype, weights=None) -> np.ndarray:
+    """(n_rows, depth): out[r, i] = how often index i occurs with row r (or the sum of its `weights`), the
+    indices outside 0 ... depth-1 left out (TensorFlow's bincount drops the larger ones). indices, rows
+    and weights are flat arrays of the same length."""
+    out = np.zeros((n_rows, depth), dtype=dtype)
+    kept = (indices >= 0) & (indices < depth)
+    np.add.at(out, (rows[kept], indices[kept]), 1 if weights is None else weights[kept])
+    return out
+
+
+def encode_categories(indices: np.ndarray, output_mode: str, depth: int, dtype, weights=None) -> np.ndarray:
+    """Keras's encode_categorical_inputs, dense: indices (..., k) as one-hot (..., k, depth) (a last axis of
+    1 dropped; an index outside 0 ... depth-1 gives zeros), or multi-hot / counts over the last axis
+    (..., depth) (a 1-D input is one row); `weights` (indices' shape) for the counts."""
+    if output_mode == "one_hot":
+        if indices.ndim > 1 and indices.shape[-1] == 1:
+            indices = indices[..., 0]
+        out = np.zeros((*indices.shape, depth), dtype=dtype)
+        inside = (indices >= 0) & (indices < depth)
+        np.put_along_axis(out, np.where(inside, indices, 0)[..., None], inside[..., None].astype(out.dtype), -1)
+        return out
+    table = indices.reshape(-1, indices.shape[-1]) if indices.ndim else indices.reshape(1, 1)
+    rows = np.repeat(np.arange(len(table)), table.shape[1])
+    flat_weights = None if weights is None else weights.reshape(-1)
+    out = count_rows(table.reshape(-1), rows, len(table), depth, dtype, flat_weights)
+    if output_mode == "multi_hot":
+        np.minimum(out, 1, out=out)
+    return out.reshape(*indices.shape[:-1], depth)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..backend import floatx
 from .base import Layer
+from .category_encoding import count_rows, encode_categories
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 DROPPED = -1  # a mask token's index outside "int" output: counted nowhere
@@ -31,7 +32,7 @@ class VocabularyLayer(Layer):
         """The vocabulary with its special tokens, and the idf of each of them ("tf_idf", else None)."""
         raise NotImplementedError
 
-    takes_strings = True  # minidl's Inputs hold numbers: a layer of strings runs before the model
+    takes_strings = True  # its tokens are strings (minidl's Inputs hold numbers: it runs before the model)
 
     def __call__(self, x, training: bool | None = None):
         from .symbolic import is_symbolic
@@ -84,8 +85,6 @@ class IndexLookup(VocabularyLayer):
     Not trainable, no gradient: a lookup is integer data (a model's input).
     """
 
-    oov_hashing = "integers"  # what several OOV indices hash: IntegerLookup's floormod (StringLookup: none)
-
     def __init__(
         self,
         max_tokens: int | None = None,
@@ -111,7 +110,7 @@ class IndexLookup(VocabularyLayer):
             raise ValueError(f"{owner}: If pad_to_max_tokens is True, must set `max_tokens`")
         if num_oov_indices < 0:
             raise ValueError(f"{owner}: `num_oov_indices` must be >= 0, got {num_oov_indices}")
-        if num_oov_indices > 1 and self.oov_hashing != "integers":
+        if num_oov_indices > 1 and self.takes_strings:
             raise ValueError(f"{owner}: several OOV indices hash strings with TensorFlow's FarmHash: not in minidl")
         if invert and output_mode != "int":
             raise ValueError(f"{owner}: `output_mode` must be `'int'` when `invert` is true")
@@ -257,40 +256,47 @@ class IndexLookup(VocabularyLayer):
             found = np.where(unknown, self._oov_start() + hashed, found)
         return np.where(masked, 0 if self.output_mode == "int" else DROPPED, found)
 
-    def encode(self, index_rows: list, depth: int) -> np.ndarray:
-        """(rows, depth) counts of each row's indices (DROPPED and indices >= depth left out, as
-        TensorFlow's bincount), then multi-hot, counts or TF-IDF as output_mode says."""
-        out = np.zeros((len(index_rows), depth), dtype=np.dtype(floatx() if self.output_mode == "tf_idf" else np.int64))
-        for i, row in enumerate(index_rows):
-            row = np.asarray(row, dtype=np.int64)
-            np.add.at(out[i], row[(row >= 0) & (row < depth)], 1)
+    def output_dtype(self) -> np.dtype:
+        """int64 indices, one-hot, multi-hot and counts; floats for TF-IDF (Keras's)."""
+        return np.dtype(floatx() if self.output_mode == "tf_idf" else np.int64)
+
+    def encode_rows(self, indices: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+        """(n_rows, width) multi-hot, counts or TF-IDF of the flat `indices`, each in row `rows[i]`
+        (TextVectorization's rows of tokens, of any lengths); DROPPED ones left out."""
+        out = count_rows(indices, rows, n_rows, self.depth(), self.output_dtype())
         if self.output_mode == "multi_hot":
             np.minimum(out, 1, out=out)
-        elif self.output_mode == "tf_idf":
-            assert self.idf is not None
-            out *= self.idf[:depth]
-        return out
+        return self.idf_weighted(out)
+
+    def idf_weighted(self, counts: np.ndarray) -> np.ndarray:
+        """TF-IDF: the counts times each index's idf; other modes' output as it is."""
+        if self.output_mode != "tf_idf":
+            return counts
+        assert self.idf is not None
+        return counts * self.idf[: counts.shape[-1]]
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         if self.output_mode == "int":
             return input_shape
-        depth = self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
         if self.output_mode == "one_hot" and (len(input_shape) == 1 or input_shape[-1] != 1):
-            return (*input_shape, depth)
-        return (*input_shape[:-1], depth)
+            return (*input_shape, self.width())
+        return (*input_shape[:-1], self.width())
+
+    def width(self) -> int:
+        """The width of a one-hot, multi-hot, count or TF-IDF output: max_tokens with pad_to_max_tokens,
+        else the vocabulary's size."""
+        return int(self.max_tokens) if self.pad_to_max_tokens and self.max_tokens else self.vocabulary_size()
 
     def depth(self) -> int:
-        """The width of a one-hot, multi-hot, count or TF-IDF output."""
-        if self.pad_to_max_tokens and self.max_tokens:
-            return int(self.max_tokens)
-        if not self.tokens:
+        """width(), once there is a vocabulary to count in (or a clear error)."""
+        if not (self.pad_to_max_tokens and self.max_tokens) and not self.tokens:
             raise RuntimeError(
                 f"When using `output_mode={self.output_mode}` and `pad_to_max_tokens=False`, you must set the "
                 "layer's vocabulary before calling it. Either pass a `vocabulary` argument to the layer, or call "
                 "`adapt` with some sample data."
             )
-        return self.vocabulary_size()
+        return self.width()
 
     def forward(self, x, training: bool = False) -> np.ndarray:
         tokens = self.tokens_in(x)
@@ -298,20 +304,12 @@ class IndexLookup(VocabularyLayer):
             vocabulary = self.get_vocabulary()
             flat = [int(i) for i in np.asarray(x).reshape(-1)]
             looked_up = [vocabulary[i] if 0 <= i < len(vocabulary) else self.oov_token for i in flat]
-            return np.array(looked_up, dtype=object if self.oov_hashing != "integers" else np.int64).reshape(
-                np.shape(x)
-            )
+            return np.array(looked_up, dtype=object if self.takes_strings else np.int64).reshape(np.shape(x))
         indices = self.indices(tokens)
         if self.output_mode == "int":
             return indices
-        depth = self.depth()
-        if self.output_mode == "one_hot":
-            shape = indices.shape[:-1] if indices.ndim > 1 and indices.shape[-1] == 1 else indices.shape
-            rows = indices.reshape(-1, 1)
-            return self.encode(list(rows), depth).reshape(*shape, depth)
-        rows = indices.reshape(1, -1) if indices.ndim <= 1 else indices.reshape(-1, indices.shape[-1])
-        out = self.encode(list(rows), depth)
-        return out.reshape(*indices.shape[:-1], depth) if indices.ndim > 1 else out[0]
+        mode = "count" if self.output_mode == "tf_idf" else self.output_mode
+        return self.idf_weighted(encode_categories(indices, mode, self.depth(), self.output_dtype()))
 
 
 def lookup_arguments(values: dict[str, Any]) -> dict[str, Any]:
@@ -322,8 +320,6 @@ def lookup_arguments(values: dict[str, Any]) -> dict[str, Any]:
 
 class StringLookup(IndexLookup):
     """Keras's StringLookup: strings to indices (see IndexLookup); OOV token "[UNK]", no mask by default."""
-
-    oov_hashing = "strings"
 
     def __init__(
         self,

@@ -150,17 +150,21 @@ class TextVectorization(VocabularyLayer):
         return [" ".join(tokens[i : i + n]) for n in widths for i in range(len(tokens) - n + 1)]
 
     def forward(self, x, training: bool = False) -> np.ndarray:
-        rows = [self.lookup.indices(np.array(row, dtype=object)) for row in self.tokenize(x)]
+        token_rows = self.tokenize(x)
+        lengths = np.array([len(row) for row in token_rows], dtype=np.int64)
+        rows = np.repeat(np.arange(len(token_rows)), lengths)  # each token's row
+        indices = self.lookup.indices(np.array([token for row in token_rows for token in row], dtype=object))
         if self.output_mode != "int":
-            return self.lookup.encode(rows, self.lookup.depth())
-        length = self.output_sequence_length or max((len(row) for row in rows), default=0)
-        out = np.zeros((len(rows), length), dtype=np.int64)  # 0: the padding
-        for i, row in enumerate(rows):
-            out[i, : min(len(row), length)] = row[:length]
+            return self.lookup.encode_rows(indices, rows, len(token_rows))
+        length = self.output_sequence_length or int(lengths.max(initial=0))
+        places = np.arange(len(indices)) - np.repeat(np.cumsum(lengths) - lengths, lengths)  # each token's place
+        kept = places < length  # rows cut to the length
+        out = np.zeros((len(token_rows), length), dtype=np.int64)  # 0: the padding
+        out[rows[kept], places[kept]] = indices[kept]
         unsplit_rows = self.split is None and np.ndim(x) == 1 and self.output_sequence_length is None
         return out[:, 0] if unsplit_rows else out  # as Keras: a string a sample, unsplit, gives one index
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
             return (input_shape[0], self.output_sequence_length)
-        return (input_shape[0], self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size())
+        return (input_shape[0], self.lookup.width())
