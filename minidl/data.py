@@ -209,7 +209,27 @@ def batches(n: int, batch_size: int, order: np.ndarray | None = None) -> Iterato
         yield slice(start, stop) if order is None else order[start:stop]
 
 
-class ArrayBatches:
+class BatchSource:
+    """Where an EpochIterator's batches come from: `one_pass(epoch, seed)` yields prepared (x, y, sample
+    weights) batches, `num_batches` in a pass (None: endless, or unknown for a stream), `targets` (a
+    batch's y, what the metrics are resolved from); the data's hooks around each epoch; `is_stream`: a
+    pass goes on where the last stopped (a generator)."""
+
+    num_batches: int | None = None
+    targets = None
+    is_stream = False
+
+    def one_pass(self, epoch: int, seed: int) -> Iterator[Batch]:
+        raise NotImplementedError
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class ArrayBatches(BatchSource):
     """Prepared arrays (x, and y and sample weights if given) in batches of `batch_size`; each pass in
     its epoch's order (epoch_order: shuffled by the seed and the epoch, a single batch never)."""
 
@@ -225,14 +245,8 @@ class ArrayBatches:
             weights = None if self.sample_weight is None else self.sample_weight[batch]
             yield self.x[batch], None if self.y is None else self.y[batch], weights
 
-    def on_epoch_begin(self) -> None:
-        pass
 
-    def on_epoch_end(self) -> None:
-        pass
-
-
-class DatasetBatches:
+class DatasetBatches(BatchSource):
     """A PyDataset's batches, each checked and prepared as arrays are (`prepare_training_data`, or
     `prepare_x` without targets) when its step needs it; errors name the batch. A pass goes through the
     indices in order, or shuffled by the seed and the epoch (Keras shuffles them with Python's `random`).
@@ -285,13 +299,12 @@ def prepare_batch(model, batch, class_weight, with_targets: bool, where: str) ->
     return prepare_training_data(model, x, y, weights, class_weight, where)
 
 
-class GeneratorBatches:
+class GeneratorBatches(BatchSource):
     """A Python generator's (or any iterator's) batches, as Keras takes them, each prepared as a
     PyDataset's. A generator cannot start again: every pass goes on where the last one stopped, so an
     epoch takes steps_per_epoch batches of the one stream, or, without it, the rest of the stream, and
     fit stops once it has run out. Its first batch is read first, for the shapes."""
 
-    num_batches = None
     is_stream = True
 
     def __init__(self, model, generator, class_weight, caller: str, targets: bool = True):
@@ -312,12 +325,6 @@ class GeneratorBatches:
 
     def one_pass(self, epoch: int, seed: int) -> Iterator[Batch]:
         return self.stream
-
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
 
 
 def is_generator(x) -> bool:
@@ -386,8 +393,8 @@ class EpochIterator:
     run around every epoch; `reset` (as fit and evaluate do first) calls on_epoch_end once more, as Keras
     does."""
 
-    def __init__(self, source: ArrayBatches | DatasetBatches | GeneratorBatches, steps: int | None, caller: str):
-        self.is_stream = getattr(source, "is_stream", False)
+    def __init__(self, source: BatchSource, steps: int | None, caller: str):
+        self.is_stream = source.is_stream
         if steps is None and source.num_batches is None and not self.is_stream:
             raise ValueError(
                 f"{caller}: the data is endless (its num_batches is None): pass the number of steps "

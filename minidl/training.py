@@ -211,18 +211,18 @@ def fit(
     validation_freq = validation.check_validation_freq(validation_freq)
     validation_split = validation.check_validation_split(validation_split)
     validation_epochs = None
-    if isinstance(x, PyDataset) or data.is_generator(x) or validation_data is not None or not validation_split:
-        if validation_split and validation_data is None:
+    if validation_split and validation_data is None:  # the last samples held out, as Keras
+        if isinstance(x, PyDataset) or data.is_generator(x):
             raise ValueError("fit: validation_split is only supported for arrays, not for a PyDataset or a generator")
-        epochs_of_data = data.epochs_of(
-            model, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, "fit"
-        )
-    else:  # the last samples held out, as Keras
         x, y, sample_weight = data.prepare_training_data(model, x, y, sample_weight, class_weight, "fit")
         (x, y, sample_weight), (x_val, y_val, w_val) = data.split_off_validation(x, y, sample_weight, validation_split)
         epochs_of_data = data.array_epochs(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
         validation_epochs = data.array_epochs(
             x_val, y_val, w_val, validation_batch_size, False, validation_steps, "fit (validation)"
+        )
+    else:
+        epochs_of_data = data.epochs_of(
+            model, x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, "fit"
         )
     if validation_data is not None:
         x_val, y_val, w_val = (

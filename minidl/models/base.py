@@ -238,7 +238,7 @@ class Model:
         validation_freq=1,
     ) -> History:
         """Train for `epochs` epochs (counting from `initial_epoch`) and return the History (Keras's
-        arguments). x: arrays (with y), or a PyDataset of (x, y[, sample_weight]) batches."""
+        arguments). x: arrays (with y), or a PyDataset or a generator of (x, y[, sample_weight]) batches."""
         return training.fit(
             self,
             x,
@@ -276,8 +276,8 @@ class Model:
         callbacks=None,
         return_dict: bool = False,
     ):
-        """[loss, *metrics] on (x, y), or on a PyDataset's batches, in inference mode (a dict with
-        return_dict=True); `steps` batches if given."""
+        """[loss, *metrics] on (x, y), or on a PyDataset's or a generator's batches, in inference mode (a
+        dict with return_dict=True); `steps` batches if given."""
         batch_size = None if batch_size is None else validation.check_batch_size(batch_size)
         epochs_of_data = data.epochs_of(self, x, y, sample_weight, None, batch_size, False, steps, "evaluate")
         verbose = validation.check_verbose(verbose, "evaluate")
@@ -298,9 +298,9 @@ class Model:
     def predict(
         self, x, batch_size: int | None = None, verbose: int | str = "auto", steps: int | None = None, callbacks=None
     ):
-        """The model's outputs for x (arrays, or a PyDataset's batches), computed batch by batch in
-        inference mode: an array, or for several outputs a list of arrays (a dict by name if the model's
-        outputs were given as one); `steps` batches if given."""
+        """The model's outputs for x (arrays, or a PyDataset's or a generator's batches), computed batch by
+        batch in inference mode: an array, or for several outputs a list of arrays (a dict by name if the
+        model's outputs were given as one); `steps` batches if given."""
         batch_size = None if batch_size is None else validation.check_batch_size(batch_size)
         epochs_of_data = data.epochs_of(self, x, None, None, None, batch_size, False, steps, "predict", targets=False)
         verbose = validation.check_verbose(verbose, "predict")
